@@ -1,0 +1,11 @@
+//! Papertide: a self-hosted arXiv reading assistant. See ARCHITECTURE.md for the data flow.
+
+pub mod arxiv;
+pub mod cli;
+pub mod config;
+pub mod domain;
+pub mod ingest;
+pub mod rerank;
+pub mod search;
+pub mod store;
+pub mod web;
