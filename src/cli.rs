@@ -1,1 +1,199 @@
-//! Command line.
+//! The `papertide` command line.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use chrono::NaiveDate;
+use clap::{Parser, Subcommand};
+
+use crate::app::App;
+use crate::config::Config;
+use crate::domain::{ArxivId, Category};
+use crate::ingest::import::{self, ImportSource};
+
+/// The bundled real sample `demo` serves (see data/sample/README.md).
+static DEMO_SAMPLE: &[u8] = include_bytes!("../data/sample/papers.jsonl.gz");
+
+#[derive(Debug, Parser)]
+#[command(name = "papertide", version, about = "A self-hosted arXiv reading assistant")]
+pub struct Cli {
+    /// Where the database and the search index live (overrides PAPERTIDE_DATA_DIR and the config file).
+    #[arg(long, global = true, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// A TOML config file; PAPERTIDE_* environment variables override it.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the web app and API, polling the followed categories' feeds unless --no-ingest.
+    Serve {
+        #[arg(long)]
+        addr: Option<SocketAddr>,
+        #[arg(long)]
+        no_ingest: bool,
+    },
+    /// Run one ingest now and print its summary.
+    Ingest(IngestArgs),
+    /// Import Kaggle arxiv-metadata-oai-snapshot JSONL files (plain or .gz).
+    Import {
+        #[arg(required = true, value_name = "FILE")]
+        files: Vec<PathBuf>,
+    },
+    /// Rebuild the search index from the store.
+    Reindex,
+    /// Import the bundled real sample into the data directory (once) and serve it, live ingest off.
+    Demo {
+        #[arg(long)]
+        addr: Option<SocketAddr>,
+    },
+    /// Benchmarks (see the README's Performance section).
+    #[command(subcommand)]
+    Bench(BenchCommand),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Source {
+    Rss,
+    Oai,
+    Api,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct IngestArgs {
+    /// Which source; default: the daily feeds, or the API when --id is given.
+    #[arg(long, value_enum)]
+    pub source: Option<Source>,
+    /// Categories (repeat the flag or list several); default: the followed categories.
+    #[arg(long = "category", value_name = "CAT", num_args = 1.., action = clap::ArgAction::Append)]
+    pub categories: Vec<Category>,
+    /// First day to harvest (OAI-PMH `from`).
+    #[arg(long, value_name = "YYYY-MM-DD")]
+    pub from: Option<NaiveDate>,
+    /// Last day to harvest (OAI-PMH `until`).
+    #[arg(long, value_name = "YYYY-MM-DD")]
+    pub until: Option<NaiveDate>,
+    /// Papers to look up through the arXiv API.
+    #[arg(long = "id", value_name = "ID", num_args = 1.., action = clap::ArgAction::Append)]
+    pub ids: Vec<ArxivId>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BenchCommand {
+    /// Import files into a fresh temporary data directory and report papers/s and peak RSS.
+    Import {
+        #[arg(required = true, value_name = "FILE")]
+        files: Vec<PathBuf>,
+        /// Keep the data directory here instead of a temporary one.
+        #[arg(long, value_name = "DIR")]
+        keep: Option<PathBuf>,
+    },
+}
+
+/// Runs the command line; the process exit code.
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) if !e.use_stderr() => {
+            let _ = e.print();
+            return ExitCode::SUCCESS;
+        }
+        Err(e) => {
+            // One line: the reason, without clap's usage block.
+            let text = e.to_string();
+            eprintln!("{}", text.lines().next().unwrap_or("invalid arguments"));
+            return ExitCode::from(2);
+        }
+    };
+    init_tracing();
+    let mut config = match Config::load(cli.config.as_deref()) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    if let Some(dir) = cli.data_dir {
+        config.data_dir = dir;
+    }
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli.command, config)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("papertide=info,tower_http=warn"));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+}
+
+async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
+    match command {
+        Command::Serve { addr, no_ingest } => {
+            let addr = addr.unwrap_or(config.server.addr);
+            let app = App::open(config).await?;
+            if !no_ingest {
+                crate::ingest::scheduler::spawn(app.clone());
+            }
+            crate::web::serve(app, addr).await?;
+        }
+        Command::Ingest(args) => {
+            let app = App::open(config).await?;
+            let summary = crate::ingest::run_once(&app, &args).await?;
+            print!("{summary}");
+            if !summary.errors.is_empty() {
+                return Ok(ExitCode::FAILURE);
+            }
+        }
+        Command::Import { files } => {
+            let sources = files.iter().map(|f| ImportSource::open(f)).collect::<Result<Vec<_>, _>>()?;
+            let app = App::open(config).await?;
+            let summary = import::import(&app, sources, true).await?;
+            print!("{summary}");
+        }
+        Command::Reindex => {
+            let app = App::open(config).await?;
+            let total = app.store.max_seq().await?;
+            let bar = indicatif::ProgressBar::new(total.max(0) as u64);
+            let stats = crate::search::reindex(&app.store, &app.indexer, |done, all| {
+                bar.set_length(all);
+                bar.set_position(done);
+            })
+            .await?;
+            bar.finish_and_clear();
+            println!("reindexed {} papers", stats.indexed);
+        }
+        Command::Demo { addr } => {
+            let addr = addr.unwrap_or(config.server.addr);
+            let app = App::open(config).await?;
+            if app.store.paper_count().await? == 0 {
+                println!("importing the bundled sample (3,256 real papers) into {}", app.config.data_dir.display());
+                let summary =
+                    import::import(&app, vec![ImportSource::from_bytes("data/sample/papers.jsonl.gz", DEMO_SAMPLE)], true)
+                        .await?;
+                print!("{summary}");
+            }
+            println!("Papertide demo: open http://{addr}/");
+            crate::web::serve(app, addr).await?;
+        }
+        Command::Bench(BenchCommand::Import { files, keep }) => {
+            crate::ingest::bench::import_bench(&files, keep.as_deref()).await?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

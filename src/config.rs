@@ -1,1 +1,250 @@
-//! Configuration.
+//! Configuration: built-in defaults, then a TOML file, then `PAPERTIDE_*` environment variables, then flags.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use crate::domain::Category;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read { path: String, source: std::io::Error },
+    #[error("config file {path} is invalid: {message}")]
+    Parse { path: String, message: String },
+    #[error("environment variable {name}={value:?} is invalid: {reason}")]
+    Env { name: &'static str, value: String, reason: String },
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Where the database and the search index live.
+    pub data_dir: PathBuf,
+    /// The categories followed: their daily feeds are polled and shown on the front page.
+    pub categories: Vec<Category>,
+    /// A contact address put in the User-Agent, as arXiv asks of harvesters.
+    pub contact: Option<String>,
+    pub arxiv: ArxivConfig,
+    pub server: ServerConfig,
+    pub ingest: IngestConfig,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ArxivConfig {
+    pub api_url: String,
+    pub oai_url: String,
+    /// Feeds are `{rss_url}/rss/{cat}+{cat}`.
+    pub rss_url: String,
+    /// Politeness: at least this long between two requests to the same arXiv host.
+    pub request_interval_ms: u64,
+    pub connect_timeout_s: u64,
+    pub read_timeout_s: u64,
+    /// Give up retrying one request after this long.
+    pub retry_max_elapsed_s: u64,
+    /// Records per arXiv API page.
+    pub api_page_size: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServerConfig {
+    pub addr: SocketAddr,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct IngestConfig {
+    /// How often `serve` polls the daily feeds (conditional GETs: cheap when nothing changed).
+    pub rss_poll_minutes: u64,
+    /// Whether `serve` refreshes the previous days' metadata over OAI-PMH once a day.
+    pub oai_refresh: bool,
+    /// OAI-PMH metadata format: `arXiv`, `arXivRaw` or `oai_dc`.
+    pub oai_metadata_prefix: String,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            data_dir: PathBuf::from("papertide-data"),
+            categories: ["cs.AI", "cs.CL", "cs.CV", "cs.LG"].iter().filter_map(|c| Category::parse(c).ok()).collect(),
+            contact: None,
+            arxiv: ArxivConfig::default(),
+            server: ServerConfig::default(),
+            ingest: IngestConfig::default(),
+        }
+    }
+}
+
+impl Default for ArxivConfig {
+    fn default() -> Self {
+        ArxivConfig {
+            api_url: "https://export.arxiv.org/api/query".into(),
+            oai_url: "https://oaipmh.arxiv.org/oai".into(),
+            rss_url: "https://rss.arxiv.org".into(),
+            request_interval_ms: 3_000,
+            connect_timeout_s: 10,
+            read_timeout_s: 60,
+            retry_max_elapsed_s: 300,
+            api_page_size: 100,
+        }
+    }
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig { addr: SocketAddr::from(([127, 0, 0, 1], 3000)) }
+    }
+}
+
+impl Default for IngestConfig {
+    fn default() -> Self {
+        IngestConfig { rss_poll_minutes: 60, oai_refresh: true, oai_metadata_prefix: "arXiv".into() }
+    }
+}
+
+impl Config {
+    /// Defaults, overlaid by `file` (when given) and then by the process environment.
+    pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
+        let mut config = match file {
+            Some(path) => Self::from_file(path)?,
+            None => Config::default(),
+        };
+        config.apply_env(|name| std::env::var(name).ok())?;
+        Ok(config)
+    }
+
+    pub fn from_file(path: &Path) -> Result<Self, ConfigError> {
+        let shown = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: shown.clone(), source })?;
+        toml::from_str(&text).map_err(|e| ConfigError::Parse { path: shown, message: e.message().to_string() })
+    }
+
+    /// Applies `PAPERTIDE_*` overrides read through `var` (the environment, or a map in tests).
+    pub fn apply_env(&mut self, var: impl Fn(&str) -> Option<String>) -> Result<(), ConfigError> {
+        if let Some(v) = var("PAPERTIDE_DATA_DIR") {
+            self.data_dir = PathBuf::from(v);
+        }
+        if let Some(v) = var("PAPERTIDE_CATEGORIES") {
+            self.categories = parse_categories(&v).map_err(|reason| ConfigError::Env {
+                name: "PAPERTIDE_CATEGORIES",
+                value: v.clone(),
+                reason,
+            })?;
+        }
+        for (name, slot) in [
+            ("PAPERTIDE_ARXIV_API_URL", &mut self.arxiv.api_url),
+            ("PAPERTIDE_ARXIV_OAI_URL", &mut self.arxiv.oai_url),
+            ("PAPERTIDE_ARXIV_RSS_URL", &mut self.arxiv.rss_url),
+        ] {
+            if let Some(v) = var(name) {
+                if !(v.starts_with("http://") || v.starts_with("https://")) {
+                    return Err(ConfigError::Env { name, value: v, reason: "must be an http(s) URL".into() });
+                }
+                *slot = v.trim_end_matches('/').to_string();
+            }
+        }
+        if let Some(v) = var("PAPERTIDE_REQUEST_INTERVAL_MS") {
+            self.arxiv.request_interval_ms = v.trim().parse().map_err(|_| ConfigError::Env {
+                name: "PAPERTIDE_REQUEST_INTERVAL_MS",
+                value: v.clone(),
+                reason: "must be a whole number of milliseconds".into(),
+            })?;
+        }
+        if let Some(v) = var("PAPERTIDE_CONTACT") {
+            self.contact = Some(v).filter(|v| !v.trim().is_empty());
+        }
+        Ok(())
+    }
+
+    pub fn db_path(&self) -> PathBuf {
+        self.data_dir.join("papertide.sqlite")
+    }
+
+    pub fn index_dir(&self) -> PathBuf {
+        self.data_dir.join("index")
+    }
+
+    pub fn request_interval(&self) -> Duration {
+        Duration::from_millis(self.arxiv.request_interval_ms)
+    }
+}
+
+/// Categories separated by spaces, commas or `+` (`cs.AI cs.CL`, `cs.AI,cs.CL`).
+pub fn parse_categories(s: &str) -> Result<Vec<Category>, String> {
+    let cats: Vec<Category> = s
+        .split(|c: char| c.is_whitespace() || c == ',' || c == '+')
+        .filter(|p| !p.is_empty())
+        .map(|p| Category::parse(p).map_err(|e| e.to_string()))
+        .collect::<Result<_, _>>()?;
+    if cats.is_empty() {
+        return Err("name at least one category, e.g. cs.CL".into());
+    }
+    Ok(cats)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let map: HashMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        move |k| map.get(k).cloned()
+    }
+
+    #[test]
+    fn defaults_match_the_documented_ones() {
+        let c = Config::default();
+        let cats: Vec<&str> = c.categories.iter().map(|c| c.code()).collect();
+        assert_eq!(cats, ["cs.AI", "cs.CL", "cs.CV", "cs.LG"]);
+        assert_eq!(c.arxiv.api_url, "https://export.arxiv.org/api/query");
+        assert_eq!(c.arxiv.oai_url, "https://oaipmh.arxiv.org/oai");
+        assert_eq!(c.arxiv.rss_url, "https://rss.arxiv.org");
+        assert_eq!(c.arxiv.request_interval_ms, 3000);
+    }
+
+    #[test]
+    fn environment_overrides_file_and_defaults() {
+        let mut c = Config::default();
+        c.apply_env(env(&[
+            ("PAPERTIDE_DATA_DIR", "/tmp/x"),
+            ("PAPERTIDE_CATEGORIES", "cs.CL, stat.ML"),
+            ("PAPERTIDE_ARXIV_API_URL", "http://127.0.0.1:9/api/query"),
+            ("PAPERTIDE_ARXIV_OAI_URL", "http://127.0.0.1:9/oai"),
+            ("PAPERTIDE_ARXIV_RSS_URL", "http://127.0.0.1:9/"),
+            ("PAPERTIDE_REQUEST_INTERVAL_MS", "0"),
+            ("PAPERTIDE_CONTACT", "me@example.org"),
+        ]))
+        .unwrap();
+        assert_eq!(c.data_dir, PathBuf::from("/tmp/x"));
+        assert_eq!(c.categories.len(), 2);
+        assert_eq!(c.arxiv.rss_url, "http://127.0.0.1:9");
+        assert_eq!(c.arxiv.request_interval_ms, 0);
+        assert_eq!(c.contact.as_deref(), Some("me@example.org"));
+    }
+
+    #[test]
+    fn bad_values_name_the_variable() {
+        let mut c = Config::default();
+        let e = c.apply_env(env(&[("PAPERTIDE_REQUEST_INTERVAL_MS", "soon")])).unwrap_err();
+        assert!(e.to_string().contains("PAPERTIDE_REQUEST_INTERVAL_MS"));
+        let e = c.apply_env(env(&[("PAPERTIDE_CATEGORIES", "  ")])).unwrap_err();
+        assert!(e.to_string().contains("PAPERTIDE_CATEGORIES"));
+    }
+
+    #[test]
+    fn toml_files_are_read_and_unknown_keys_rejected() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("c.toml");
+        std::fs::write(&p, "categories = [\"cs.CL\"]\n[arxiv]\nrequest_interval_ms = 10\n").unwrap();
+        let c = Config::from_file(&p).unwrap();
+        assert_eq!(c.arxiv.request_interval_ms, 10);
+        assert_eq!(c.categories[0].code(), "cs.CL");
+        std::fs::write(&p, "catgories = []\n").unwrap();
+        assert!(Config::from_file(&p).unwrap_err().to_string().contains("catgories"));
+    }
+}

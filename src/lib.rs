@@ -1,5 +1,6 @@
 //! Papertide: a self-hosted arXiv reading assistant. See ARCHITECTURE.md for the data flow.
 
+pub mod app;
 pub mod arxiv;
 pub mod cli;
 pub mod config;

@@ -1,1 +1,105 @@
-//! (in progress)
+//! The tantivy BM25 index: derived from SQLite, rebuildable, caught up on every start.
+//!
+//! The index remembers how far it has read the store's change sequence (`papers.seq`) in its commit payload,
+//! so a crash between a store write and an index commit loses nothing: the next start re-indexes every row
+//! changed after the last committed sequence (re-adding a document first deletes it by id, so it is safe).
+
+mod indexer;
+mod query;
+mod schema;
+
+pub use indexer::{IndexStats, Indexer, catch_up, reindex};
+pub use query::{Hit, SearchOptions, SearchResults, Sort};
+
+use std::path::Path;
+
+use tantivy::{Index, IndexReader, ReloadPolicy};
+
+use schema::{Fields, SCHEMA_VERSION};
+
+#[derive(Debug, thiserror::Error)]
+pub enum SearchError {
+    #[error("search index error: {0}")]
+    Tantivy(#[from] tantivy::TantivyError),
+    #[error("could not open the search index directory {path}: {source}")]
+    Dir { path: String, source: std::io::Error },
+    #[error("{0}")]
+    BadQuery(String),
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+    #[error("indexing task failed: {0}")]
+    Task(String),
+}
+
+pub type Result<T, E = SearchError> = std::result::Result<T, E>;
+
+/// A handle on the index for searching; cheap to clone.
+#[derive(Clone)]
+pub struct SearchIndex {
+    index: Index,
+    reader: IndexReader,
+    fields: Fields,
+}
+
+/// What the index has seen, kept in the tantivy commit payload.
+#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
+struct Payload {
+    schema: u32,
+    seq: i64,
+}
+
+impl SearchIndex {
+    /// Opens the index in `dir`, creating it if absent. An index written with another schema version is
+    /// discarded and recreated empty: it is derived data, and the catch-up refills it from the store.
+    pub fn open(dir: &Path) -> Result<Self> {
+        let io = |source| SearchError::Dir { path: dir.display().to_string(), source };
+        std::fs::create_dir_all(dir).map_err(io)?;
+        let (schema, fields) = schema::build();
+        let index = match Index::open_in_dir(dir) {
+            Ok(index) if payload_of(&index).schema == SCHEMA_VERSION => index,
+            Ok(_) | Err(_) if dir.join("meta.json").exists() => {
+                tracing::warn!(dir = %dir.display(), "search index has another schema version: rebuilding it");
+                std::fs::remove_dir_all(dir).map_err(io)?;
+                std::fs::create_dir_all(dir).map_err(io)?;
+                Index::create_in_dir(dir, schema)?
+            }
+            _ => Index::create_in_dir(dir, schema)?,
+        };
+        schema::register_tokenizers(&index);
+        let reader = index.reader_builder().reload_policy(ReloadPolicy::OnCommitWithDelay).try_into()?;
+        Ok(SearchIndex { index, reader, fields })
+    }
+
+    /// An index held in memory (tests, evaluations).
+    pub fn in_memory() -> Result<Self> {
+        let (schema, fields) = schema::build();
+        let index = Index::create_in_ram(schema);
+        schema::register_tokenizers(&index);
+        let reader = index.reader_builder().reload_policy(ReloadPolicy::Manual).try_into()?;
+        Ok(SearchIndex { index, reader, fields })
+    }
+
+    /// The last store change sequence committed to the index.
+    pub fn indexed_seq(&self) -> i64 {
+        payload_of(&self.index).seq
+    }
+
+    /// Number of documents visible to searches.
+    pub fn num_docs(&self) -> u64 {
+        self.reader.searcher().num_docs()
+    }
+
+    /// Makes the last commit visible now rather than after the reload delay.
+    pub fn reload(&self) -> Result<()> {
+        Ok(self.reader.reload()?)
+    }
+}
+
+fn payload_of(index: &Index) -> Payload {
+    index
+        .load_metas()
+        .ok()
+        .and_then(|m| m.payload)
+        .and_then(|p| serde_json::from_str(&p).ok())
+        .unwrap_or_default()
+}

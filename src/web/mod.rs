@@ -1,1 +1,50 @@
-//! (in progress)
+//! The HTTP surface: the router, its handlers and the error page/JSON they answer with.
+//!
+//! `build_router` takes the opened [`App`] and returns a plain `Router`, so tests drive the real router
+//! with `tower::ServiceExt::oneshot` and no socket.
+
+mod api;
+mod error;
+
+use std::net::SocketAddr;
+
+use axum::Router;
+use axum::routing::get;
+use tower_http::trace::TraceLayer;
+
+pub use error::WebError;
+
+use crate::app::App;
+
+pub fn build_router(app: App) -> Router {
+    Router::new()
+        .route("/healthz", get(api::healthz))
+        .route("/api/search", get(api::search))
+        .route("/api/papers/{*id}", get(api::paper))
+        .fallback(api::not_found)
+        .layer(TraceLayer::new_for_http())
+        .with_state(app)
+}
+
+/// Serves the router on `addr` until Ctrl-C or SIGTERM.
+pub async fn serve(app: App, addr: SocketAddr) -> std::io::Result<()> {
+    let listener = tokio::net::TcpListener::bind(addr).await?;
+    tracing::info!("serving on http://{}", listener.local_addr()?);
+    axum::serve(listener, build_router(app)).with_graceful_shutdown(shutdown_signal()).await
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+    tracing::info!("shutting down");
+}

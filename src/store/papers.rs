@@ -1,0 +1,335 @@
+//! Writing papers and announcements: idempotent upserts, one transaction per batch.
+
+use std::collections::{HashMap, HashSet};
+
+use sqlx::{QueryBuilder, Sqlite, Transaction};
+
+use super::rows::{PAPER_COLUMNS, PaperRow};
+use super::{Result, Store, StoredPaper, now_rfc3339};
+use crate::domain::{Announcement, ArxivId, PaperRecord, tex};
+
+/// What one batch did. `max_seq` is the highest change sequence in the store after it.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct UpsertOutcome {
+    pub inserted: usize,
+    pub updated: usize,
+    pub unchanged: usize,
+    pub announcements_added: usize,
+    /// Announcements naming a paper that is neither in the batch nor stored.
+    pub orphan_announcements: usize,
+    pub max_seq: i64,
+}
+
+impl std::ops::AddAssign for UpsertOutcome {
+    fn add_assign(&mut self, o: Self) {
+        self.inserted += o.inserted;
+        self.updated += o.updated;
+        self.unchanged += o.unchanged;
+        self.announcements_added += o.announcements_added;
+        self.orphan_announcements += o.orphan_announcements;
+        self.max_seq = self.max_seq.max(o.max_seq);
+    }
+}
+
+/// What the search index needs of a row.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct IndexRow {
+    pub id: String,
+    pub title: String,
+    #[sqlx(rename = "abstract")]
+    pub abstract_text: String,
+    pub authors: String,
+    pub categories: String,
+    pub first_announced: Option<String>,
+    pub submitted: Option<String>,
+    pub seq: i64,
+}
+
+// SQLite allows 32,766 bound parameters per statement; 19 columns × 200 rows stays well below.
+const ROWS_PER_STATEMENT: usize = 200;
+
+impl Store {
+    /// Stores a batch of records and announcements in one transaction, together with an optional checkpoint
+    /// `(key, value)` that then commits atomically with the data it covers. Returns what changed and the
+    /// changed rows in the shape the search index takes, so callers index them without reading them back.
+    ///
+    /// Idempotent: storing the same data twice changes nothing (no row's `seq` moves). A record with a newer
+    /// version replaces the stored text; an older one only fills fields the stored row lacks (a DOI, say).
+    pub async fn upsert(
+        &self,
+        records: &[PaperRecord],
+        announcements: &[Announcement],
+        checkpoint: Option<(&str, &str)>,
+    ) -> Result<(UpsertOutcome, Vec<IndexRow>)> {
+        let mut tx = self.writer().begin_with("BEGIN IMMEDIATE").await?;
+        let (outcome, written) = upsert_in(&mut tx, records, announcements).await?;
+        if let Some((key, value)) = checkpoint {
+            super::checkpoints::put_in(&mut tx, key, value).await?;
+        }
+        tx.commit().await?;
+        Ok((outcome, written.into_iter().map(IndexRow::from).collect()))
+    }
+
+    pub async fn get_paper(&self, id: &ArxivId) -> Result<Option<StoredPaper>> {
+        let sql = format!("SELECT {PAPER_COLUMNS} FROM papers WHERE id = ?");
+        let row: Option<PaperRow> =
+            sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(id.as_str()).fetch_optional(self.reader()).await?;
+        row.map(PaperRow::into_stored).transpose()
+    }
+
+    /// The stored papers among `ids`, in the order of `ids` (absent ones left out).
+    pub async fn get_papers(&self, ids: &[String]) -> Result<Vec<StoredPaper>> {
+        let mut by_id = HashMap::new();
+        for chunk in ids.chunks(500) {
+            let mut qb: QueryBuilder<Sqlite> =
+                QueryBuilder::new(format!("SELECT {PAPER_COLUMNS} FROM papers WHERE id IN ("));
+            let mut sep = qb.separated(", ");
+            for id in chunk {
+                sep.push_bind(id);
+            }
+            qb.push(")");
+            let rows: Vec<PaperRow> = qb.build_query_as().fetch_all(self.reader()).await?;
+            for row in rows {
+                by_id.insert(row.id.clone(), row);
+            }
+        }
+        ids.iter().filter_map(|id| by_id.remove(id)).map(PaperRow::into_stored).collect()
+    }
+
+    /// Rows changed after `seq`, oldest change first: what the search index has not seen yet.
+    pub async fn rows_after_seq(&self, seq: i64, limit: i64) -> Result<Vec<IndexRow>> {
+        Ok(sqlx::query_as(
+            "SELECT id, title, abstract, authors, categories, first_announced, submitted, seq \
+             FROM papers WHERE seq > ? ORDER BY seq LIMIT ?",
+        )
+        .bind(seq)
+        .bind(limit)
+        .fetch_all(self.reader())
+        .await?)
+    }
+
+    /// The highest change sequence stored (0 for an empty store).
+    pub async fn max_seq(&self) -> Result<i64> {
+        Ok(sqlx::query_scalar("SELECT COALESCE(MAX(seq), 0) FROM papers").fetch_one(self.reader()).await?)
+    }
+}
+
+async fn upsert_in(
+    tx: &mut Transaction<'static, Sqlite>,
+    records: &[PaperRecord],
+    announcements: &[Announcement],
+) -> Result<(UpsertOutcome, Vec<PaperRow>)> {
+    let mut out = UpsertOutcome::default();
+    let mut next_seq: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(seq), 0) FROM papers").fetch_one(&mut **tx).await?;
+
+    // The earliest announcement day per paper in this batch, to keep `first_announced` right.
+    let mut first_day: HashMap<&str, String> = HashMap::new();
+    for a in announcements {
+        let day = a.date.format("%Y-%m-%d").to_string();
+        first_day.entry(a.id.as_str()).and_modify(|d| *d = d.clone().min(day.clone())).or_insert(day);
+    }
+
+    // Later records of the same paper in one batch win (duplicates across pages are common).
+    let mut latest: HashMap<&str, &PaperRecord> = HashMap::new();
+    for r in records {
+        latest.insert(r.id.as_str(), r);
+    }
+    let mut ids: Vec<&str> = latest.keys().copied().collect();
+    ids.extend(first_day.keys().copied().filter(|id| !latest.contains_key(id)));
+    ids.sort_unstable();
+    let existing = load_rows(tx, &ids).await?;
+
+    let mut writes: Vec<PaperRow> = Vec::new();
+    for id in &ids {
+        let old = existing.get(*id);
+        let merged = match (latest.get(id), old) {
+            (Some(rec), old) => merge(rec, old),
+            (None, Some(old)) => old.clone(),
+            (None, None) => continue, // announcement of an unknown paper: counted below
+        };
+        let mut merged = merged;
+        if let Some(day) = first_day.get(id) {
+            merged.first_announced = Some(match merged.first_announced.take() {
+                Some(d) if d <= *day => d,
+                _ => day.clone(),
+            });
+        }
+        match old {
+            Some(old) if old.same_content(&merged) => out.unchanged += 1,
+            _ => {
+                if old.is_some() {
+                    out.updated += 1;
+                } else if latest.contains_key(id) {
+                    out.inserted += 1;
+                }
+                next_seq += 1;
+                merged.seq = next_seq;
+                writes.push(merged);
+            }
+        }
+    }
+    // Announcement-only ids that were merely touched count as neither inserted nor updated above.
+    for chunk in writes.chunks(ROWS_PER_STATEMENT) {
+        write_rows(tx, chunk).await?;
+    }
+
+    let known: HashSet<&str> = ids.iter().copied().filter(|id| latest.contains_key(id) || existing.contains_key(*id)).collect();
+    let valid: Vec<&Announcement> = announcements.iter().filter(|a| known.contains(a.id.as_str())).collect();
+    out.orphan_announcements = announcements.len() - valid.len();
+    for chunk in valid.chunks(ROWS_PER_STATEMENT * 4) {
+        let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new("INSERT INTO announcements (category, date, paper_id, kind) ");
+        qb.push_values(chunk, |mut b, a| {
+            b.push_bind(a.category.code())
+                .push_bind(a.date.format("%Y-%m-%d").to_string())
+                .push_bind(a.id.as_str())
+                .push_bind(a.kind.as_str());
+        });
+        qb.push(" ON CONFLICT (category, date, paper_id) DO NOTHING");
+        out.announcements_added += qb.build().execute(&mut **tx).await?.rows_affected() as usize;
+    }
+    out.max_seq = next_seq;
+    Ok((out, writes))
+}
+
+impl From<PaperRow> for IndexRow {
+    fn from(r: PaperRow) -> Self {
+        IndexRow {
+            id: r.id,
+            title: r.title,
+            abstract_text: r.abstract_text,
+            authors: r.authors,
+            categories: r.categories,
+            first_announced: r.first_announced,
+            submitted: r.submitted,
+            seq: r.seq,
+        }
+    }
+}
+
+async fn load_rows(tx: &mut Transaction<'static, Sqlite>, ids: &[&str]) -> Result<HashMap<String, PaperRow>> {
+    let mut map = HashMap::with_capacity(ids.len());
+    for chunk in ids.chunks(500) {
+        let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new(format!("SELECT {PAPER_COLUMNS} FROM papers WHERE id IN ("));
+        let mut sep = qb.separated(", ");
+        for id in chunk {
+            sep.push_bind(*id);
+        }
+        qb.push(")");
+        let rows: Vec<PaperRow> = qb.build_query_as().fetch_all(&mut **tx).await?;
+        map.extend(rows.into_iter().map(|r| (r.id.clone(), r)));
+    }
+    Ok(map)
+}
+
+async fn write_rows(tx: &mut Transaction<'static, Sqlite>, rows: &[PaperRow]) -> Result<()> {
+    let stored_at = now_rfc3339();
+    let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new(format!("INSERT INTO papers ({PAPER_COLUMNS}, stored_at) "));
+    qb.push_values(rows, |mut b, r| {
+        b.push_bind(&r.id)
+            .push_bind(r.version)
+            .push_bind(&r.title)
+            .push_bind(&r.title_raw)
+            .push_bind(&r.abstract_text)
+            .push_bind(&r.abstract_raw)
+            .push_bind(&r.authors)
+            .push_bind(&r.authors_raw)
+            .push_bind(&r.categories)
+            .push_bind(&r.primary_category)
+            .push_bind(&r.comments)
+            .push_bind(&r.journal_ref)
+            .push_bind(&r.doi)
+            .push_bind(&r.license)
+            .push_bind(&r.submitted)
+            .push_bind(&r.updated)
+            .push_bind(&r.first_announced)
+            .push_bind(r.withdrawn)
+            .push_bind(r.seq)
+            .push_bind(&stored_at);
+    });
+    qb.push(
+        " ON CONFLICT (id) DO UPDATE SET version = excluded.version, title = excluded.title, \
+         title_raw = excluded.title_raw, abstract = excluded.abstract, abstract_raw = excluded.abstract_raw, \
+         authors = excluded.authors, authors_raw = excluded.authors_raw, categories = excluded.categories, \
+         primary_category = excluded.primary_category, comments = excluded.comments, \
+         journal_ref = excluded.journal_ref, doi = excluded.doi, license = excluded.license, \
+         submitted = excluded.submitted, updated = excluded.updated, first_announced = excluded.first_announced, \
+         withdrawn = excluded.withdrawn, seq = excluded.seq, stored_at = excluded.stored_at",
+    );
+    qb.build().execute(&mut **tx).await?;
+    Ok(())
+}
+
+/// Folds white space (old API responses hard-wrap titles and abstracts) and decodes TeX accents.
+fn display_text(raw: &str) -> String {
+    let folded = raw.split_whitespace().collect::<Vec<_>>().join(" ");
+    tex::decode(&folded)
+}
+
+fn is_withdrawn(rec: &PaperRecord) -> bool {
+    let says = |s: &str| {
+        let l = s.to_ascii_lowercase();
+        l.contains("this paper has been withdrawn") || l.contains("paper withdrawn") || l.starts_with("withdrawn")
+    };
+    rec.comments.as_deref().is_some_and(says) || says(&rec.abstract_text)
+}
+
+fn rfc3339(t: &Option<chrono::DateTime<chrono::Utc>>) -> Option<String> {
+    t.map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+}
+
+/// The row a record turns into, merged with what is stored: a record at least as new as the stored row
+/// replaces its content; an older one only fills gaps. Optional metadata never goes from known to unknown.
+fn merge(rec: &PaperRecord, old: Option<&PaperRow>) -> PaperRow {
+    let authors_display: Vec<String> = rec.authors.iter().map(|a| display_text(a)).collect();
+    let categories: Vec<&str> = rec.categories.iter().map(|c| c.code()).collect();
+    let fresh = PaperRow {
+        id: rec.id.as_str().to_string(),
+        version: rec.id.version().map(i64::from),
+        title: display_text(&rec.title),
+        title_raw: rec.title.clone(),
+        abstract_text: display_text(&rec.abstract_text),
+        abstract_raw: rec.abstract_text.clone(),
+        authors: serde_json::to_string(&authors_display).unwrap_or_else(|_| "[]".into()),
+        authors_raw: serde_json::to_string(&rec.authors).unwrap_or_else(|_| "[]".into()),
+        categories: categories.join(" "),
+        primary_category: categories.first().copied().unwrap_or_default().to_string(),
+        comments: rec.comments.clone(),
+        journal_ref: rec.journal_ref.clone(),
+        doi: rec.doi.clone(),
+        license: rec.license.clone(),
+        submitted: rfc3339(&rec.submitted),
+        updated: rfc3339(&rec.updated),
+        first_announced: None,
+        withdrawn: is_withdrawn(rec),
+        seq: 0,
+    };
+    let Some(old) = old else { return fresh };
+    let newer_or_same = match (fresh.version, old.version) {
+        (Some(n), Some(o)) => n >= o,
+        (None, Some(_)) => false,
+        _ => true,
+    };
+    let (mut row, gaps_from) = if newer_or_same { (fresh, old.clone()) } else { (old.clone(), fresh) };
+    // Never lose a known value to a source that did not carry it.
+    row.version = row.version.or(gaps_from.version);
+    row.comments = row.comments.or(gaps_from.comments);
+    row.journal_ref = row.journal_ref.or(gaps_from.journal_ref);
+    row.doi = row.doi.or(gaps_from.doi);
+    row.license = row.license.or(gaps_from.license);
+    row.submitted = match (row.submitted, gaps_from.submitted) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    };
+    row.updated = row.updated.or(gaps_from.updated);
+    if row.abstract_raw.trim().is_empty() {
+        row.abstract_raw = gaps_from.abstract_raw;
+        row.abstract_text = gaps_from.abstract_text;
+    }
+    if row.authors == "[]" {
+        row.authors = gaps_from.authors;
+        row.authors_raw = gaps_from.authors_raw;
+    }
+    row.first_announced = old.first_announced.clone();
+    row.seq = old.seq;
+    row
+}
