@@ -1,1 +1,521 @@
-//! (in progress)
+//! One polite HTTP client for every arXiv source (RSS/Atom feeds, OAI-PMH, the search API).
+//!
+//! [`ArxivHttp::get`] wraps a single `reqwest` client with three things arXiv expects of well-behaved robots:
+//!
+//! * **An identifying User-Agent** with a contact address ([`HttpConfig::contact`]).
+//! * **Politeness**: at most one request *start* per [`HttpConfig::request_interval`] per host (arXiv asks for
+//!   one request every 3 s). Retries count as requests. The limiter is shared by all clones.
+//! * **Retries** through [`crate::arxiv::retry`]: connect errors, timeouts (including a body that stalls past
+//!   the read timeout), bodies cut short, HTTP 5xx and 429 are transient. `Retry-After` on 503/429 is honoured:
+//!   arXiv's OAI-PMH server uses 503 + `Retry-After` for flow control. The body is read completely *inside*
+//!   the retried operation so that a truncated transfer is retried rather than handed to a parser.
+//!
+//! Other 4xx responses are permanent and come back as [`FetchError::Status`] *with the body*, because the arXiv
+//! search API answers HTTP 400 with an Atom error feed that the caller parses into a typed error.
+//! Conditional GET ([`Validators`]) lets daily feed polls cost a 304 when nothing changed.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, SystemTime};
+
+use bytes::Bytes;
+use reqwest::header::{self, HeaderMap, HeaderValue};
+use reqwest::{StatusCode, Url};
+use tokio::time::Instant;
+
+use super::retry::{self, Attempt, RetryError, RetryPolicy};
+
+/// Settings for [`ArxivHttp`].
+#[derive(Debug, Clone)]
+pub struct HttpConfig {
+    /// Contact e-mail put in the User-Agent so arXiv can reach the operator instead of blocking the client.
+    pub contact: Option<String>,
+    /// Limit for establishing a TCP/TLS connection.
+    pub connect_timeout: Duration,
+    /// Limit for each read from the socket; a response body that stalls for longer fails (and is retried).
+    pub read_timeout: Duration,
+    /// Minimum spacing between request starts to the same host:port. Zero disables the limiter.
+    pub request_interval: Duration,
+    /// How failed requests are retried.
+    pub retry: RetryPolicy,
+}
+
+impl Default for HttpConfig {
+    /// Production values: 10 s connect, 60 s read, one request per 3 s per host, default retry policy.
+    fn default() -> Self {
+        Self {
+            contact: None,
+            connect_timeout: Duration::from_secs(10),
+            read_timeout: Duration::from_secs(60),
+            request_interval: Duration::from_secs(3),
+            retry: RetryPolicy::default(),
+        }
+    }
+}
+
+impl HttpConfig {
+    /// Values for tests against a loopback server: short timeouts, no politeness delay, tiny retry waits.
+    pub fn for_tests() -> Self {
+        Self {
+            contact: None,
+            connect_timeout: Duration::from_secs(2),
+            read_timeout: Duration::from_secs(2),
+            request_interval: Duration::ZERO,
+            retry: RetryPolicy::for_tests(),
+        }
+    }
+
+    /// The User-Agent sent with every request, e.g.
+    /// `Papertide/0.1.0 (+https://github.com/papertide; mailto:me@example.org)`.
+    pub fn user_agent(&self) -> String {
+        let version = env!("CARGO_PKG_VERSION");
+        match self.contact.as_deref().map(str::trim).filter(|c| !c.is_empty()) {
+            Some(contact) => format!("Papertide/{version} (+https://github.com/papertide; mailto:{contact})"),
+            None => format!("Papertide/{version} (+https://github.com/papertide)"),
+        }
+    }
+}
+
+/// Cache validators from an earlier response, sent as `If-None-Match` / `If-Modified-Since`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Validators {
+    /// The `ETag` previously returned.
+    pub etag: Option<String>,
+    /// The `Last-Modified` previously returned (an HTTP-date, passed back verbatim).
+    pub last_modified: Option<String>,
+}
+
+/// A successful (2xx) or not-modified (304) response, body fully read.
+#[derive(Debug, Clone)]
+pub struct Fetched {
+    /// The final URL, after redirects.
+    pub url: String,
+    /// HTTP status code.
+    pub status: u16,
+    /// The (decompressed) body; empty for 304.
+    pub body: Bytes,
+    /// `ETag` of the response; for a 304 without one, the etag that was sent.
+    pub etag: Option<String>,
+    /// `Last-Modified` of the response; for a 304 without one, the date that was sent.
+    pub last_modified: Option<String>,
+    /// True for HTTP 304: the cached copy is still current.
+    pub not_modified: bool,
+}
+
+impl Fetched {
+    /// The validators to send on the next conditional GET of the same URL.
+    pub fn validators(&self) -> Validators {
+        Validators { etag: self.etag.clone(), last_modified: self.last_modified.clone() }
+    }
+}
+
+/// Why a fetch failed. Every variant names the URL.
+#[derive(Debug, thiserror::Error)]
+pub enum FetchError {
+    /// A non-retryable HTTP status (4xx other than 429, or an unexpected 3xx). The body is kept: arXiv's
+    /// API explains a 400 in an Atom error feed.
+    #[error("HTTP {status} from {url}")]
+    Status {
+        /// The requested URL.
+        url: String,
+        /// The status code.
+        status: u16,
+        /// The response body.
+        body: Bytes,
+    },
+    /// Transient failures went on until the retry budget was spent.
+    #[error("gave up on {url} after {attempts} attempt(s) in {:.1}s: {last}", elapsed.as_secs_f64())]
+    GaveUp {
+        /// The requested URL.
+        url: String,
+        /// Attempts made, including the first.
+        attempts: u32,
+        /// Time from the first attempt until giving up.
+        elapsed: Duration,
+        /// The last failure, as text.
+        last: String,
+    },
+    /// A transport failure that retrying cannot fix (e.g. a redirect loop).
+    #[error("request to {url} failed: {source}")]
+    Request {
+        /// The requested URL.
+        url: String,
+        /// The underlying error.
+        #[source]
+        source: reqwest::Error,
+    },
+    /// The URL does not parse, is not http(s), or has no host.
+    #[error("invalid URL {url:?}: {reason}")]
+    InvalidUrl {
+        /// The offending input.
+        url: String,
+        /// Why it was rejected.
+        reason: String,
+    },
+    /// The HTTP client could not be constructed (TLS backend, bad User-Agent, ...).
+    #[error("cannot build the HTTP client: {0}")]
+    Client(#[source] reqwest::Error),
+}
+
+/// The shared HTTP client. Cloning is cheap and clones share the connection pool and the politeness limiter.
+#[derive(Clone)]
+pub struct ArxivHttp {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    client: reqwest::Client,
+    limiter: HostLimiter,
+    retry: RetryPolicy,
+}
+
+impl fmt::Debug for ArxivHttp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ArxivHttp")
+            .field("request_interval", &self.inner.limiter.interval)
+            .field("retry", &self.inner.retry)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ArxivHttp {
+    /// Builds the client (gzip on, User-Agent, timeouts) and its limiter.
+    pub fn new(cfg: HttpConfig) -> Result<Self, FetchError> {
+        let client = reqwest::Client::builder()
+            .user_agent(cfg.user_agent())
+            .connect_timeout(cfg.connect_timeout)
+            .read_timeout(cfg.read_timeout)
+            .gzip(true)
+            .build()
+            .map_err(FetchError::Client)?;
+        let inner = Inner { client, limiter: HostLimiter::new(cfg.request_interval), retry: cfg.retry };
+        Ok(Self { inner: Arc::new(inner) })
+    }
+
+    /// GETs `url`, retrying transient failures, and returns the fully read body.
+    ///
+    /// With `validators`, sends a conditional request; a 304 answer yields `not_modified: true` and an empty
+    /// body. Any other non-2xx status that is not retried becomes [`FetchError::Status`].
+    pub async fn get(&self, url: &str, validators: Option<&Validators>) -> Result<Fetched, FetchError> {
+        let parsed = parse_url(url)?;
+        let host = host_key(&parsed, url)?;
+        let headers = conditional_headers(validators);
+        let shown = retry::redact(url);
+        let result = retry::retry(&self.inner.retry, url, || {
+            self.attempt(parsed.clone(), &host, headers.clone(), validators)
+        })
+        .await;
+        result.map_err(|e| into_fetch_error(e, &shown))
+    }
+
+    /// One request, body included, classified for the retry loop.
+    async fn attempt(
+        &self,
+        url: Url,
+        host: &str,
+        headers: HeaderMap,
+        validators: Option<&Validators>,
+    ) -> Result<Fetched, Attempt<Failure>> {
+        self.inner.limiter.wait_turn(host).await;
+        let response = self.inner.client.get(url).headers(headers).send().await.map_err(classify_transport)?;
+        let status = response.status();
+        let final_url = response.url().to_string();
+        let retry_after = retry_after_of(status, response.headers(), SystemTime::now());
+        let etag = header_string(response.headers(), header::ETAG);
+        let last_modified = header_string(response.headers(), header::LAST_MODIFIED);
+        let body = response.bytes().await.map_err(classify_transport)?;
+        if status == StatusCode::NOT_MODIFIED {
+            let sent = validators.cloned().unwrap_or_default();
+            return Ok(Fetched {
+                url: final_url,
+                status: status.as_u16(),
+                body: Bytes::new(),
+                etag: etag.or(sent.etag),
+                last_modified: last_modified.or(sent.last_modified),
+                not_modified: true,
+            });
+        }
+        if status.is_success() {
+            return Ok(Fetched { url: final_url, status: status.as_u16(), body, etag, last_modified, not_modified: false });
+        }
+        let failure = Failure::Status { status: status.as_u16(), body };
+        if is_transient_status(status) {
+            Err(Attempt::Transient { error: failure, retry_after })
+        } else {
+            Err(Attempt::Permanent(failure))
+        }
+    }
+}
+
+/// What went wrong in one attempt (internal: mapped to [`FetchError`] once retrying ends).
+#[derive(Debug)]
+enum Failure {
+    Status { status: u16, body: Bytes },
+    Transport(reqwest::Error),
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Failure::Status { status, .. } => {
+                let reason = StatusCode::from_u16(*status).ok().and_then(|s| s.canonical_reason());
+                write!(f, "HTTP {status} {}", reason.unwrap_or(""))
+            }
+            // reqwest's Display hides the cause ("error sending request"); the chain says what really happened.
+            Failure::Transport(e) => {
+                write!(f, "{e}")?;
+                let mut source = std::error::Error::source(e);
+                while let Some(cause) = source {
+                    write!(f, ": {cause}")?;
+                    source = cause.source();
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+fn into_fetch_error(err: RetryError<Failure>, url: &str) -> FetchError {
+    let url = url.to_owned();
+    match err {
+        RetryError::GaveUp { attempts, elapsed, last, .. } => {
+            FetchError::GaveUp { url, attempts, elapsed, last: last.to_string() }
+        }
+        RetryError::Permanent(Failure::Status { status, body }) => FetchError::Status { url, status, body },
+        RetryError::Permanent(Failure::Transport(source)) => FetchError::Request { url, source },
+    }
+}
+
+/// Transport errors worth retrying: connection trouble, timeouts, and bodies that broke off or could not be
+/// decoded (a truncated gzip stream). Builder and redirect-policy errors would fail the same way again.
+fn classify_transport(e: reqwest::Error) -> Attempt<Failure> {
+    let transient = e.is_connect() || e.is_timeout() || e.is_request() || e.is_body() || e.is_decode();
+    if transient { Attempt::transient(Failure::Transport(e)) } else { Attempt::Permanent(Failure::Transport(e)) }
+}
+
+/// 5xx (server trouble) and 429 (slow down) are worth retrying; other statuses are answers.
+fn is_transient_status(status: StatusCode) -> bool {
+    status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS
+}
+
+/// The server-requested wait of a 503 or 429, if any. `Retry-After` is either delta-seconds or an HTTP-date;
+/// a date in the past means "now". Unparseable values are ignored (the backoff schedule applies).
+fn retry_after_of(status: StatusCode, headers: &HeaderMap, now: SystemTime) -> Option<Duration> {
+    if status != StatusCode::SERVICE_UNAVAILABLE && status != StatusCode::TOO_MANY_REQUESTS {
+        return None;
+    }
+    parse_retry_after(headers.get(header::RETRY_AFTER)?.to_str().ok()?, now)
+}
+
+/// Parses a `Retry-After` value (RFC 9110 §10.2.3) relative to `now`.
+fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
+    let value = value.trim();
+    if let Ok(secs) = value.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let when = httpdate::parse_http_date(value).ok()?;
+    Some(when.duration_since(now).unwrap_or(Duration::ZERO))
+}
+
+fn header_string(headers: &HeaderMap, name: header::HeaderName) -> Option<String> {
+    headers.get(name)?.to_str().ok().map(str::to_owned)
+}
+
+/// `If-None-Match` / `If-Modified-Since` from stored validators. A value that is not a legal header (it came
+/// from disk, not from the server) is skipped with a warning: conditional GET is an optimisation only.
+fn conditional_headers(validators: Option<&Validators>) -> HeaderMap {
+    let mut headers = HeaderMap::new();
+    let Some(v) = validators else { return headers };
+    let pairs = [(header::IF_NONE_MATCH, &v.etag), (header::IF_MODIFIED_SINCE, &v.last_modified)];
+    for (name, value) in pairs {
+        let Some(value) = value else { continue };
+        match HeaderValue::from_str(value) {
+            Ok(value) => {
+                headers.insert(name, value);
+            }
+            Err(_) => tracing::warn!(header = %name, "stored validator is not a valid header value; ignored"),
+        }
+    }
+    headers
+}
+
+fn parse_url(url: &str) -> Result<Url, FetchError> {
+    let invalid = |reason: String| FetchError::InvalidUrl { url: retry::redact(url), reason };
+    let parsed = Url::parse(url).map_err(|e| invalid(e.to_string()))?;
+    match parsed.scheme() {
+        "http" | "https" => Ok(parsed),
+        other => Err(invalid(format!("unsupported scheme {other:?}"))),
+    }
+}
+
+/// The politeness key: `host:port` (port defaulted from the scheme), so two local test servers differ.
+fn host_key(url: &Url, raw: &str) -> Result<String, FetchError> {
+    let host = url
+        .host_str()
+        .ok_or_else(|| FetchError::InvalidUrl { url: retry::redact(raw), reason: "no host".to_owned() })?;
+    let port = url.port_or_known_default().unwrap_or(0);
+    Ok(format!("{host}:{port}"))
+}
+
+/// Spaces request starts per host by at least `interval`.
+///
+/// Each caller reserves the next free slot for its host under a short lock and then sleeps until that slot
+/// outside it, so concurrent callers are served in arrival order without holding a lock across an await.
+struct HostLimiter {
+    interval: Duration,
+    next_slot: Mutex<HashMap<String, Instant>>,
+}
+
+impl HostLimiter {
+    fn new(interval: Duration) -> Self {
+        Self { interval, next_slot: Mutex::new(HashMap::new()) }
+    }
+
+    /// Waits until this caller may start a request to `host`.
+    async fn wait_turn(&self, host: &str) {
+        if self.interval.is_zero() {
+            return;
+        }
+        let slot = self.reserve(host, Instant::now());
+        tokio::time::sleep_until(slot).await;
+    }
+
+    /// Claims the earliest slot for `host` at or after `now` and pushes the host's next slot one interval on.
+    fn reserve(&self, host: &str, now: Instant) -> Instant {
+        // A poisoned map is still a valid map of instants; politeness must not panic the fetcher.
+        let mut slots = self.next_slot.lock().unwrap_or_else(PoisonError::into_inner);
+        let slot = slots.get(host).map_or(now, |&next| next.max(now));
+        slots.insert(host.to_owned(), slot + self.interval);
+        slot
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(&str, &str)]) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        for (k, v) in pairs {
+            map.insert(header::HeaderName::from_bytes(k.as_bytes()).unwrap(), HeaderValue::from_str(v).unwrap());
+        }
+        map
+    }
+
+    #[test]
+    fn retry_after_seconds() {
+        let now = SystemTime::now();
+        assert_eq!(parse_retry_after("120", now), Some(Duration::from_secs(120)));
+        assert_eq!(parse_retry_after(" 5 ", now), Some(Duration::from_secs(5)));
+        assert_eq!(parse_retry_after("-1", now), None);
+        assert_eq!(parse_retry_after("soon", now), None);
+    }
+
+    #[test]
+    fn retry_after_http_date() {
+        let now = httpdate::parse_http_date("Sun, 06 Nov 1994 08:49:37 GMT").unwrap();
+        assert_eq!(parse_retry_after("Sun, 06 Nov 1994 08:50:07 GMT", now), Some(Duration::from_secs(30)));
+        // A date in the past means "retry now".
+        assert_eq!(parse_retry_after("Sun, 06 Nov 1994 08:00:00 GMT", now), Some(Duration::ZERO));
+    }
+
+    #[test]
+    fn retry_after_only_on_503_and_429() {
+        let h = headers(&[("retry-after", "7")]);
+        let now = SystemTime::now();
+        assert_eq!(retry_after_of(StatusCode::SERVICE_UNAVAILABLE, &h, now), Some(Duration::from_secs(7)));
+        assert_eq!(retry_after_of(StatusCode::TOO_MANY_REQUESTS, &h, now), Some(Duration::from_secs(7)));
+        assert_eq!(retry_after_of(StatusCode::INTERNAL_SERVER_ERROR, &h, now), None);
+        assert_eq!(retry_after_of(StatusCode::SERVICE_UNAVAILABLE, &HeaderMap::new(), now), None);
+    }
+
+    #[test]
+    fn transient_statuses() {
+        assert!(is_transient_status(StatusCode::INTERNAL_SERVER_ERROR));
+        assert!(is_transient_status(StatusCode::SERVICE_UNAVAILABLE));
+        assert!(is_transient_status(StatusCode::TOO_MANY_REQUESTS));
+        assert!(!is_transient_status(StatusCode::BAD_REQUEST));
+        assert!(!is_transient_status(StatusCode::NOT_FOUND));
+    }
+
+    #[test]
+    fn user_agent_names_contact() {
+        let mut cfg = HttpConfig::default();
+        assert!(cfg.user_agent().starts_with("Papertide/"));
+        assert!(!cfg.user_agent().contains("mailto"));
+        cfg.contact = Some("me@example.org".into());
+        assert!(cfg.user_agent().ends_with("; mailto:me@example.org)"));
+    }
+
+    #[test]
+    fn host_key_includes_port() {
+        let key = |u: &str| host_key(&Url::parse(u).unwrap(), u).unwrap();
+        assert_eq!(key("https://export.arxiv.org/api/query"), "export.arxiv.org:443");
+        assert_eq!(key("http://127.0.0.1:8080/x"), "127.0.0.1:8080");
+    }
+
+    #[test]
+    fn rejects_bad_urls() {
+        assert!(matches!(parse_url("not a url"), Err(FetchError::InvalidUrl { .. })));
+        assert!(matches!(parse_url("ftp://arxiv.org/x"), Err(FetchError::InvalidUrl { .. })));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn limiter_spaces_same_host_only() {
+        let limiter = HostLimiter::new(Duration::from_secs(3));
+        let start = Instant::now();
+        limiter.wait_turn("a:80").await;
+        assert_eq!(start.elapsed(), Duration::ZERO);
+        limiter.wait_turn("b:80").await;
+        assert_eq!(start.elapsed(), Duration::ZERO, "another host is not delayed");
+        limiter.wait_turn("a:80").await;
+        assert_eq!(start.elapsed(), Duration::from_secs(3));
+        limiter.wait_turn("a:80").await;
+        assert_eq!(start.elapsed(), Duration::from_secs(6));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn limiter_serves_concurrent_callers_in_turn() {
+        let limiter = Arc::new(HostLimiter::new(Duration::from_secs(1)));
+        let start = Instant::now();
+        let tasks: Vec<_> = (0..3)
+            .map(|_| {
+                let limiter = Arc::clone(&limiter);
+                tokio::spawn(async move {
+                    limiter.wait_turn("h:1").await;
+                    start.elapsed()
+                })
+            })
+            .collect();
+        let mut times = Vec::new();
+        for t in tasks {
+            times.push(t.await.unwrap());
+        }
+        times.sort();
+        assert_eq!(times, [Duration::ZERO, Duration::from_secs(1), Duration::from_secs(2)]);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn limiter_idle_host_goes_at_once() {
+        let limiter = HostLimiter::new(Duration::from_secs(3));
+        limiter.wait_turn("a:80").await;
+        tokio::time::sleep(Duration::from_secs(10)).await;
+        let before = Instant::now();
+        limiter.wait_turn("a:80").await;
+        assert_eq!(before.elapsed(), Duration::ZERO);
+    }
+
+    #[test]
+    fn zero_interval_disables_limiter() {
+        let limiter = HostLimiter::new(Duration::ZERO);
+        let rt = tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap();
+        rt.block_on(async {
+            let start = std::time::Instant::now();
+            for _ in 0..100 {
+                limiter.wait_turn("a:80").await;
+            }
+            assert!(start.elapsed() < Duration::from_millis(100));
+        });
+    }
+}

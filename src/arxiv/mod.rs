@@ -7,3 +7,4 @@ pub mod kaggle;
 pub mod oai;
 pub mod retry;
 pub mod rss;
+pub mod xml;
