@@ -3,9 +3,11 @@
 
 use std::sync::Arc;
 
+use crate::arxiv::http::ArxivHttp;
 use crate::config::Config;
 use crate::search::{self, Indexer, SearchIndex};
-use crate::store::Store;
+use crate::domain::{Announcement, PaperRecord};
+use crate::store::{Store, UpsertOutcome};
 
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
@@ -15,6 +17,8 @@ pub enum AppError {
     Store(#[from] crate::store::StoreError),
     #[error(transparent)]
     Search(#[from] search::SearchError),
+    #[error(transparent)]
+    Http(#[from] crate::arxiv::http::FetchError),
 }
 
 #[derive(Clone)]
@@ -23,6 +27,11 @@ pub struct App {
     pub store: Store,
     pub index: SearchIndex,
     pub indexer: Indexer,
+    /// The one polite, retrying client for every arXiv source.
+    pub http: ArxivHttp,
+    /// Held across "store a batch, hand its rows to the indexer", so rows reach the indexer in sequence
+    /// order and an index commit never claims a row that another task stored but had not yet added.
+    write_lock: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl App {
@@ -39,6 +48,28 @@ impl App {
         if stats.indexed > 0 {
             tracing::info!(indexed = stats.indexed, seq = stats.seq, "search index caught up with the store");
         }
-        Ok(App { config: Arc::new(config), store, index, indexer })
+        let http = ArxivHttp::new(config.http())?;
+        Ok(App { config: Arc::new(config), store, index, indexer, http, write_lock: Arc::default() })
+    }
+
+    /// Stores a batch (with an optional checkpoint committed atomically with it) and adds the changed rows
+    /// to the index writer. Call [`App::commit_index`] to make them searchable.
+    pub async fn store_batch(
+        &self,
+        records: &[PaperRecord],
+        announcements: &[Announcement],
+        checkpoint: Option<(&str, &str)>,
+    ) -> Result<UpsertOutcome, AppError> {
+        let _guard = self.write_lock.lock().await;
+        let (outcome, rows) = self.store.upsert(records, announcements, checkpoint).await?;
+        if !rows.is_empty() {
+            self.indexer.add(rows).await?;
+        }
+        Ok(outcome)
+    }
+
+    /// Commits the index so everything stored so far is searchable.
+    pub async fn commit_index(&self) -> Result<(), AppError> {
+        Ok(self.indexer.commit().await?)
     }
 }

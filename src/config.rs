@@ -43,6 +43,8 @@ pub struct ArxivConfig {
     pub request_interval_ms: u64,
     pub connect_timeout_s: u64,
     pub read_timeout_s: u64,
+    /// First wait before retrying a failed request (doubling, with jitter, up to a minute).
+    pub retry_initial_ms: u64,
     /// Give up retrying one request after this long.
     pub retry_max_elapsed_s: u64,
     /// Records per arXiv API page.
@@ -88,6 +90,7 @@ impl Default for ArxivConfig {
             request_interval_ms: 3_000,
             connect_timeout_s: 10,
             read_timeout_s: 60,
+            retry_initial_ms: 1_000,
             retry_max_elapsed_s: 300,
             api_page_size: 100,
         }
@@ -170,6 +173,22 @@ impl Config {
 
     pub fn request_interval(&self) -> Duration {
         Duration::from_millis(self.arxiv.request_interval_ms)
+    }
+
+    /// The settings of the one HTTP client all arXiv sources share.
+    pub fn http(&self) -> crate::arxiv::http::HttpConfig {
+        let a = &self.arxiv;
+        crate::arxiv::http::HttpConfig {
+            contact: self.contact.clone(),
+            connect_timeout: Duration::from_secs(a.connect_timeout_s),
+            read_timeout: Duration::from_secs(a.read_timeout_s),
+            request_interval: self.request_interval(),
+            retry: crate::arxiv::retry::RetryPolicy {
+                initial_interval: Duration::from_millis(a.retry_initial_ms),
+                max_elapsed: Duration::from_secs(a.retry_max_elapsed_s),
+                ..Default::default()
+            },
+        }
     }
 }
 

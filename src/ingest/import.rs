@@ -146,26 +146,23 @@ pub async fn import(app: &App, sources: Vec<ImportSource>, show_progress: bool) 
             read_source(source, reader_count.clone(), tx.clone());
         }
     });
-    let mut max_seq = None;
+    let mut changed = false;
     while let Some(batch) = rx.recv().await {
         let batch = batch?;
         summary.fetched += batch.lines - batch.skipped.len() as u64;
         for s in batch.skipped {
             summary.skip(s);
         }
-        let (outcome, rows) = app.store.upsert(&batch.records, &batch.announcements, None).await?;
+        let outcome = app.store_batch(&batch.records, &batch.announcements, None).await?;
         summary.add_outcome(&outcome);
-        if !rows.is_empty() {
-            max_seq = Some(outcome.max_seq);
-            app.indexer.add(rows).await?;
-        }
+        changed |= outcome.inserted + outcome.updated > 0;
         bar.set_position(count.load(Ordering::Relaxed));
         bar.set_message(format!("{} papers", summary.new + summary.updated + summary.unchanged));
     }
     reader.await.map_err(|e| IngestError::Other(format!("import reader failed: {e}")))?;
-    if let Some(seq) = max_seq {
+    if changed {
         bar.set_message("committing the search index");
-        app.indexer.commit(seq).await?;
+        app.commit_index().await?;
     }
     bar.finish_and_clear();
     summary.seconds = started.elapsed().as_secs_f64();

@@ -1,5 +1,6 @@
 //! Writing the index: catch-up from the store's change sequence, full rebuilds.
 
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use tantivy::{IndexWriter, TantivyDocument, Term, doc};
@@ -23,6 +24,9 @@ pub struct IndexStats {
 pub struct Indexer {
     index: SearchIndex,
     writer: Arc<Mutex<IndexWriter<TantivyDocument>>>,
+    /// The highest store sequence handed to `add`. Callers add rows in sequence order under the app's write
+    /// lock, so every row up to it has been added and a commit may claim it.
+    added_seq: Arc<AtomicI64>,
 }
 
 impl Indexer {
@@ -31,7 +35,8 @@ impl Indexer {
         let threads = threads.max(1);
         let budget = (memory_mb.max(15 * threads)) << 20;
         let writer = index.index.writer_with_num_threads(threads, budget)?;
-        Ok(Indexer { index: index.clone(), writer: Arc::new(Mutex::new(writer)) })
+        let added_seq = Arc::new(AtomicI64::new(index.indexed_seq()));
+        Ok(Indexer { index: index.clone(), writer: Arc::new(Mutex::new(writer)), added_seq })
     }
 
     /// Adds (or replaces, by id) the given rows. Not visible until `commit`.
@@ -43,17 +48,19 @@ impl Indexer {
             for row in &rows {
                 writer.delete_term(Term::from_field_text(f.id, &row.id));
                 writer.add_document(to_doc(&this.index, row))?;
+                this.added_seq.fetch_max(row.seq, Ordering::SeqCst);
             }
             Ok(rows.len() as u64)
         })
         .await
     }
 
-    /// Commits everything added so far, recording that the store has been indexed up to `seq`.
-    pub async fn commit(&self, seq: i64) -> Result<()> {
+    /// Commits everything added so far, recording in the payload how far the store has been indexed.
+    pub async fn commit(&self) -> Result<()> {
         let this = self.clone();
         blocking(move || {
             let mut writer = this.writer.lock().map_err(|_| SearchError::Task("index writer lock poisoned".into()))?;
+            let seq = this.added_seq.load(Ordering::SeqCst);
             let payload = serde_json::to_string(&Payload { schema: SCHEMA_VERSION, seq }).unwrap_or_default();
             let mut prepared = writer.prepare_commit()?;
             prepared.set_payload(&payload);
@@ -70,10 +77,11 @@ impl Indexer {
         blocking(move || {
             let writer = this.writer.lock().map_err(|_| SearchError::Task("index writer lock poisoned".into()))?;
             writer.delete_all_documents()?;
+            this.added_seq.store(0, Ordering::SeqCst);
             Ok(())
         })
         .await?;
-        self.commit(0).await
+        self.commit().await
     }
 }
 
@@ -121,7 +129,7 @@ pub async fn catch_up(
         progress(stats.indexed, total.max(stats.indexed));
     }
     if stats.indexed > 0 {
-        indexer.commit(seq).await?;
+        indexer.commit().await?;
     }
     stats.seq = seq;
     Ok(stats)

@@ -1,0 +1,46 @@
+//! On-demand lookups through the arXiv API (`id_list`): papers not yet in the store.
+
+use super::{IngestError, RunSummary};
+use crate::app::App;
+use crate::arxiv::api::{self, ApiQuery};
+use crate::domain::ArxivId;
+
+/// Looks `ids` up (in pages of the configured size) and stores what arXiv returns.
+pub async fn lookup(app: &App, ids: &[ArxivId], summary: &mut RunSummary) -> Result<(), IngestError> {
+    let page_size = app.config.arxiv.api_page_size.clamp(1, 2_000) as usize;
+    for chunk in ids.chunks(page_size) {
+        let query = ApiQuery { id_list: chunk.to_vec(), search_query: None, start: 0, max_results: chunk.len() as u64 };
+        let url = api::query_url(&app.config.arxiv.api_url, &query);
+        summary.requests += 1;
+        let body = match app.http.get(&url, None).await {
+            Ok(f) => f.body,
+            Err(crate::arxiv::http::FetchError::Status { status: 400, body, url }) => {
+                // arXiv explains a 400 in an Atom error feed: report its message.
+                match api::parse_feed(&body) {
+                    Err(e) => summary.error(format!("arXiv API {url}: {e}")),
+                    Ok(_) => summary.error(format!("arXiv API {url}: HTTP 400")),
+                }
+                continue;
+            }
+            Err(e) => {
+                summary.error(format!("arXiv API {url}: {e}"));
+                continue;
+            }
+        };
+        let page = match api::parse_feed(&body) {
+            Ok(p) => p,
+            Err(e) => {
+                summary.error(format!("arXiv API {url}: {e}"));
+                continue;
+            }
+        };
+        summary.fetched += page.records.len() as u64;
+        for s in page.skipped {
+            summary.skip(s);
+        }
+        let outcome = app.store_batch(&page.records, &[], None).await?;
+        summary.add_outcome(&outcome);
+        app.commit_index().await?;
+    }
+    Ok(())
+}

@@ -1,0 +1,43 @@
+//! What `serve` runs in the background: the daily feeds polled every `rss_poll_minutes` (cheap conditional
+//! GETs), and once a day an OAI-PMH refresh of the previous days' metadata.
+
+use std::time::Duration;
+
+use chrono::{Days, NaiveDate, Utc};
+
+use super::{RunSummary, feeds, oai, oai_sets};
+use crate::app::App;
+
+pub fn spawn(app: App) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let every = Duration::from_secs(app.config.ingest.rss_poll_minutes.max(1) * 60);
+        let mut last_refresh: Option<NaiveDate> = None;
+        loop {
+            let mut summary = RunSummary::new("rss");
+            if let Err(e) = feeds::poll(&app, &app.config.categories, &mut summary).await {
+                tracing::error!("scheduled feed poll failed: {e}");
+            } else {
+                tracing::info!("scheduled feed poll: {}", summary.to_string().trim_end());
+            }
+            let today = Utc::now().date_naive();
+            if app.config.ingest.oai_refresh && last_refresh != Some(today) {
+                refresh(&app, today).await;
+                last_refresh = Some(today);
+            }
+            tokio::time::sleep(every).await;
+        }
+    })
+}
+
+/// Re-harvests the last two days over OAI-PMH: versions, dates and DOIs the feeds do not carry.
+async fn refresh(app: &App, today: NaiveDate) {
+    let from = today.checked_sub_days(Days::new(2));
+    for set in oai_sets(&app.config.categories) {
+        let h = oai::Harvest { set: Some(set), prefix: app.config.ingest.oai_metadata_prefix.clone(), from, until: None };
+        let mut summary = RunSummary::new("oai");
+        match oai::harvest(app, &h, &mut summary).await {
+            Ok(()) => tracing::info!("nightly OAI-PMH refresh: {}", summary.to_string().trim_end()),
+            Err(e) => tracing::error!("nightly OAI-PMH refresh failed: {e}"),
+        }
+    }
+}
