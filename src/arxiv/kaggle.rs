@@ -15,7 +15,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::Deserialize;
 
 use super::xml::parse_datetime;
-use crate::domain::{AnnounceKind, Announcement, ArxivId, Category, IdError, PaperRecord, Skipped, taxonomy};
+use crate::domain::{AnnounceKind, Announcement, ArxivId, Category, IdError, PaperRecord, Skipped};
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum KaggleError {
@@ -210,8 +210,8 @@ pub fn parse_categories(raw: &str) -> Vec<Category> {
     let mut out: Vec<Category> = Vec::new();
     for token in raw.split_whitespace() {
         let token = token.trim_end_matches([',', ';']);
-        let Ok(cat) = Category::parse(token) else { continue };
-        if taxonomy::is_known_archive(cat.archive()) && !out.contains(&cat) {
+        let Ok(cat) = Category::parse_arxiv(token) else { continue };
+        if !out.contains(&cat) {
             out.push(cat);
         }
     }

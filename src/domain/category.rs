@@ -28,6 +28,23 @@ impl Category {
         if ok { Ok(Category(s.to_string())) } else { Err(CategoryError { input: input.chars().take(80).collect() }) }
     }
 
+    /// Like [`Category::parse`], but also requires the archive to be one of arXiv's (`cs`, `hep-th`, `solv-int`, ...).
+    /// Sources mix other classifications into their category lists (MSC `68T07`, ACM `I.2.6`, stray words such as
+    /// `and`); this tells those apart from real codes, known subject classes or not.
+    pub fn parse_arxiv(input: &str) -> Result<Self, CategoryError> {
+        let cat = Category::parse(input)?;
+        if super::taxonomy::is_known_archive(cat.archive()) {
+            Ok(cat)
+        } else {
+            Err(CategoryError { input: input.chars().take(80).collect() })
+        }
+    }
+
+    /// Whether the code is in arXiv's taxonomy (current, alias or legacy).
+    pub fn is_known(&self) -> bool {
+        self.name().is_some()
+    }
+
     pub fn code(&self) -> &str {
         &self.0
     }
@@ -71,5 +88,25 @@ impl<'de> Deserialize<'de> for Category {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let s = String::deserialize(d)?;
         Category::parse(&s).map_err(serde::de::Error::custom)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn arxiv_codes_versus_other_classifications() {
+        for ok in ["cs.CL", "hep-th", "cond-mat.mes-hall", "solv-int", "math.MP", "cs.XX"] {
+            assert!(Category::parse_arxiv(ok).is_ok(), "{ok}");
+        }
+        for bad in ["68T07", "I.2.6", "and", "data", "cs.CV,", ""] {
+            assert!(Category::parse_arxiv(bad).is_err(), "{bad}");
+        }
+        assert!(Category::parse("cs.CL").unwrap().is_known());
+        let unknown = Category::parse("cs.XX").unwrap();
+        assert!(!unknown.is_known());
+        assert_eq!(unknown.display_name(), "cs.XX");
+        assert_eq!(Category::parse("stat.ML").unwrap().display_name(), "Machine Learning");
     }
 }

@@ -1,0 +1,9 @@
+//! Shared helpers for integration tests. Use from a test file with `mod support;`.
+//!
+//! * [`fake_server`]: a scripted HTTP/1.1 server on loopback with fault injection, for anything that
+//!   talks to arXiv through `papertide::arxiv::http::ArxivHttp`.
+
+// Each integration test binary compiles this module separately and uses only part of it.
+#![allow(dead_code)]
+
+pub mod fake_server;
