@@ -29,12 +29,24 @@ pub async fn lookup(app: &App, ids: &[ArxivId], summary: &mut RunSummary) -> Res
         };
         let page = match api::parse_feed(&body) {
             Ok(p) => p,
+            Err(api::ApiError::Malformed { cause, partial }) => {
+                summary.error(format!("arXiv API {url}: unreadable after {} records: {cause}", partial.records.len()));
+                *partial
+            }
             Err(e) => {
                 summary.error(format!("arXiv API {url}: {e}"));
                 continue;
             }
         };
         summary.fetched += page.records.len() as u64;
+        let missing: Vec<String> = chunk
+            .iter()
+            .filter(|id| page.records.iter().all(|r| r.id.as_str() != id.as_str()))
+            .map(|id| id.to_string())
+            .collect();
+        if !missing.is_empty() {
+            summary.notes.push(format!("not found at arXiv: {}", missing.join(", ")));
+        }
         for s in page.skipped {
             summary.skip(s);
         }

@@ -4,8 +4,8 @@
 pub mod bench;
 // TMP pub mod feeds;
 pub mod import;
-// TMP pub mod lookup;
-// TMP pub mod oai;
+pub mod lookup;
+pub mod oai;
 // TMP pub mod scheduler;
 mod summary;
 

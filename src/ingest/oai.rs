@@ -9,6 +9,9 @@ use super::{IngestError, RunSummary};
 use crate::app::App;
 use crate::arxiv::oai::{self, OaiError, OaiErrorCode};
 
+/// How often one page may come back unreadable before the run stops (its checkpoint stays for a re-run).
+const MAX_MALFORMED_TRIES: u32 = 3;
+
 /// One harvest: a set, a metadata format and an optional date window.
 #[derive(Debug, Clone)]
 pub struct Harvest {
@@ -35,6 +38,7 @@ pub async fn harvest(app: &App, h: &Harvest, summary: &mut RunSummary) -> Result
         summary.notes.push(format!("resuming an interrupted harvest at resumptionToken {t}"));
     }
     let mut restarted = false;
+    let mut malformed_tries = 0;
     loop {
         let url = match &token {
             Some(t) => oai::resume_url(&base, t),
@@ -62,11 +66,26 @@ pub async fn harvest(app: &App, h: &Harvest, summary: &mut RunSummary) -> Result
                 restarted = true;
                 continue;
             }
+            Err(OaiError::Malformed { cause, partial }) => {
+                // Keep what was complete (without moving the checkpoint) and ask for the page again.
+                let outcome = app.store_batch(&partial.records, &[], None).await?;
+                summary.add_outcome(&outcome);
+                malformed_tries += 1;
+                let msg = format!("OAI-PMH {url}: unreadable response after {} records: {cause}", partial.records.len());
+                if malformed_tries >= MAX_MALFORMED_TRIES {
+                    summary.error(msg);
+                    app.commit_index().await?;
+                    return Ok(());
+                }
+                summary.notes.push(format!("{msg}; fetching the page again"));
+                continue;
+            }
             Err(e) => {
                 summary.error(format!("OAI-PMH {url}: {e}"));
                 return Ok(());
             }
         };
+        malformed_tries = 0;
         summary.fetched += page.records.len() as u64;
         for s in page.skipped {
             summary.skip(s);
