@@ -54,7 +54,7 @@ async fn each_fault_is_retried_until_the_body_arrives() {
         );
     }
     let http = client(HttpConfig {
-        read_timeout: Duration::from_millis(300),
+        read_timeout: Duration::from_millis(500),
         ..HttpConfig::for_tests()
     });
 
@@ -183,7 +183,7 @@ async fn gives_up_naming_the_url() {
         attempts >= 2 && attempts as usize == server.hits("/always-down"),
         "attempts {attempts}"
     );
-    assert!(elapsed <= Duration::from_millis(400), "{elapsed:?}");
+    assert!(elapsed < Duration::from_secs(2), "{elapsed:?}");
     assert!(last.contains("500"), "{last}");
     assert!(
         message.starts_with(&format!("gave up on {url} after {attempts} attempt(s)")),
@@ -324,7 +324,8 @@ async fn gzip_bodies_are_decoded() {
 
 #[tokio::test]
 async fn politeness_spaces_requests_per_host_only() {
-    let interval = Duration::from_millis(400);
+    // Generous, so that two loopback requests on a loaded machine still finish well inside it.
+    let interval = Duration::from_secs(1);
     let (a, b) = (FakeServer::start().await, FakeServer::start().await);
     a.script("/", [Reply::ok("a")]);
     b.script("/", [Reply::ok("b")]);
