@@ -148,13 +148,13 @@ async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
             let addr = addr.unwrap_or(config.server.addr);
             let app = App::open(config).await?;
             if !no_ingest {
-                let _ = &app; // TMP
+                crate::ingest::scheduler::spawn(app.clone());
             }
             crate::web::serve(app, addr).await?;
         }
         Command::Ingest(args) => {
             let app = App::open(config).await?;
-            let summary = { let _ = &args; crate::ingest::RunSummary::new("tmp") }; // TMP
+            let summary = crate::ingest::run_once(&app, &args).await?;
             print!("{summary}");
             if !summary.errors.is_empty() {
                 return Ok(ExitCode::FAILURE);

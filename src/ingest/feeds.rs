@@ -67,9 +67,16 @@ pub async fn poll(app: &App, categories: &[Category], summary: &mut RunSummary) 
     let mut announcements = Vec::new();
     for item in feed.items {
         summary.fetched += 1;
-        for cat in &listed {
+        let day = item.announced.unwrap_or(date);
+        let id = item.record.id.unversioned();
+        // The category the parser saw the item listed under keeps the kind it derived (old RSS 1.0 items
+        // carry only their primary category); the other requested categories the paper is in are derived.
+        if let Some(cat) = &item.listed_category {
+            announcements.push(Announcement { date: day, category: cat.clone(), id: id.clone(), kind: item.kind });
+        }
+        for cat in listed.iter().filter(|c| Some(*c) != item.listed_category.as_ref()) {
             if let Some(kind) = kind_in(&item, cat) {
-                announcements.push(Announcement { date, category: cat.clone(), id: item.record.id.unversioned(), kind });
+                announcements.push(Announcement { date: day, category: cat.clone(), id: id.clone(), kind });
             }
         }
         records.push(item.record);
