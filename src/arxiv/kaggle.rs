@@ -506,4 +506,34 @@ mod tests {
         // 2,000 lines must take well under 1/35 of the 2 s budget for the 70k-line import.
         assert!(elapsed.as_millis() < 500, "2,000 lines took {elapsed:?}");
     }
+
+    /// The whole shared corpus: every line parses, within the importer's budget (run with `--ignored`; timing is
+    /// only meaningful in an optimised build).
+    #[test]
+    #[ignore = "reads the whole 70k-line corpus"]
+    fn shared_corpus_full() {
+        use std::io::Read;
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../shared/data/arxiv-cs-2025-2026.jsonl.gz"
+        );
+        let Ok(file) = std::fs::File::open(path) else {
+            println!("skipped: {path} is absent");
+            return;
+        };
+        let mut text = String::new();
+        flate2::read::GzDecoder::new(file)
+            .read_to_string(&mut text)
+            .expect("gzip text");
+        let start = std::time::Instant::now();
+        let (records, skipped) = parse_lines(&text);
+        let elapsed = start.elapsed();
+        println!(
+            "{} records, {} skipped, {elapsed:?}",
+            records.len(),
+            skipped.len()
+        );
+        assert!(skipped.is_empty(), "{:?}", &skipped[..skipped.len().min(5)]);
+        assert!(elapsed.as_secs_f64() < 2.0, "{elapsed:?}");
+    }
 }

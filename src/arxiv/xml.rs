@@ -315,4 +315,28 @@ mod tests {
         );
         assert!(parse_datetime("yesterday").is_none());
     }
+
+    proptest::proptest! {
+        /// Every parser returns Ok or Err on arbitrary bytes and on XML-looking soup; none panics.
+        #[test]
+        fn parsers_never_panic_on_random_input(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..300)) {
+            let _ = crate::arxiv::rss::parse_feed(&bytes);
+            let _ = crate::arxiv::oai::parse_list_records(&bytes);
+            let _ = crate::arxiv::api::parse_feed(&bytes);
+            let _ = crate::arxiv::kaggle::parse_line(&String::from_utf8_lossy(&bytes));
+        }
+
+        #[test]
+        fn parsers_never_panic_on_xml_soup(
+            parts in proptest::collection::vec(
+                "(<rss>|<feed>|<OAI-PMH>|<channel>|<item>|<entry>|<record>|<header status=\"deleted\">|<metadata>|<arXiv>|<arXivRaw>|<dc>|<title>|</title>|<id>|</id>|<guid>|</guid>|<category term=\"cs.CL\"/>|<version version=\"v2\">|<date>|</date>|<error code=\"x\">|<resumptionToken cursor=\"-1\">|<![CDATA[|]]>|&amp;|&#0;|&#x110000;|&bogus;|oai:arXiv.org:2401.01234v1|\\'e|</[a-z]+>|[ a-z]{0,5})",
+                0..40,
+            )
+        ) {
+            let doc = parts.concat();
+            let _ = crate::arxiv::rss::parse_feed(doc.as_bytes());
+            let _ = crate::arxiv::oai::parse_list_records(doc.as_bytes());
+            let _ = crate::arxiv::api::parse_feed(doc.as_bytes());
+        }
+    }
 }

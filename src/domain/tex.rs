@@ -195,6 +195,10 @@ fn decode_macro(s: &str, i: usize) -> Option<(Cow<'static, str>, usize)> {
         return Some((Cow::Owned(compose(accent, base)), arg_end));
     }
     match c {
+        // `\^{}` and `\~{}` are how TeX writes a literal caret or tilde (`Pass\^{}1`, URLs).
+        b'^' | b'~' if b[i + 2..].starts_with(b"{}") => {
+            Some((Cow::Owned(char::from(c).to_string()), i + 4))
+        }
         b'\'' | b'"' | b'`' | b'^' | b'~' | b'=' | b'.' => {
             let (base, end) = accent_argument(s, i + 2)?;
             Some((Cow::Owned(compose(char::from(c), base)), end))
@@ -242,12 +246,22 @@ fn accent_argument(s: &str, j: usize) -> Option<(char, usize)> {
     let b = s.as_bytes();
     match *b.get(j)? {
         c if c.is_ascii_alphabetic() => Some((char::from(c), j + 1)),
+        // A non-ASCII letter (Vietnamese `\~ên`): composed with a combining mark below.
+        c if c >= 0x80 => {
+            let ch = s[j..].chars().next().filter(|ch| ch.is_alphabetic())?;
+            Some((ch, j + ch.len_utf8()))
+        }
         b'\\' => dotless(s, j),
         b'{' => {
             let close = j + 1 + b[j + 1..].iter().position(|&c| c == b'}')?;
             let inner = s[j + 1..close].trim();
+            let mut chars = inner.chars();
             let base = match inner.as_bytes() {
                 [c] if c.is_ascii_alphabetic() => char::from(*c),
+                [c, ..] if *c >= 0x80 => match (chars.next(), chars.next()) {
+                    (Some(ch), None) if ch.is_alphabetic() => ch,
+                    _ => return None,
+                },
                 [b'\\', ..] => match dotless(inner, 0) {
                     Some((c, end)) if inner[end..].trim().is_empty() => c,
                     _ => return None,
@@ -649,6 +663,8 @@ mod tests {
                 "Journal de l'École polytechnique - Mathématiques",
             ),
             (r"\d{s}", "ṣ"),
+            (r"Nguy\~ên \'{é}", "Nguyê\u{303}n é\u{301}"),
+            (r"Pass\^{}1 a\~{}b", "Pass^1 a~b"),
             (r"\'{\j}", "j\u{301}"),
         ] {
             assert_eq!(decode(tex), want, "{tex}");
@@ -665,7 +681,8 @@ mod tests {
             r"\",
             r"\c",
             r"{\'",
-            r"\'é",
+            r"\'1",
+            r"\'€",
         ] {
             assert_eq!(decode(s), s, "{s}");
         }
