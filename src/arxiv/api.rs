@@ -207,7 +207,7 @@ fn read_feed(bytes: &[u8], page: &mut ApiPage) -> Result<(), Failure> {
                 }
             }
             Ev::Eof => return Ok(()),
-            Ev::End(_) | Ev::Text => {}
+            Ev::End(_) => {}
         }
     }
 }

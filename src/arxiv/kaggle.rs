@@ -279,15 +279,43 @@ fn authors_from_parsed(parsed: &[Vec<Cow<'_, str>>]) -> Vec<String> {
         .collect()
 }
 
-/// Splits the one-string author list on commas and ` and ` (white space normalised; TeX kept for later decoding).
+/// Splits a one-string author list on commas and ` and ` (white space normalised; TeX kept for later decoding).
+/// Parenthesised affiliations (`A. Jaffe (1) and G. Ritter (1) ((1) Harvard University)`, `R. P. Malik (Bhu)`)
+/// are dropped; when the parentheses do not balance they are kept and only the separators count.
 pub fn split_authors(authors: &str) -> Vec<String> {
-    let flat = authors.split_whitespace().collect::<Vec<_>>().join(" ");
-    flat.split(',')
-        .flat_map(|part| part.split(" and "))
-        .map(|name| name.trim().trim_start_matches("and ").trim())
-        .filter(|name| !name.is_empty())
-        .map(str::to_string)
-        .collect()
+    let mut names = Vec::new();
+    let mut current = String::new();
+    let mut depth = 0usize;
+    for c in authors.chars() {
+        match c {
+            '(' => depth += 1,
+            ')' if depth > 0 => depth -= 1,
+            ',' if depth == 0 => push_names(&mut names, &std::mem::take(&mut current)),
+            _ if depth == 0 => current.push(c),
+            _ => {}
+        }
+    }
+    if depth > 0 {
+        let mut names = Vec::new();
+        for part in authors.split(',') {
+            push_names(&mut names, part);
+        }
+        return names;
+    }
+    push_names(&mut names, &current);
+    names
+}
+
+/// Adds the names in one comma-separated part (`B. Two and C. Three`, `and D. Four`).
+fn push_names(names: &mut Vec<String>, part: &str) {
+    let flat = part.split_whitespace().collect::<Vec<_>>().join(" ");
+    let flat = flat.strip_prefix("and ").unwrap_or(&flat);
+    names.extend(
+        flat.split(" and ")
+            .map(str::trim)
+            .filter(|n| !n.is_empty() && *n != "and")
+            .map(str::to_string),
+    );
 }
 
 fn announcements(
@@ -421,6 +449,34 @@ mod tests {
         );
         assert_eq!(k.announcements.len(), 2);
         assert_eq!(k.announcements[1].kind, AnnounceKind::Cross);
+    }
+
+    #[test]
+    fn author_strings() {
+        let split = |s| split_authors(s);
+        assert_eq!(
+            split("A. One, B. Two, and C. Three"),
+            ["A. One", "B. Two", "C. Three"]
+        );
+        assert_eq!(
+            split("Arthur Jaffe (1) and Gordon Ritter (1) ((1) Harvard University)"),
+            ["Arthur Jaffe", "Gordon Ritter"]
+        );
+        assert_eq!(
+            split("A. A. Schekochihin (Oxford), S. C. Cowley (Culham), W. Dorland\n  (Maryland)"),
+            ["A. A. Schekochihin", "S. C. Cowley", "W. Dorland"]
+        );
+        assert_eq!(
+            split("Donald Johann Jr. and Fred Prior"),
+            ["Donald Johann Jr.", "Fred Prior"]
+        );
+        assert_eq!(split("X (unbalanced, Y"), ["X (unbalanced", "Y"]);
+        assert_eq!(split(" "), Vec::<String>::new());
+        // The real dump's first line without `authors_parsed`: TeX stays for the store to decode.
+        assert_eq!(
+            split("C. Bal\\'azs, E. L. Berger"),
+            ["C. Bal\\'azs", "E. L. Berger"]
+        );
     }
 
     #[test]

@@ -333,7 +333,6 @@ fn read_response(bytes: &[u8], page: &mut OaiPage) -> Result<(), Failure> {
                 _ => {}
             },
             Ev::Eof => return Ok(()),
-            Ev::Text => {}
         }
     }
 }

@@ -174,7 +174,7 @@ fn read_feed(bytes: &[u8], feed: &mut Feed) -> Result<(), Failure> {
                 }
             }
             Ev::Eof => return Ok(()),
-            Ev::End(_) | Ev::Text => {}
+            Ev::End(_) => {}
         }
     }
 }
@@ -611,7 +611,7 @@ mod tests {
             first.title,
             "Measurement of Transverse Single Spin Asymmetries"
         );
-        assert_eq!(first.authors, ["Christopher Dilks (STAR Collaboration)"]);
+        assert_eq!(first.authors, ["Christopher Dilks"]);
         assert!(
             first
                 .abstract_text

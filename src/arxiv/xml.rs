@@ -32,8 +32,6 @@ pub enum Ev<'a> {
     Start { el: Element<'a>, empty: bool },
     /// A closing tag, by local name.
     End(String),
-    /// Character data outside any element the caller read with `read_text`.
-    Text,
     /// The end of a complete document.
     Eof,
 }
@@ -101,10 +99,22 @@ impl<'a> XmlStream<'a> {
         self.open.iter().any(|o| o == local)
     }
 
-    fn malformed(&self, e: impl std::fmt::Display) -> XmlError {
-        XmlError::Malformed {
-            position: self.reader.error_position(),
-            message: e.to_string(),
+    fn malformed(&self, e: quick_xml::Error) -> XmlError {
+        use quick_xml::errors::SyntaxError;
+        match e {
+            // Markup left open at the end of the input is a cut-off document, not bad XML.
+            quick_xml::Error::Syntax(
+                SyntaxError::UnclosedTag
+                | SyntaxError::UnclosedCData
+                | SyntaxError::UnclosedComment
+                | SyntaxError::UnclosedPI
+                | SyntaxError::UnclosedXmlDecl
+                | SyntaxError::UnclosedDoctype,
+            ) => self.truncated(),
+            e => XmlError::Malformed {
+                position: self.reader.error_position(),
+                message: e.to_string(),
+            },
         }
     }
 
@@ -114,7 +124,7 @@ impl<'a> XmlStream<'a> {
         }
     }
 
-    /// The next structural event. Text, comments and processing instructions between elements are skipped.
+    /// The next structural event; text, comments and processing instructions between elements are passed over.
     pub fn next_event(&mut self) -> Result<Ev<'a>, XmlError> {
         loop {
             let event = self.reader.read_event().map_err(|e| self.malformed(e))?;
@@ -135,10 +145,16 @@ impl<'a> XmlStream<'a> {
                     self.open.pop();
                     return Ok(Ev::End(name));
                 }
-                Event::Text(_) | Event::CData(_) | Event::GeneralRef(_) => return Ok(Ev::Text),
                 Event::Eof if self.open.is_empty() => return Ok(Ev::Eof),
                 Event::Eof => return Err(self.truncated()),
-                Event::Comment(_) | Event::Decl(_) | Event::PI(_) | Event::DocType(_) => {}
+                // Text between structural elements (indentation, stray words) carries nothing the parsers use.
+                Event::Text(_)
+                | Event::CData(_)
+                | Event::GeneralRef(_)
+                | Event::Comment(_)
+                | Event::Decl(_)
+                | Event::PI(_)
+                | Event::DocType(_) => {}
             }
         }
     }
@@ -274,6 +290,14 @@ mod tests {
         ));
         assert!(matches!(
             texts("<r><t>abc"),
+            Err(XmlError::Truncated { .. })
+        ));
+        assert!(matches!(
+            texts("<r><t>abc</t></r"),
+            Err(XmlError::Truncated { .. })
+        ));
+        assert!(matches!(
+            texts("<r><t><![CDATA[ab"),
             Err(XmlError::Truncated { .. })
         ));
         assert!(matches!(
