@@ -288,15 +288,7 @@ fn finish_entry(e: Entry, page: &mut ApiPage) -> Result<(), Failure> {
 
 /// Primary first, then the other terms in feed order; non-arXiv terms (MSC/ACM classes) and duplicates dropped.
 fn ordered_categories(primary: Option<&str>, terms: &[String]) -> Vec<Category> {
-    let mut out: Vec<Category> = Vec::new();
-    for term in primary.into_iter().chain(terms.iter().map(String::as_str)) {
-        if let Ok(cat) = Category::parse_arxiv(term)
-            && !out.contains(&cat)
-        {
-            out.push(cat);
-        }
-    }
-    out
+    Category::arxiv_list(primary.into_iter().chain(terms.iter().map(String::as_str)))
 }
 
 #[cfg(test)]

@@ -250,17 +250,7 @@ fn sorted_versions(versions: &[Version<'_>]) -> Vec<(u32, DateTime<Utc>)> {
 /// Space-separated codes, primary first. Tokens that are not arXiv categories of a known archive (MSC `68T45`, ACM
 /// `I.4.0;`, words) are dropped; a trailing `,`/`;` is a stray separator. Duplicates keep their first position.
 pub fn parse_categories(raw: &str) -> Vec<Category> {
-    let mut out: Vec<Category> = Vec::new();
-    for token in raw.split_whitespace() {
-        let token = token.trim_end_matches([',', ';']);
-        let Ok(cat) = Category::parse_arxiv(token) else {
-            continue;
-        };
-        if !out.contains(&cat) {
-            out.push(cat);
-        }
-    }
-    out
+    Category::arxiv_list(raw.split_whitespace())
 }
 
 /// `[keyname, forenames, suffix]` -> `Forenames Keyname Suffix`, empty parts left out.

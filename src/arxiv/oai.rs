@@ -469,18 +469,9 @@ fn build_record(mut r: Rec) -> Result<PaperRecord, String> {
     }
     let categories = match format {
         Format::OaiDc => dc_categories(&r.subjects, &r.sets),
-        Format::ArXiv | Format::ArXivRaw => r
-            .categories
-            .as_deref()
-            .unwrap_or("")
-            .split_whitespace()
-            .filter_map(|c| Category::parse_arxiv(c).ok())
-            .fold(Vec::new(), |mut acc, c| {
-                if !acc.contains(&c) {
-                    acc.push(c);
-                }
-                acc
-            }),
+        Format::ArXiv | Format::ArXivRaw => {
+            Category::arxiv_list(r.categories.as_deref().unwrap_or("").split_whitespace())
+        }
     };
     if categories.is_empty() {
         return Err("record without an arXiv category".into());
@@ -520,27 +511,15 @@ fn build_record(mut r: Rec) -> Result<PaperRecord, String> {
 
 /// Subject long names mapped to codes; where none maps, the set specs (`cs`, `physics:hep-ex` -> `hep-ex`).
 fn dc_categories(subjects: &[String], sets: &[String]) -> Vec<Category> {
-    let mut out: Vec<Category> = Vec::new();
-    let from_subjects = subjects
-        .iter()
-        .filter_map(|s| taxonomy::code_for_long_name(s))
-        .map(str::to_string);
-    let mapped: Vec<String> = from_subjects.collect();
-    let codes: Vec<String> = if mapped.is_empty() {
-        sets.iter()
-            .map(|s| s.rsplit(':').next().unwrap_or(s).to_string())
-            .collect()
-    } else {
-        mapped
-    };
-    for code in codes {
-        if let Ok(cat) = Category::parse_arxiv(&code)
-            && !out.contains(&cat)
-        {
-            out.push(cat);
-        }
+    let mapped = Category::arxiv_list(
+        subjects
+            .iter()
+            .filter_map(|s| taxonomy::code_for_long_name(s)),
+    );
+    if !mapped.is_empty() {
+        return mapped;
     }
-    out
+    Category::arxiv_list(sets.iter().map(|s| s.rsplit(':').next().unwrap_or(s)))
 }
 
 #[cfg(test)]
@@ -611,6 +590,23 @@ mod tests {
             })
         );
         assert!(page.skipped.is_empty() && page.deleted.is_empty());
+    }
+
+    #[test]
+    fn oai_dc_subjects_fall_back_to_set_specs() {
+        let xml = r#"<OAI-PMH><ListRecords><record><header><identifier>oai:arXiv.org:hep-th/9901001</identifier>
+            <setSpec>physics:hep-th</setSpec></header><metadata><oai_dc:dc xmlns:oai_dc="x" xmlns:dc="y">
+            <dc:title>T</dc:title><dc:creator>Witten, Edward</dc:creator><dc:creator>CMS Collaboration</dc:creator>
+            <dc:subject>Some Renamed Subject</dc:subject><dc:description>A.</dc:description>
+            <dc:date>1999-01-04</dc:date><dc:identifier>doi:10.1/x</dc:identifier>
+            <dc:identifier>http://arxiv.org/abs/hep-th/9901001v1</dc:identifier></oai_dc:dc></metadata></record>
+            </ListRecords></OAI-PMH>"#;
+        let page = parse_list_records(xml.as_bytes()).unwrap();
+        let r = &page.records[0];
+        assert_eq!(r.id.to_string(), "hep-th/9901001v1");
+        assert_eq!(codes(r), ["hep-th"]);
+        assert_eq!(r.authors, ["Edward Witten", "CMS Collaboration"]);
+        assert_eq!(r.submitted, r.updated);
     }
 
     #[test]

@@ -307,7 +307,7 @@ fn build_2024_item(raw: RawItem, feed_categories: &[Category]) -> Result<FeedIte
     if raw.title.trim().is_empty() {
         return Err("item without title".into());
     }
-    let categories = dedup_categories(raw.categories.iter().map(String::as_str));
+    let categories = Category::arxiv_list(raw.categories.iter().map(String::as_str));
     if categories.is_empty() {
         return Err("item without an arXiv category".into());
     }
@@ -388,7 +388,7 @@ fn build_rss1_item(raw: RawItem, feed_categories: &[Category]) -> Result<FeedIte
         (true, true) => AnnounceKind::ReplaceCross,
     };
     // The feed only names the primary category; the feed's own category is known to hold the paper too.
-    let categories = dedup_categories(
+    let categories = Category::arxiv_list(
         [primary.code()]
             .into_iter()
             .chain(feed_category.map(Category::code)),
@@ -417,18 +417,6 @@ fn build_rss1_item(raw: RawItem, feed_categories: &[Category]) -> Result<FeedIte
         listed_category: feed_category.cloned(),
         announced: raw.pub_date,
     })
-}
-
-fn dedup_categories<'a>(codes: impl IntoIterator<Item = &'a str>) -> Vec<Category> {
-    let mut out: Vec<Category> = Vec::new();
-    for code in codes {
-        if let Ok(cat) = Category::parse_arxiv(code)
-            && !out.contains(&cat)
-        {
-            out.push(cat);
-        }
-    }
-    out
 }
 
 /// The first feed category the item belongs to, directly (`cs.CL`) or through its archive (a `cs` feed).

@@ -51,6 +51,21 @@ impl Category {
         }
     }
 
+    /// The arXiv categories among `tokens`, in order, without duplicates: what every source's category list is
+    /// reduced to. Tokens that are not arXiv codes (see [`Category::parse_arxiv`]) are dropped, and a trailing `,` or
+    /// `;` (a stray separator, as in `cs.CV, I.4`) is ignored.
+    pub fn arxiv_list<'a>(tokens: impl IntoIterator<Item = &'a str>) -> Vec<Category> {
+        let mut out: Vec<Category> = Vec::new();
+        for token in tokens {
+            if let Ok(cat) = Category::parse_arxiv(token.trim().trim_end_matches([',', ';']))
+                && !out.contains(&cat)
+            {
+                out.push(cat);
+            }
+        }
+        out
+    }
+
     /// Whether the code is in arXiv's taxonomy (current, alias or legacy).
     pub fn is_known(&self) -> bool {
         self.name().is_some()
@@ -121,6 +136,13 @@ mod tests {
         for bad in ["68T07", "I.2.6", "and", "data", "cs.CV,", ""] {
             assert!(Category::parse_arxiv(bad).is_err(), "{bad}");
         }
+        let codes = |v: Vec<Category>| v.iter().map(|c| c.code().to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            codes(Category::arxiv_list(
+                "cs.CV cs.AI, I.4.0; 68T45 cs.CV and".split_whitespace()
+            )),
+            ["cs.CV", "cs.AI"]
+        );
         assert!(Category::parse("cs.CL").unwrap().is_known());
         let unknown = Category::parse("cs.XX").unwrap();
         assert!(!unknown.is_known());
