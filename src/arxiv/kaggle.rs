@@ -45,6 +45,10 @@ impl KaggleError {
 }
 
 /// One parsed line: the record and the daily-listing announcements it implies.
+///
+/// The listing date is v1's submission day (UTC) when `versions` is present, else `update_date`. For the real dump
+/// that is an approximation (arXiv announces a submission on the next announcement day, and its `update_date` is the
+/// last metadata change); for the shared corpus `update_date` is the true announcement day.
 #[derive(Debug, Clone, PartialEq)]
 pub struct KaggleRecord {
     pub record: PaperRecord,

@@ -66,8 +66,8 @@ pub struct FeedItem {
     /// The id carries the announced version. `submitted`/`updated` are unknown from a feed and left `None`.
     pub record: PaperRecord,
     pub kind: AnnounceKind,
-    /// The feed category this item is listed under (for multi-category or archive feeds, the first feed category
-    /// the item belongs to).
+    /// The feed category this item is listed under: for multi-category or archive feeds the first feed category
+    /// the item belongs to, else the feed's first category; `None` when the feed names none.
     pub listed_category: Option<Category>,
     /// The item's own announcement date (`pubDate` / `published`), where the feed gives one.
     pub announced: Option<NaiveDate>,
