@@ -10,9 +10,9 @@
 
 use std::borrow::Cow;
 
+use quick_xml::Reader;
 use quick_xml::XmlVersion;
 use quick_xml::events::{BytesStart, Event};
-use quick_xml::Reader;
 
 /// Why an XML document could not be read to its end.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -32,8 +32,6 @@ pub enum Ev<'a> {
     Start { el: Element<'a>, empty: bool },
     /// A closing tag, by local name.
     End(String),
-    /// Character data outside any element the caller read with `read_text`.
-    Text,
     /// The end of a complete document.
     Eof,
 }
@@ -52,11 +50,19 @@ impl Element<'_> {
 
     /// The unescaped value of the attribute whose local name is `name`, ignoring malformed attributes.
     pub fn attr(&self, name: &str) -> Option<String> {
-        self.start.attributes().with_checks(false).flatten().find_map(|a| {
-            (local_of(a.key.as_ref()) == name)
-                .then(|| a.normalized_value(XmlVersion::Implicit1_0).ok().map(Cow::into_owned))
-                .flatten()
-        })
+        self.start
+            .attributes()
+            .with_checks(false)
+            .flatten()
+            .find_map(|a| {
+                (local_of(a.key.as_ref()) == name)
+                    .then(|| {
+                        a.normalized_value(XmlVersion::Implicit1_0)
+                            .ok()
+                            .map(Cow::into_owned)
+                    })
+                    .flatten()
+            })
     }
 }
 
@@ -77,7 +83,10 @@ impl<'a> XmlStream<'a> {
         // Feeds in the wild contain stray `&` (e.g. unescaped author lists); keep them as text instead of failing
         // the whole page.
         config.allow_dangling_amp = true;
-        XmlStream { reader, open: Vec::new() }
+        XmlStream {
+            reader,
+            open: Vec::new(),
+        }
     }
 
     /// The local names of the elements currently open, outermost first.
@@ -90,16 +99,33 @@ impl<'a> XmlStream<'a> {
         self.open.iter().any(|o| o == local)
     }
 
-    fn malformed(&self, e: impl std::fmt::Display) -> XmlError {
-        XmlError::Malformed { position: self.reader.error_position(), message: e.to_string() }
+    fn malformed(&self, e: quick_xml::Error) -> XmlError {
+        use quick_xml::errors::SyntaxError;
+        match e {
+            // Markup left open at the end of the input is a cut-off document, not bad XML.
+            quick_xml::Error::Syntax(
+                SyntaxError::UnclosedTag
+                | SyntaxError::UnclosedCData
+                | SyntaxError::UnclosedComment
+                | SyntaxError::UnclosedPI
+                | SyntaxError::UnclosedXmlDecl
+                | SyntaxError::UnclosedDoctype,
+            ) => self.truncated(),
+            e => XmlError::Malformed {
+                position: self.reader.error_position(),
+                message: e.to_string(),
+            },
+        }
     }
 
     fn truncated(&self) -> XmlError {
-        XmlError::Truncated { open: self.open.last().cloned().unwrap_or_default() }
+        XmlError::Truncated {
+            open: self.open.last().cloned().unwrap_or_default(),
+        }
     }
 
-    /// The next structural event. Text, comments and processing instructions between elements are skipped.
-    pub fn next(&mut self) -> Result<Ev<'a>, XmlError> {
+    /// The next structural event; text, comments and processing instructions between elements are passed over.
+    pub fn next_event(&mut self) -> Result<Ev<'a>, XmlError> {
         loop {
             let event = self.reader.read_event().map_err(|e| self.malformed(e))?;
             match event {
@@ -108,16 +134,27 @@ impl<'a> XmlStream<'a> {
                     self.open.push(el.local().to_string());
                     return Ok(Ev::Start { el, empty: false });
                 }
-                Event::Empty(start) => return Ok(Ev::Start { el: Element { start }, empty: true }),
+                Event::Empty(start) => {
+                    return Ok(Ev::Start {
+                        el: Element { start },
+                        empty: true,
+                    });
+                }
                 Event::End(end) => {
                     let name = local_of(end.name().as_ref()).to_string();
                     self.open.pop();
                     return Ok(Ev::End(name));
                 }
-                Event::Text(_) | Event::CData(_) | Event::GeneralRef(_) => return Ok(Ev::Text),
                 Event::Eof if self.open.is_empty() => return Ok(Ev::Eof),
                 Event::Eof => return Err(self.truncated()),
-                Event::Comment(_) | Event::Decl(_) | Event::PI(_) | Event::DocType(_) => {}
+                // Text between structural elements (indentation, stray words) carries nothing the parsers use.
+                Event::Text(_)
+                | Event::CData(_)
+                | Event::GeneralRef(_)
+                | Event::Comment(_)
+                | Event::Decl(_)
+                | Event::PI(_)
+                | Event::DocType(_) => {}
             }
         }
     }
@@ -141,7 +178,11 @@ impl<'a> XmlStream<'a> {
                 }
                 Event::End(_) => depth -= 1,
                 Event::Eof => return Err(self.truncated()),
-                Event::Empty(_) | Event::Comment(_) | Event::Decl(_) | Event::PI(_) | Event::DocType(_) => {}
+                Event::Empty(_)
+                | Event::Comment(_)
+                | Event::Decl(_)
+                | Event::PI(_)
+                | Event::DocType(_) => {}
             }
         }
     }
@@ -183,7 +224,10 @@ pub fn parse_datetime(s: &str) -> Option<chrono::DateTime<chrono::Utc>> {
     if let Ok(d) = DateTime::parse_from_rfc2822(s) {
         return Some(d.with_timezone(&Utc));
     }
-    NaiveDate::parse_from_str(s, "%Y-%m-%d").ok().and_then(|d| d.and_hms_opt(0, 0, 0)).map(|d| d.and_utc())
+    NaiveDate::parse_from_str(s, "%Y-%m-%d")
+        .ok()
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .map(|d| d.and_utc())
 }
 
 /// The calendar date as written in the source's own time zone (an announcement "day" is the local date, not UTC).
@@ -212,7 +256,7 @@ mod tests {
         let mut s = XmlStream::new(xml.as_bytes());
         let mut out = Vec::new();
         loop {
-            match s.next()? {
+            match s.next_event()? {
                 Ev::Start { el, empty: false } if el.local() == "t" => {
                     let name = el.attr("k").unwrap_or_default();
                     out.push((name, s.read_text()?));
@@ -227,7 +271,10 @@ mod tests {
     fn resolves_entities_cdata_and_prefixes() {
         let got = texts(r#"<r xmlns:a="x"><a:t a:k="1&amp;2">A &amp; B &lt;script&gt; &#233;&#xE9; <![CDATA[<b>&amp;</b>]]> &nbsp;</a:t></r>"#)
             .unwrap();
-        assert_eq!(got, vec![("1&2".into(), "A & B <script> éé <b>&amp;</b> &nbsp;".into())]);
+        assert_eq!(
+            got,
+            vec![("1&2".into(), "A & B <script> éé <b>&amp;</b> &nbsp;".into())]
+        );
     }
 
     #[test]
@@ -237,9 +284,26 @@ mod tests {
 
     #[test]
     fn truncation_and_garbage_are_errors() {
-        assert!(matches!(texts("<r><t>abc</t>"), Err(XmlError::Truncated { .. })));
-        assert!(matches!(texts("<r><t>abc"), Err(XmlError::Truncated { .. })));
-        assert!(matches!(texts("<r><t>abc</u></r>"), Err(XmlError::Malformed { .. })));
+        assert!(matches!(
+            texts("<r><t>abc</t>"),
+            Err(XmlError::Truncated { .. })
+        ));
+        assert!(matches!(
+            texts("<r><t>abc"),
+            Err(XmlError::Truncated { .. })
+        ));
+        assert!(matches!(
+            texts("<r><t>abc</t></r"),
+            Err(XmlError::Truncated { .. })
+        ));
+        assert!(matches!(
+            texts("<r><t><![CDATA[ab"),
+            Err(XmlError::Truncated { .. })
+        ));
+        assert!(matches!(
+            texts("<r><t>abc</u></r>"),
+            Err(XmlError::Malformed { .. })
+        ));
         assert!(texts("").unwrap().is_empty());
     }
 
@@ -247,11 +311,56 @@ mod tests {
     fn dates() {
         let d = parse_datetime("Fri, 23 Feb 2024 00:00:00 -0500").unwrap();
         assert_eq!(d.to_rfc3339(), "2024-02-23T05:00:00+00:00");
-        assert_eq!(parse_datetime("Mon, 2 Apr 2007 19:18:42 GMT").unwrap().to_rfc3339(), "2007-04-02T19:18:42+00:00");
-        assert_eq!(parse_datetime("2021-04-20T16:07:14Z").unwrap().to_rfc3339(), "2021-04-20T16:07:14+00:00");
-        assert_eq!(parse_datetime("2014-01-09").unwrap().to_rfc3339(), "2014-01-09T00:00:00+00:00");
-        assert_eq!(parse_local_date("2018-05-23T20:30:00-05:00").unwrap().to_string(), "2018-05-23");
-        assert_eq!(parse_local_date("Fri, 23 Feb 2024 00:00:00 -0500").unwrap().to_string(), "2024-02-23");
+        assert_eq!(
+            parse_datetime("Mon, 2 Apr 2007 19:18:42 GMT")
+                .unwrap()
+                .to_rfc3339(),
+            "2007-04-02T19:18:42+00:00"
+        );
+        assert_eq!(
+            parse_datetime("2021-04-20T16:07:14Z").unwrap().to_rfc3339(),
+            "2021-04-20T16:07:14+00:00"
+        );
+        assert_eq!(
+            parse_datetime("2014-01-09").unwrap().to_rfc3339(),
+            "2014-01-09T00:00:00+00:00"
+        );
+        assert_eq!(
+            parse_local_date("2018-05-23T20:30:00-05:00")
+                .unwrap()
+                .to_string(),
+            "2018-05-23"
+        );
+        assert_eq!(
+            parse_local_date("Fri, 23 Feb 2024 00:00:00 -0500")
+                .unwrap()
+                .to_string(),
+            "2024-02-23"
+        );
         assert!(parse_datetime("yesterday").is_none());
+    }
+
+    proptest::proptest! {
+        /// Every parser returns Ok or Err on arbitrary bytes and on XML-looking soup; none panics.
+        #[test]
+        fn parsers_never_panic_on_random_input(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..300)) {
+            let _ = crate::arxiv::rss::parse_feed(&bytes);
+            let _ = crate::arxiv::oai::parse_list_records(&bytes);
+            let _ = crate::arxiv::api::parse_feed(&bytes);
+            let _ = crate::arxiv::kaggle::parse_line(&String::from_utf8_lossy(&bytes));
+        }
+
+        #[test]
+        fn parsers_never_panic_on_xml_soup(
+            parts in proptest::collection::vec(
+                "(<rss>|<feed>|<OAI-PMH>|<channel>|<item>|<entry>|<record>|<header status=\"deleted\">|<metadata>|<arXiv>|<arXivRaw>|<dc>|<title>|</title>|<id>|</id>|<guid>|</guid>|<category term=\"cs.CL\"/>|<version version=\"v2\">|<date>|</date>|<error code=\"x\">|<resumptionToken cursor=\"-1\">|<![CDATA[|]]>|&amp;|&#0;|&#x110000;|&bogus;|oai:arXiv.org:2401.01234v1|\\'e|</[a-z]+>|[ a-z]{0,5})",
+                0..40,
+            )
+        ) {
+            let doc = parts.concat();
+            let _ = crate::arxiv::rss::parse_feed(doc.as_bytes());
+            let _ = crate::arxiv::oai::parse_list_records(doc.as_bytes());
+            let _ = crate::arxiv::api::parse_feed(doc.as_bytes());
+        }
     }
 }
