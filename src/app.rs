@@ -5,8 +5,8 @@ use std::sync::Arc;
 
 use crate::arxiv::http::ArxivHttp;
 use crate::config::Config;
-use crate::search::{self, Indexer, SearchIndex};
 use crate::domain::{Announcement, PaperRecord};
+use crate::search::{self, Indexer, SearchIndex};
 use crate::store::{Store, UpsertOutcome};
 
 #[derive(Debug, thiserror::Error)]

@@ -183,9 +183,12 @@ async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
             let app = App::open(config).await?;
             if app.store.paper_count().await? == 0 {
                 println!("importing the bundled sample (3,256 real papers) into {}", app.config.data_dir.display());
-                let summary =
-                    import::import(&app, vec![ImportSource::from_bytes("data/sample/papers.jsonl.gz", DEMO_SAMPLE)], true)
-                        .await?;
+                let summary = import::import(
+                    &app,
+                    vec![ImportSource::from_bytes("data/sample/papers.jsonl.gz", DEMO_SAMPLE)],
+                    true,
+                )
+                .await?;
                 print!("{summary}");
             }
             println!("Papertide demo: open http://{addr}/");

@@ -81,11 +81,8 @@ async fn health_paper_and_search_routes() {
 #[tokio::test]
 async fn bad_search_input_gets_a_helpful_400() {
     let (_dir, app) = app().await;
-    for uri in [
-        "/api/search?query=",
-        "/api/search?query=x&category=%3Cscript%3E",
-        "/api/search?query=x&from=yesterday",
-    ] {
+    for uri in ["/api/search?query=", "/api/search?query=x&category=%3Cscript%3E", "/api/search?query=x&from=yesterday"]
+    {
         let (s, v) = get(&app, uri).await;
         assert_eq!(s, StatusCode::BAD_REQUEST, "{uri}");
         assert!(v["error"].is_string(), "{uri}");

@@ -44,25 +44,12 @@ async fn each_fault_is_retried_until_the_body_arrives() {
         ("/stall", Reply::Stall(Duration::from_secs(3))),
     ];
     for (path, fault) in &faults {
-        server.script(
-            *path,
-            [
-                fault.clone(),
-                fault.clone(),
-                Reply::ok(format!("body of {path}")),
-            ],
-        );
+        server.script(*path, [fault.clone(), fault.clone(), Reply::ok(format!("body of {path}"))]);
     }
-    let http = client(HttpConfig {
-        read_timeout: Duration::from_millis(500),
-        ..HttpConfig::for_tests()
-    });
+    let http = client(HttpConfig { read_timeout: Duration::from_millis(500), ..HttpConfig::for_tests() });
 
     for (path, _) in &faults {
-        let fetched = http
-            .get(&server.url(path), None)
-            .await
-            .unwrap_or_else(|e| panic!("{path}: {e}"));
+        let fetched = http.get(&server.url(path), None).await.unwrap_or_else(|e| panic!("{path}: {e}"));
         assert_eq!(fetched.status, 200, "{path}");
         assert_eq!(fetched.body, format!("body of {path}").as_bytes(), "{path}");
         assert!(!fetched.not_modified);
@@ -75,15 +62,8 @@ async fn retry_after_on_503_is_waited_out() {
     let server = FakeServer::start().await;
     server.script("/oai", [Reply::RetryAfter503(1), Reply::xml("<OAI-PMH/>")]);
     let start = Instant::now();
-    let fetched = test_client()
-        .get(&server.url("/oai?verb=Identify"), None)
-        .await
-        .expect("fetch");
-    assert!(
-        start.elapsed() >= Duration::from_secs(1),
-        "waited only {:?}",
-        start.elapsed()
-    );
+    let fetched = test_client().get(&server.url("/oai?verb=Identify"), None).await.expect("fetch");
+    assert!(start.elapsed() >= Duration::from_secs(1), "waited only {:?}", start.elapsed());
     assert_eq!(fetched.body, "<OAI-PMH/>".as_bytes());
     assert_eq!(server.hits("/oai"), 2);
 }
@@ -91,65 +71,30 @@ async fn retry_after_on_503_is_waited_out() {
 #[tokio::test]
 async fn retry_after_on_429_is_waited_out() {
     let server = FakeServer::start().await;
-    server.script(
-        "/api/query",
-        [
-            Reply::Status429 {
-                retry_after: Some(1),
-            },
-            Reply::ok("feed"),
-        ],
-    );
+    server.script("/api/query", [Reply::Status429 { retry_after: Some(1) }, Reply::ok("feed")]);
     let start = Instant::now();
-    let fetched = test_client()
-        .get(&server.url("/api/query"), None)
-        .await
-        .expect("fetch");
-    assert!(
-        start.elapsed() >= Duration::from_secs(1),
-        "waited only {:?}",
-        start.elapsed()
-    );
+    let fetched = test_client().get(&server.url("/api/query"), None).await.expect("fetch");
+    assert!(start.elapsed() >= Duration::from_secs(1), "waited only {:?}", start.elapsed());
     assert_eq!(fetched.body, "feed".as_bytes());
 }
 
 #[tokio::test]
 async fn client_errors_are_not_retried_and_keep_the_body() {
     let server = FakeServer::start().await;
-    server.script(
-        "/api/query?id_list=abc",
-        [Reply::status(400, ATOM_ERROR_FEED)],
-    );
+    server.script("/api/query?id_list=abc", [Reply::status(400, ATOM_ERROR_FEED)]);
     server.script("/missing", [Reply::status(404, "no such page")]);
     let http = test_client();
 
     let url = server.url("/api/query?id_list=abc&max_results=100");
     let err = http.get(&url, None).await.expect_err("400 is an error");
     assert!(err.to_string().contains(&url), "{err}");
-    let FetchError::Status {
-        status,
-        body,
-        url: err_url,
-    } = err
-    else {
-        panic!("wrong variant: {err}")
-    };
+    let FetchError::Status { status, body, url: err_url } = err else { panic!("wrong variant: {err}") };
     assert_eq!((status, err_url.as_str()), (400, url.as_str()));
-    assert!(
-        std::str::from_utf8(&body)
-            .expect("utf-8")
-            .contains("incorrect id format for abc")
-    );
+    assert!(std::str::from_utf8(&body).expect("utf-8").contains("incorrect id format for abc"));
     assert_eq!(server.hits("/api/query?id_list=abc"), 1);
 
-    let err = http
-        .get(&server.url("/missing"), None)
-        .await
-        .expect_err("404 is an error");
-    assert!(
-        matches!(&err, FetchError::Status { status: 404, body, .. } if body == "no such page"),
-        "{err}"
-    );
+    let err = http.get(&server.url("/missing"), None).await.expect_err("404 is an error");
+    assert!(matches!(&err, FetchError::Status { status: 404, body, .. } if body == "no such page"), "{err}");
     assert_eq!(server.hits("/missing"), 1);
 }
 
@@ -157,72 +102,36 @@ async fn client_errors_are_not_retried_and_keep_the_body() {
 async fn gives_up_naming_the_url() {
     let server = FakeServer::start().await;
     server.script("/always-down", [Reply::Status500]);
-    let retry = RetryPolicy {
-        max_elapsed: Duration::from_millis(300),
-        ..RetryPolicy::for_tests()
-    };
-    let http = client(HttpConfig {
-        retry,
-        ..HttpConfig::for_tests()
-    });
+    let retry = RetryPolicy { max_elapsed: Duration::from_millis(300), ..RetryPolicy::for_tests() };
+    let http = client(HttpConfig { retry, ..HttpConfig::for_tests() });
     let url = server.url("/always-down");
 
     let err = http.get(&url, None).await.expect_err("must give up");
     let message = err.to_string();
-    let FetchError::GaveUp {
-        url: err_url,
-        attempts,
-        elapsed,
-        last,
-    } = err
-    else {
-        panic!("wrong variant: {message}")
-    };
+    let FetchError::GaveUp { url: err_url, attempts, elapsed, last } = err else { panic!("wrong variant: {message}") };
     assert_eq!(err_url, url);
-    assert!(
-        attempts >= 2 && attempts as usize == server.hits("/always-down"),
-        "attempts {attempts}"
-    );
+    assert!(attempts >= 2 && attempts as usize == server.hits("/always-down"), "attempts {attempts}");
     assert!(elapsed < Duration::from_secs(2), "{elapsed:?}");
     assert!(last.contains("500"), "{last}");
-    assert!(
-        message.starts_with(&format!("gave up on {url} after {attempts} attempt(s)")),
-        "{message}"
-    );
+    assert!(message.starts_with(&format!("gave up on {url} after {attempts} attempt(s)")), "{message}");
 }
 
 #[tokio::test]
 async fn connection_refused_is_transient_then_gives_up() {
     // A port that was just free: nothing listens there.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("free port")
-        .port();
-    let retry = RetryPolicy {
-        max_elapsed: Duration::from_millis(200),
-        ..RetryPolicy::for_tests()
-    };
-    let http = client(HttpConfig {
-        retry,
-        ..HttpConfig::for_tests()
-    });
+    let port = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("free port").port();
+    let retry = RetryPolicy { max_elapsed: Duration::from_millis(200), ..RetryPolicy::for_tests() };
+    let http = client(HttpConfig { retry, ..HttpConfig::for_tests() });
     let url = format!("http://127.0.0.1:{port}/x");
     let err = http.get(&url, None).await.expect_err("nothing listens");
-    assert!(
-        matches!(&err, FetchError::GaveUp { attempts, .. } if *attempts >= 2),
-        "{err}"
-    );
+    assert!(matches!(&err, FetchError::GaveUp { attempts, .. } if *attempts >= 2), "{err}");
     assert!(err.to_string().contains(&url));
 }
 
 #[tokio::test]
 async fn invalid_urls_are_rejected_up_front() {
     let http = test_client();
-    for url in [
-        "not a url",
-        "ftp://export.arxiv.org/x",
-        "file:///etc/passwd",
-    ] {
+    for url in ["not a url", "ftp://export.arxiv.org/x", "file:///etc/passwd"] {
         let err = http.get(url, None).await.expect_err(url);
         assert!(matches!(err, FetchError::InvalidUrl { .. }), "{url}: {err}");
     }
@@ -232,13 +141,7 @@ async fn invalid_urls_are_rejected_up_front() {
 async fn conditional_get_maps_304_to_not_modified() {
     let server = FakeServer::start().await;
     let etag = "\"feed-v1\"";
-    server.script(
-        "/rss/cs",
-        [Reply::NotModifiedIfEtag {
-            etag: etag.into(),
-            body: "<rss/>".into(),
-        }],
-    );
+    server.script("/rss/cs", [Reply::NotModifiedIfEtag { etag: etag.into(), body: "<rss/>".into() }]);
     let http = test_client();
     let url = server.url("/rss/cs");
 
@@ -247,10 +150,7 @@ async fn conditional_get_maps_304_to_not_modified() {
     assert_eq!(first.body, "<rss/>".as_bytes());
     assert_eq!(first.etag.as_deref(), Some(etag));
 
-    let second = http
-        .get(&url, Some(&first.validators()))
-        .await
-        .expect("second fetch");
+    let second = http.get(&url, Some(&first.validators())).await.expect("second fetch");
     assert_eq!((second.status, second.not_modified), (304, true));
     assert!(second.body.is_empty());
     assert_eq!(second.etag.as_deref(), Some(etag));
@@ -265,20 +165,10 @@ async fn if_modified_since_is_sent() {
     let server = FakeServer::start().await;
     server.script("/feed", [Reply::status(304, "")]);
     let date = "Mon, 23 Nov 2026 05:00:00 GMT";
-    let validators = Validators {
-        etag: None,
-        last_modified: Some(date.into()),
-    };
-    let fetched = test_client()
-        .get(&server.url("/feed"), Some(&validators))
-        .await
-        .expect("fetch");
+    let validators = Validators { etag: None, last_modified: Some(date.into()) };
+    let fetched = test_client().get(&server.url("/feed"), Some(&validators)).await.expect("fetch");
     assert!(fetched.not_modified);
-    assert_eq!(
-        fetched.last_modified.as_deref(),
-        Some(date),
-        "kept from the request when the 304 has none"
-    );
+    assert_eq!(fetched.last_modified.as_deref(), Some(date), "kept from the request when the 304 has none");
     assert_eq!(server.requests()[0].header("if-modified-since"), Some(date));
 }
 
@@ -286,39 +176,24 @@ async fn if_modified_since_is_sent() {
 async fn user_agent_names_papertide_and_contact() {
     let server = FakeServer::start().await;
     server.script("/", [Reply::ok("hi")]);
-    let http = client(HttpConfig {
-        contact: Some("ops@example.org".into()),
-        ..HttpConfig::for_tests()
-    });
+    let http = client(HttpConfig { contact: Some("ops@example.org".into()), ..HttpConfig::for_tests() });
     http.get(&server.url("/"), None).await.expect("fetch");
 
     let request = &server.requests()[0];
     let agent = request.header("user-agent").expect("User-Agent sent");
     assert!(agent.starts_with("Papertide/"), "{agent}");
     assert!(agent.contains("mailto:ops@example.org"), "{agent}");
-    assert!(
-        request
-            .header("accept-encoding")
-            .is_some_and(|v| v.contains("gzip"))
-    );
+    assert!(request.header("accept-encoding").is_some_and(|v| v.contains("gzip")));
 }
 
 #[tokio::test]
 async fn gzip_bodies_are_decoded() {
     let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-    encoder
-        .write_all(b"<feed>compressed</feed>")
-        .expect("compress");
+    encoder.write_all(b"<feed>compressed</feed>").expect("compress");
     let gzipped = encoder.finish().expect("compress");
     let server = FakeServer::start().await;
-    server.script(
-        "/gz",
-        [Reply::ok(gzipped).with_header("content-encoding", "gzip")],
-    );
-    let fetched = test_client()
-        .get(&server.url("/gz"), None)
-        .await
-        .expect("fetch");
+    server.script("/gz", [Reply::ok(gzipped).with_header("content-encoding", "gzip")]);
+    let fetched = test_client().get(&server.url("/gz"), None).await.expect("fetch");
     assert_eq!(fetched.body, "<feed>compressed</feed>".as_bytes());
 }
 
@@ -329,21 +204,14 @@ async fn politeness_spaces_requests_per_host_only() {
     let (a, b) = (FakeServer::start().await, FakeServer::start().await);
     a.script("/", [Reply::ok("a")]);
     b.script("/", [Reply::ok("b")]);
-    let cfg = HttpConfig {
-        request_interval: interval,
-        ..HttpConfig::for_tests()
-    };
+    let cfg = HttpConfig { request_interval: interval, ..HttpConfig::for_tests() };
 
     // Different hosts (ports) do not wait for each other.
     let http = client(cfg.clone());
     let start = Instant::now();
     http.get(&a.url("/"), None).await.expect("a");
     http.get(&b.url("/"), None).await.expect("b");
-    assert!(
-        start.elapsed() < interval,
-        "different hosts took {:?}",
-        start.elapsed()
-    );
+    assert!(start.elapsed() < interval, "different hosts took {:?}", start.elapsed());
 
     // The same host waits, also across clones and concurrent callers.
     let http = client(cfg);
@@ -353,11 +221,7 @@ async fn politeness_spaces_requests_per_host_only() {
     let (r1, r2) = tokio::join!(http.get(&url1, None), clone.get(&url2, None));
     r1.expect("first");
     r2.expect("second");
-    assert!(
-        start.elapsed() >= interval,
-        "same host took only {:?}",
-        start.elapsed()
-    );
+    assert!(start.elapsed() >= interval, "same host took only {:?}", start.elapsed());
 }
 
 #[tokio::test]
@@ -365,57 +229,28 @@ async fn retries_count_against_politeness() {
     let interval = Duration::from_millis(300);
     let server = FakeServer::start().await;
     server.script("/flaky", [Reply::Status500, Reply::ok("ok")]);
-    let http = client(HttpConfig {
-        request_interval: interval,
-        ..HttpConfig::for_tests()
-    });
+    let http = client(HttpConfig { request_interval: interval, ..HttpConfig::for_tests() });
     let start = Instant::now();
     http.get(&server.url("/flaky"), None).await.expect("fetch");
-    assert!(
-        start.elapsed() >= interval,
-        "retry went out after {:?}",
-        start.elapsed()
-    );
+    assert!(start.elapsed() >= interval, "retry went out after {:?}", start.elapsed());
 }
 
 #[tokio::test]
 async fn fake_server_routes_on_query_parameters() {
     let server = FakeServer::start().await;
     server.script("/oai?verb=ListRecords", [Reply::xml("page 1")]);
-    server.script(
-        "/oai?verb=ListRecords&resumptionToken=6960524|1001",
-        [Reply::xml("page 2")],
-    );
+    server.script("/oai?verb=ListRecords&resumptionToken=6960524|1001", [Reply::xml("page 2")]);
     let http = test_client();
 
-    let first = http
-        .get(
-            &server.url("/oai?verb=ListRecords&metadataPrefix=arXiv&set=cs"),
-            None,
-        )
-        .await;
-    let second = http
-        .get(
-            &server.url("/oai?verb=ListRecords&resumptionToken=6960524%7C1001"),
-            None,
-        )
-        .await;
+    let first = http.get(&server.url("/oai?verb=ListRecords&metadataPrefix=arXiv&set=cs"), None).await;
+    let second = http.get(&server.url("/oai?verb=ListRecords&resumptionToken=6960524%7C1001"), None).await;
     assert_eq!(first.expect("page 1").body, "page 1".as_bytes());
     assert_eq!(second.expect("page 2").body, "page 2".as_bytes());
     assert_eq!(server.hits("/oai?verb=ListRecords"), 1);
-    assert_eq!(
-        server.hits("/oai?verb=ListRecords&resumptionToken=6960524|1001"),
-        1
-    );
-    assert_eq!(
-        server.requests()[1].query_param("resumptionToken"),
-        Some("6960524|1001")
-    );
+    assert_eq!(server.hits("/oai?verb=ListRecords&resumptionToken=6960524|1001"), 1);
+    assert_eq!(server.requests()[1].query_param("resumptionToken"), Some("6960524|1001"));
 
-    let err = http
-        .get(&server.url("/oai?verb=Identify"), None)
-        .await
-        .expect_err("unscripted");
+    let err = http.get(&server.url("/oai?verb=Identify"), None).await.expect_err("unscripted");
     assert!(
         matches!(&err, FetchError::Status { status: 404, body, .. }
         if String::from_utf8_lossy(body).contains("no route")),

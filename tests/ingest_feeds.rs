@@ -36,7 +36,10 @@ async fn a_2024_rss_feed_creates_announcements_and_is_polled_conditionally() {
     let server = FakeServer::start().await;
     server.script(
         "/rss/math.OC",
-        [Reply::NotModifiedIfEtag { etag: "\"feed-v1\"".into(), body: fixture("spec_rss2_math.OC_2024-02-23.xml").into() }],
+        [Reply::NotModifiedIfEtag {
+            etag: "\"feed-v1\"".into(),
+            body: fixture("spec_rss2_math.OC_2024-02-23.xml").into(),
+        }],
     );
     let dir = tempfile::tempdir().unwrap();
     let app = App::open(config(dir.path(), &server)).await.unwrap();

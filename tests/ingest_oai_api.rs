@@ -56,7 +56,10 @@ async fn all_ids(app: &App) -> Vec<String> {
 async fn a_harvest_through_every_fault_stores_each_paper_once() {
     let server = FakeServer::start().await;
     server.script(FIRST_ROUTE, [Reply::RetryAfter503(1), Reply::Status429 { retry_after: None }, Reply::xml(page1())]);
-    server.script(TOKEN_ROUTE, [Reply::Status500, Reply::Reset, Reply::Truncated, Reply::Stall(Duration::from_secs(3)), Reply::xml(page2())]);
+    server.script(
+        TOKEN_ROUTE,
+        [Reply::Status500, Reply::Reset, Reply::Truncated, Reply::Stall(Duration::from_secs(3)), Reply::xml(page2())],
+    );
     let dir = tempfile::tempdir().unwrap();
     let app = App::open(test_config(dir.path(), &server)).await.unwrap();
 
@@ -149,9 +152,15 @@ async fn api_lookups_store_papers_and_type_api_errors() {
     let server = FakeServer::start().await;
     server.script(
         "/api/query?id_list=2104.12255v1",
-        [Reply::Status429 { retry_after: Some(1) }, Reply::xml(fixture("api/id_2104.12255v1_s0_m100_6ae69987ffe1.xml"))],
+        [
+            Reply::Status429 { retry_after: Some(1) },
+            Reply::xml(fixture("api/id_2104.12255v1_s0_m100_6ae69987ffe1.xml")),
+        ],
     );
-    server.script("/api/query?id_list=1707.08567,2401.99999", [Reply::xml(fixture("api/id_0808.05394_1707.08567_s0_m100_42e5aa0ec3af.xml"))]);
+    server.script(
+        "/api/query?id_list=1707.08567,2401.99999",
+        [Reply::xml(fixture("api/id_0808.05394_1707.08567_s0_m100_42e5aa0ec3af.xml"))],
+    );
     let dir = tempfile::tempdir().unwrap();
     let app = App::open(test_config(dir.path(), &server)).await.unwrap();
     let mut s = RunSummary::new("api");
@@ -161,7 +170,9 @@ async fn api_lookups_store_papers_and_type_api_errors() {
     let p = app.store.get_paper(&ids[0]).await.unwrap().unwrap();
     assert_eq!(p.version, Some(1));
     assert!(!p.title.is_empty() && !p.abstract_text.is_empty());
-    assert!(app.index.search(&format!("title:\"{}\"", p.title.replace('"', " ")), &Default::default()).unwrap().total >= 1);
+    assert!(
+        app.index.search(&format!("title:\"{}\"", p.title.replace('"', " ")), &Default::default()).unwrap().total >= 1
+    );
 
     // Two ids asked, one exists (the real response to such a lookup): one stored, the other reported.
     let ids = [ArxivId::parse("1707.08567").unwrap(), ArxivId::parse("2401.99999").unwrap()];
@@ -171,7 +182,8 @@ async fn api_lookups_store_papers_and_type_api_errors() {
     assert!(s.notes.iter().any(|n| n.contains("2401.99999")), "{s}");
 
     // The API's HTTP 400 error feed becomes a typed error with arXiv's message.
-    server.script("/api/query?id_list=2401.00001", [Reply::status(400, fixture("api/id_abc_s0_m100_b79c8dcf6bc3.xml"))]);
+    server
+        .script("/api/query?id_list=2401.00001", [Reply::status(400, fixture("api/id_abc_s0_m100_b79c8dcf6bc3.xml"))]);
     let mut s = RunSummary::new("api");
     lookup::lookup(&app, &[ArxivId::parse("2401.00001").unwrap()], &mut s).await.unwrap();
     assert_eq!(s.errors.len(), 1, "{s}");

@@ -23,7 +23,8 @@ fn page(k: usize) -> String {
         body = body.replace(id, &paper_id(k, j));
     }
     let token = if k + 1 < PAGES { format!("chain|{}", k + 1) } else { String::new() };
-    let tag = format!("<resumptionToken cursor=\"{}\" completeListSize=\"{}\">{token}</resumptionToken>", k * 3, PAGES * 3);
+    let tag =
+        format!("<resumptionToken cursor=\"{}\" completeListSize=\"{}\">{token}</resumptionToken>", k * 3, PAGES * 3);
     body.replace("</ListRecords>", &format!("{tag}</ListRecords>"))
 }
 

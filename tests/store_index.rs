@@ -74,7 +74,7 @@ async fn newer_versions_update_and_older_ones_only_fill_gaps() {
     let dir = tempfile::tempdir().unwrap();
     let app = App::open(config(dir.path())).await.unwrap();
     let v1 = record("2401.01234v1", "First title");
-    let out = app.store_batch(&[v1.clone()], &[], None).await.unwrap();
+    let out = app.store_batch(std::slice::from_ref(&v1), &[], None).await.unwrap();
     assert_eq!(out.inserted, 1);
 
     let mut v2 = record("2401.01234v2", "Second title");

@@ -27,10 +27,7 @@ pub enum ApiError {
     /// The XML broke off or went bad part-way; `partial` holds every entry completed before that point, so the
     /// caller can keep them, count the failure and retry the page.
     #[error("arXiv API response unreadable after {} entries: {cause}", partial.records.len())]
-    Malformed {
-        cause: XmlError,
-        partial: Box<ApiPage>,
-    },
+    Malformed { cause: XmlError, partial: Box<ApiPage> },
 }
 
 impl ApiError {
@@ -66,22 +63,12 @@ impl ApiQuery {
     /// A lookup of these ids (versions kept where given), all on one page.
     pub fn ids(ids: Vec<ArxivId>) -> Self {
         let max_results = ids.len().max(1) as u64;
-        ApiQuery {
-            id_list: ids,
-            search_query: None,
-            start: 0,
-            max_results,
-        }
+        ApiQuery { id_list: ids, search_query: None, start: 0, max_results }
     }
 
     /// A search in arXiv's query syntax (`ti:transformer AND cat:cs.CL`), first page of `max_results`.
     pub fn search(query: impl Into<String>, max_results: u64) -> Self {
-        ApiQuery {
-            id_list: Vec::new(),
-            search_query: Some(query.into()),
-            start: 0,
-            max_results,
-        }
+        ApiQuery { id_list: Vec::new(), search_query: Some(query.into()), start: 0, max_results }
     }
 }
 
@@ -89,11 +76,7 @@ impl ApiQuery {
 pub fn query_url(base: &str, q: &ApiQuery) -> String {
     let mut params: Vec<(&str, String)> = Vec::new();
     if !q.id_list.is_empty() {
-        let ids: Vec<String> = q
-            .id_list
-            .iter()
-            .map(|id| encode_component(&id.to_string()))
-            .collect();
+        let ids: Vec<String> = q.id_list.iter().map(|id| encode_component(&id.to_string())).collect();
         params.push(("id_list", ids.join(",")));
     }
     if let Some(sq) = &q.search_query {
@@ -154,10 +137,7 @@ pub fn parse_feed(bytes: &[u8]) -> Result<ApiPage, ApiError> {
     match read_feed(bytes, &mut page) {
         Ok(()) => Ok(page),
         Err(Failure::Api(e)) => Err(e),
-        Err(Failure::Xml(cause)) => Err(ApiError::Malformed {
-            cause,
-            partial: Box::new(page),
-        }),
+        Err(Failure::Xml(cause)) => Err(ApiError::Malformed { cause, partial: Box::new(page) }),
     }
 }
 
@@ -191,9 +171,7 @@ fn read_feed(bytes: &[u8], page: &mut ApiPage) -> Result<(), Failure> {
                     (None, "entry") if !empty => entry = Some(Entry::default()),
                     (None, "totalResults") if !empty => page.total_results = read_number(&mut xml)?,
                     (None, "startIndex") if !empty => page.start_index = read_number(&mut xml)?,
-                    (None, "itemsPerPage") if !empty => {
-                        page.items_per_page = read_number(&mut xml)?
-                    }
+                    (None, "itemsPerPage") if !empty => page.items_per_page = read_number(&mut xml)?,
                     (Some(e), "category") => e.categories.extend(el.attr("term")),
                     (Some(e), "primary_category") => e.primary = el.attr("term"),
                     (Some(e), name) if !empty => read_entry_field(&mut xml, e, name)?,
@@ -242,15 +220,9 @@ fn read_entry_field(xml: &mut XmlStream<'_>, e: &mut Entry, name: &str) -> Resul
 /// Turns a complete entry into a record, an API error, or a skip.
 fn finish_entry(e: Entry, page: &mut ApiPage) -> Result<(), Failure> {
     if let Some((_, code)) = e.id.split_once("/api/errors#") {
-        return Err(Failure::Api(ApiError::Api {
-            code: code.to_string(),
-            message: e.summary.trim().to_string(),
-        }));
+        return Err(Failure::Api(ApiError::Api { code: code.to_string(), message: e.summary.trim().to_string() }));
     }
-    let skip = |reason: String| Skipped {
-        what: e.id.clone(),
-        reason,
-    };
+    let skip = |reason: String| Skipped { what: e.id.clone(), reason };
     let id = match ArxivId::parse(&e.id) {
         Ok(id) => id,
         Err(err) => {
@@ -259,15 +231,12 @@ fn finish_entry(e: Entry, page: &mut ApiPage) -> Result<(), Failure> {
         }
     };
     if e.title.trim().is_empty() {
-        page.skipped.push(skip(
-            "entry without title (how the API answers a lookup of an unknown id)".into(),
-        ));
+        page.skipped.push(skip("entry without title (how the API answers a lookup of an unknown id)".into()));
         return Ok(());
     }
     let categories = ordered_categories(e.primary.as_deref(), &e.categories);
     if categories.is_empty() {
-        page.skipped
-            .push(skip("entry without an arXiv category".into()));
+        page.skipped.push(skip("entry without an arXiv category".into()));
         return Ok(());
     }
     page.records.push(PaperRecord {
@@ -301,11 +270,7 @@ mod tests {
             .expect("fixture dir")
             .flatten()
             .map(|e| e.path())
-            .find(|p| {
-                p.file_name()
-                    .and_then(|n| n.to_str())
-                    .is_some_and(|n| n.starts_with(name))
-            })
+            .find(|p| p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with(name)))
             .unwrap_or_else(|| panic!("no fixture {name}"));
         std::fs::read(path).expect("fixture readable")
     }
@@ -317,12 +282,7 @@ mod tests {
             .flatten()
             .map(|e| e.path())
             .filter(|p| p.extension().is_some_and(|x| x == "xml"))
-            .map(|p| {
-                (
-                    p.display().to_string(),
-                    std::fs::read(&p).expect("readable"),
-                )
-            })
+            .map(|p| (p.display().to_string(), std::fs::read(&p).expect("readable")))
             .collect();
         out.sort();
         out
@@ -331,23 +291,14 @@ mod tests {
     #[test]
     fn single_lookup() {
         let page = parse_feed(&fixture("id_2104.12255v1")).unwrap();
-        assert_eq!(
-            (page.total_results, page.start_index, page.items_per_page),
-            (1, 0, 100)
-        );
+        assert_eq!((page.total_results, page.start_index, page.items_per_page), (1, 0, 100));
         let r = &page.records[0];
         assert_eq!(r.id.to_string(), "2104.12255v1");
         assert_eq!(r.title, "0");
         assert_eq!(r.authors, ["Quan Thoi Minh Nguyen"]);
         assert_eq!(r.categories, [Category::parse("cs.CR").unwrap()]);
-        assert!(
-            r.abstract_text
-                .starts_with("What is the funniest number in cryptography?")
-        );
-        assert_eq!(
-            r.submitted.unwrap().to_rfc3339(),
-            "2021-04-20T16:07:14+00:00"
-        );
+        assert!(r.abstract_text.starts_with("What is the funniest number in cryptography?"));
+        assert_eq!(r.submitted.unwrap().to_rfc3339(), "2021-04-20T16:07:14+00:00");
         assert_eq!(r.comments, None);
     }
 
@@ -371,11 +322,7 @@ mod tests {
     fn unknown_ids_are_empty_pages() {
         for name in ["id_0000.0000", "id_0808.05394_s0"] {
             let page = parse_feed(&fixture(name)).unwrap();
-            assert_eq!(
-                (page.total_results, page.records.len(), page.skipped.len()),
-                (0, 0, 0),
-                "{name}"
-            );
+            assert_eq!((page.total_results, page.records.len(), page.skipped.len()), (0, 0, 0), "{name}");
         }
     }
 
@@ -384,39 +331,20 @@ mod tests {
         let err = parse_feed(&fixture("id_abc")).unwrap_err();
         assert_eq!(
             err,
-            ApiError::Api {
-                code: "incorrect_id_format_for_abc".into(),
-                message: "incorrect id format for abc".into()
-            }
+            ApiError::Api { code: "incorrect_id_format_for_abc".into(), message: "incorrect id format for abc".into() }
         );
     }
 
     #[test]
     fn search_pages() {
         let page = parse_feed(&fixture("q_testing_s0_m100")).unwrap();
-        assert_eq!(
-            (page.total_results, page.start_index, page.items_per_page),
-            (214_881, 0, 100)
-        );
+        assert_eq!((page.total_results, page.start_index, page.items_per_page), (214_881, 0, 100));
         assert_eq!((page.records.len(), page.skipped.len()), (100, 0));
         let first = &page.records[0];
         assert_eq!(first.id.to_string(), "2202.12139v1");
-        assert_eq!(
-            first
-                .categories
-                .iter()
-                .map(Category::code)
-                .collect::<Vec<_>>(),
-            ["cs.SE", "cs.LG"]
-        );
+        assert_eq!(first.categories.iter().map(Category::code).collect::<Vec<_>>(), ["cs.SE", "cs.LG"]);
         assert_eq!(first.doi.as_deref(), Some("10.1109/ICSTW55395.2022.00035"));
-        assert!(
-            first
-                .journal_ref
-                .as_deref()
-                .unwrap()
-                .starts_with("Artificial Intelligence in Software Testing")
-        );
+        assert!(first.journal_ref.as_deref().unwrap().starts_with("Artificial Intelligence in Software Testing"));
         let s10 = parse_feed(&fixture("q_testing_s10_m10")).unwrap();
         assert_eq!((s10.start_index, s10.records.len()), (10, 10));
         // Overlapping windows of the same query agree.
@@ -434,12 +362,7 @@ mod tests {
                 continue;
             };
             assert!(page.skipped.is_empty(), "{name}: {:?}", page.skipped);
-            assert!(
-                page.records
-                    .iter()
-                    .all(|r| !r.categories.is_empty() && !r.authors.is_empty()),
-                "{name}"
-            );
+            assert!(page.records.iter().all(|r| !r.categories.is_empty() && !r.authors.is_empty()), "{name}");
         }
     }
 
@@ -449,23 +372,10 @@ mod tests {
         let cut = bytes.len() / 2;
         let err = parse_feed(&bytes[..cut]).unwrap_err();
         let partial = err.partial().expect("partial page");
-        assert!(matches!(
-            err,
-            ApiError::Malformed {
-                cause: XmlError::Truncated { .. },
-                ..
-            }
-        ));
-        assert!(
-            (3..10).contains(&partial.records.len()),
-            "{}",
-            partial.records.len()
-        );
+        assert!(matches!(err, ApiError::Malformed { cause: XmlError::Truncated { .. }, .. }));
+        assert!((3..10).contains(&partial.records.len()), "{}", partial.records.len());
         assert_eq!(partial.total_results, 214_881);
-        assert!(matches!(
-            parse_feed(b"<html><body>502</body></html>"),
-            Err(ApiError::NotAFeed { .. })
-        ));
+        assert!(matches!(parse_feed(b"<html><body>502</body></html>"), Err(ApiError::NotAFeed { .. })));
     }
 
     #[test]
@@ -482,18 +392,12 @@ mod tests {
 
     #[test]
     fn urls() {
-        let q = ApiQuery::ids(vec![
-            ArxivId::parse("2401.01234v2").unwrap(),
-            ArxivId::parse("hep-th/9901001").unwrap(),
-        ]);
+        let q = ApiQuery::ids(vec![ArxivId::parse("2401.01234v2").unwrap(), ArxivId::parse("hep-th/9901001").unwrap()]);
         assert_eq!(
             query_url("https://export.arxiv.org/api/query", &q),
             "https://export.arxiv.org/api/query?id_list=2401.01234v2,hep-th/9901001&start=0&max_results=2"
         );
-        let q = ApiQuery {
-            start: 20,
-            ..ApiQuery::search("ti:\"large language\" AND cat:cs.CL & é", 10)
-        };
+        let q = ApiQuery { start: 20, ..ApiQuery::search("ti:\"large language\" AND cat:cs.CL & é", 10) };
         assert_eq!(
             query_url("http://x/api/query?sortBy=submittedDate", &q),
             "http://x/api/query?sortBy=submittedDate&search_query=ti:%22large%20language%22%20AND%20cat:cs.CL%20%26%20%C3%A9&start=20&max_results=10"

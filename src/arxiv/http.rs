@@ -70,12 +70,7 @@ impl HttpConfig {
     /// `Papertide/0.1.0 (+https://github.com/papertide; mailto:me@example.org)`.
     pub fn user_agent(&self) -> String {
         let version = env!("CARGO_PKG_VERSION");
-        match self
-            .contact
-            .as_deref()
-            .map(str::trim)
-            .filter(|c| !c.is_empty())
-        {
+        match self.contact.as_deref().map(str::trim).filter(|c| !c.is_empty()) {
             Some(contact) => {
                 format!("Papertide/{version} (+https://github.com/papertide; mailto:{contact})")
             }
@@ -113,10 +108,7 @@ pub struct Fetched {
 impl Fetched {
     /// The validators to send on the next conditional GET of the same URL.
     pub fn validators(&self) -> Validators {
-        Validators {
-            etag: self.etag.clone(),
-            last_modified: self.last_modified.clone(),
-        }
+        Validators { etag: self.etag.clone(), last_modified: self.last_modified.clone() }
     }
 }
 
@@ -199,33 +191,22 @@ impl ArxivHttp {
             .gzip(true)
             .build()
             .map_err(FetchError::Client)?;
-        let inner = Inner {
-            client,
-            limiter: HostLimiter::new(cfg.request_interval),
-            retry: cfg.retry,
-        };
-        Ok(Self {
-            inner: Arc::new(inner),
-        })
+        let inner = Inner { client, limiter: HostLimiter::new(cfg.request_interval), retry: cfg.retry };
+        Ok(Self { inner: Arc::new(inner) })
     }
 
     /// GETs `url`, retrying transient failures, and returns the fully read body.
     ///
     /// With `validators`, sends a conditional request; a 304 answer yields `not_modified: true` and an empty
     /// body. Any other non-2xx status that is not retried becomes [`FetchError::Status`].
-    pub async fn get(
-        &self,
-        url: &str,
-        validators: Option<&Validators>,
-    ) -> Result<Fetched, FetchError> {
+    pub async fn get(&self, url: &str, validators: Option<&Validators>) -> Result<Fetched, FetchError> {
         let parsed = parse_url(url)?;
         let host = host_key(&parsed, url)?;
         let headers = conditional_headers(validators);
         let shown = retry::redact(url);
-        let result = retry::retry(&self.inner.retry, url, || {
-            self.attempt(parsed.clone(), &host, headers.clone(), validators)
-        })
-        .await;
+        let result =
+            retry::retry(&self.inner.retry, url, || self.attempt(parsed.clone(), &host, headers.clone(), validators))
+                .await;
         result.map_err(|e| into_fetch_error(e, &shown))
     }
 
@@ -238,14 +219,7 @@ impl ArxivHttp {
         validators: Option<&Validators>,
     ) -> Result<Fetched, Attempt<Failure>> {
         self.inner.limiter.wait_turn(host).await;
-        let response = self
-            .inner
-            .client
-            .get(url)
-            .headers(headers)
-            .send()
-            .await
-            .map_err(classify_transport)?;
+        let response = self.inner.client.get(url).headers(headers).send().await.map_err(classify_transport)?;
         let status = response.status();
         let final_url = response.url().to_string();
         let retry_after = retry_after_of(status, response.headers(), SystemTime::now());
@@ -274,15 +248,9 @@ impl ArxivHttp {
                 not_modified: false,
             });
         }
-        let failure = Failure::Status {
-            status: status.as_u16(),
-            body,
-        };
+        let failure = Failure::Status { status: status.as_u16(), body };
         if is_transient_status(status) {
-            Err(Attempt::Transient {
-                error: failure,
-                retry_after,
-            })
+            Err(Attempt::Transient { error: failure, retry_after })
         } else {
             Err(Attempt::Permanent(failure))
         }
@@ -300,9 +268,7 @@ impl fmt::Display for Failure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Failure::Status { status, .. } => {
-                let reason = StatusCode::from_u16(*status)
-                    .ok()
-                    .and_then(|s| s.canonical_reason());
+                let reason = StatusCode::from_u16(*status).ok().and_then(|s| s.canonical_reason());
                 write!(f, "HTTP {status} {}", reason.unwrap_or(""))
             }
             // reqwest's Display hides the cause ("error sending request"); the chain says what really happened.
@@ -322,20 +288,10 @@ impl fmt::Display for Failure {
 fn into_fetch_error(err: RetryError<Failure>, url: &str) -> FetchError {
     let url = url.to_owned();
     match err {
-        RetryError::GaveUp {
-            attempts,
-            elapsed,
-            last,
-            ..
-        } => FetchError::GaveUp {
-            url,
-            attempts,
-            elapsed,
-            last: last.to_string(),
-        },
-        RetryError::Permanent(Failure::Status { status, body }) => {
-            FetchError::Status { url, status, body }
+        RetryError::GaveUp { attempts, elapsed, last, .. } => {
+            FetchError::GaveUp { url, attempts, elapsed, last: last.to_string() }
         }
+        RetryError::Permanent(Failure::Status { status, body }) => FetchError::Status { url, status, body },
         RetryError::Permanent(Failure::Transport(source)) => FetchError::Request { url, source },
     }
 }
@@ -343,13 +299,8 @@ fn into_fetch_error(err: RetryError<Failure>, url: &str) -> FetchError {
 /// Transport errors worth retrying: connection trouble, timeouts, and bodies that broke off or could not be
 /// decoded (a truncated gzip stream). Builder and redirect-policy errors would fail the same way again.
 fn classify_transport(e: reqwest::Error) -> Attempt<Failure> {
-    let transient =
-        e.is_connect() || e.is_timeout() || e.is_request() || e.is_body() || e.is_decode();
-    if transient {
-        Attempt::transient(Failure::Transport(e))
-    } else {
-        Attempt::Permanent(Failure::Transport(e))
-    }
+    let transient = e.is_connect() || e.is_timeout() || e.is_request() || e.is_body() || e.is_decode();
+    if transient { Attempt::transient(Failure::Transport(e)) } else { Attempt::Permanent(Failure::Transport(e)) }
 }
 
 /// 5xx (server trouble) and 429 (slow down) are worth retrying; other statuses are answers.
@@ -385,10 +336,7 @@ fn header_string(headers: &HeaderMap, name: header::HeaderName) -> Option<String
 fn conditional_headers(validators: Option<&Validators>) -> HeaderMap {
     let mut headers = HeaderMap::new();
     let Some(v) = validators else { return headers };
-    let pairs = [
-        (header::IF_NONE_MATCH, &v.etag),
-        (header::IF_MODIFIED_SINCE, &v.last_modified),
-    ];
+    let pairs = [(header::IF_NONE_MATCH, &v.etag), (header::IF_MODIFIED_SINCE, &v.last_modified)];
     for (name, value) in pairs {
         let Some(value) = value else { continue };
         match HeaderValue::from_str(value) {
@@ -404,10 +352,7 @@ fn conditional_headers(validators: Option<&Validators>) -> HeaderMap {
 }
 
 fn parse_url(url: &str) -> Result<Url, FetchError> {
-    let invalid = |reason: String| FetchError::InvalidUrl {
-        url: retry::redact(url),
-        reason,
-    };
+    let invalid = |reason: String| FetchError::InvalidUrl { url: retry::redact(url), reason };
     let parsed = Url::parse(url).map_err(|e| invalid(e.to_string()))?;
     match parsed.scheme() {
         "http" | "https" => Ok(parsed),
@@ -417,10 +362,9 @@ fn parse_url(url: &str) -> Result<Url, FetchError> {
 
 /// The politeness key: `host:port` (port defaulted from the scheme), so two local test servers differ.
 fn host_key(url: &Url, raw: &str) -> Result<String, FetchError> {
-    let host = url.host_str().ok_or_else(|| FetchError::InvalidUrl {
-        url: retry::redact(raw),
-        reason: "no host".to_owned(),
-    })?;
+    let host = url
+        .host_str()
+        .ok_or_else(|| FetchError::InvalidUrl { url: retry::redact(raw), reason: "no host".to_owned() })?;
     let port = url.port_or_known_default().unwrap_or(0);
     Ok(format!("{host}:{port}"))
 }
@@ -438,10 +382,7 @@ struct HostLimiter {
 
 impl HostLimiter {
     fn new(interval: Duration) -> Self {
-        Self {
-            interval,
-            next_slot: Mutex::new(HashMap::new()),
-        }
+        Self { interval, next_slot: Mutex::new(HashMap::new()) }
     }
 
     /// Waits until this caller may start a request to `host`.
@@ -456,10 +397,7 @@ impl HostLimiter {
     /// Claims the earliest slot for `host` at or after `now` and pushes the host's next slot one interval on.
     fn reserve(&self, host: &str, now: Instant) -> Instant {
         // A poisoned map is still a valid map of instants; politeness must not panic the fetcher.
-        let mut slots = self
-            .next_slot
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
+        let mut slots = self.next_slot.lock().unwrap_or_else(PoisonError::into_inner);
         let slot = slots.get(host).map_or(now, |&next| next.max(now));
         slots.insert(host.to_owned(), slot + self.interval);
         slot
@@ -473,10 +411,7 @@ mod tests {
     fn headers(pairs: &[(&str, &str)]) -> HeaderMap {
         let mut map = HeaderMap::new();
         for (k, v) in pairs {
-            map.insert(
-                header::HeaderName::from_bytes(k.as_bytes()).unwrap(),
-                HeaderValue::from_str(v).unwrap(),
-            );
+            map.insert(header::HeaderName::from_bytes(k.as_bytes()).unwrap(), HeaderValue::from_str(v).unwrap());
         }
         map
     }
@@ -484,10 +419,7 @@ mod tests {
     #[test]
     fn retry_after_seconds() {
         let now = SystemTime::now();
-        assert_eq!(
-            parse_retry_after("120", now),
-            Some(Duration::from_secs(120))
-        );
+        assert_eq!(parse_retry_after("120", now), Some(Duration::from_secs(120)));
         assert_eq!(parse_retry_after(" 5 ", now), Some(Duration::from_secs(5)));
         assert_eq!(parse_retry_after("-1", now), None);
         assert_eq!(parse_retry_after("soon", now), None);
@@ -496,37 +428,19 @@ mod tests {
     #[test]
     fn retry_after_http_date() {
         let now = httpdate::parse_http_date("Sun, 06 Nov 1994 08:49:37 GMT").unwrap();
-        assert_eq!(
-            parse_retry_after("Sun, 06 Nov 1994 08:50:07 GMT", now),
-            Some(Duration::from_secs(30))
-        );
+        assert_eq!(parse_retry_after("Sun, 06 Nov 1994 08:50:07 GMT", now), Some(Duration::from_secs(30)));
         // A date in the past means "retry now".
-        assert_eq!(
-            parse_retry_after("Sun, 06 Nov 1994 08:00:00 GMT", now),
-            Some(Duration::ZERO)
-        );
+        assert_eq!(parse_retry_after("Sun, 06 Nov 1994 08:00:00 GMT", now), Some(Duration::ZERO));
     }
 
     #[test]
     fn retry_after_only_on_503_and_429() {
         let h = headers(&[("retry-after", "7")]);
         let now = SystemTime::now();
-        assert_eq!(
-            retry_after_of(StatusCode::SERVICE_UNAVAILABLE, &h, now),
-            Some(Duration::from_secs(7))
-        );
-        assert_eq!(
-            retry_after_of(StatusCode::TOO_MANY_REQUESTS, &h, now),
-            Some(Duration::from_secs(7))
-        );
-        assert_eq!(
-            retry_after_of(StatusCode::INTERNAL_SERVER_ERROR, &h, now),
-            None
-        );
-        assert_eq!(
-            retry_after_of(StatusCode::SERVICE_UNAVAILABLE, &HeaderMap::new(), now),
-            None
-        );
+        assert_eq!(retry_after_of(StatusCode::SERVICE_UNAVAILABLE, &h, now), Some(Duration::from_secs(7)));
+        assert_eq!(retry_after_of(StatusCode::TOO_MANY_REQUESTS, &h, now), Some(Duration::from_secs(7)));
+        assert_eq!(retry_after_of(StatusCode::INTERNAL_SERVER_ERROR, &h, now), None);
+        assert_eq!(retry_after_of(StatusCode::SERVICE_UNAVAILABLE, &HeaderMap::new(), now), None);
     }
 
     #[test]
@@ -550,23 +464,14 @@ mod tests {
     #[test]
     fn host_key_includes_port() {
         let key = |u: &str| host_key(&Url::parse(u).unwrap(), u).unwrap();
-        assert_eq!(
-            key("https://export.arxiv.org/api/query"),
-            "export.arxiv.org:443"
-        );
+        assert_eq!(key("https://export.arxiv.org/api/query"), "export.arxiv.org:443");
         assert_eq!(key("http://127.0.0.1:8080/x"), "127.0.0.1:8080");
     }
 
     #[test]
     fn rejects_bad_urls() {
-        assert!(matches!(
-            parse_url("not a url"),
-            Err(FetchError::InvalidUrl { .. })
-        ));
-        assert!(matches!(
-            parse_url("ftp://arxiv.org/x"),
-            Err(FetchError::InvalidUrl { .. })
-        ));
+        assert!(matches!(parse_url("not a url"), Err(FetchError::InvalidUrl { .. })));
+        assert!(matches!(parse_url("ftp://arxiv.org/x"), Err(FetchError::InvalidUrl { .. })));
     }
 
     #[test]
@@ -575,11 +480,7 @@ mod tests {
         let t0 = Instant::now();
         let secs = Duration::from_secs;
         assert_eq!(limiter.reserve("a:80", t0), t0);
-        assert_eq!(
-            limiter.reserve("b:80", t0),
-            t0,
-            "another host is not delayed"
-        );
+        assert_eq!(limiter.reserve("b:80", t0), t0, "another host is not delayed");
         assert_eq!(limiter.reserve("a:80", t0), t0 + secs(3));
         // Concurrent callers queue up one interval apart.
         assert_eq!(limiter.reserve("a:80", t0 + secs(1)), t0 + secs(6));
@@ -604,9 +505,6 @@ mod tests {
             limiter.wait_turn("a:80").await;
         }
         assert!(start.elapsed() < Duration::from_secs(1));
-        assert!(
-            limiter.next_slot.lock().expect("lock").is_empty(),
-            "nothing is reserved"
-        );
+        assert!(limiter.next_slot.lock().expect("lock").is_empty(), "nothing is reserved");
     }
 }

@@ -22,10 +22,7 @@ pub enum KaggleError {
     #[error("not a valid JSON object: {0}")]
     Json(String),
     #[error("the line has no `{field}`")]
-    MissingField {
-        id: Option<String>,
-        field: &'static str,
-    },
+    MissingField { id: Option<String>, field: &'static str },
     #[error(transparent)]
     BadId(#[from] IdError),
     #[error("no arXiv category among {raw:?}")]
@@ -122,11 +119,7 @@ impl<'de> Deserialize<'de> for IdField {
 fn id_from_number(v: f64) -> String {
     if (0.0..10_000.0).contains(&v) {
         let yymm = v.trunc();
-        if yymm < 1501.0 {
-            format!("{v:09.4}")
-        } else {
-            format!("{v:010.5}")
-        }
+        if yymm < 1501.0 { format!("{v:09.4}") } else { format!("{v:010.5}") }
     } else {
         v.to_string()
     }
@@ -135,53 +128,27 @@ fn id_from_number(v: f64) -> String {
 /// Parses one line of the dump.
 pub fn parse_line(line: &str) -> Result<KaggleRecord, KaggleError> {
     let raw: Line<'_> = serde_json::from_str(line).map_err(|e| KaggleError::Json(e.to_string()))?;
-    let id_text = raw.id.map(|i| i.0).ok_or(KaggleError::MissingField {
-        id: None,
-        field: "id",
-    })?;
+    let id_text = raw.id.map(|i| i.0).ok_or(KaggleError::MissingField { id: None, field: "id" })?;
     let versions = sorted_versions(raw.versions.as_deref().unwrap_or_default());
     let latest = versions.last().map(|(n, _)| *n);
     let id = ArxivId::parse(&id_text)?;
     // The line's id never carries a version; the latest listed version is the one described.
-    let id = if id.version().is_none() {
-        id.with_version(latest)
-    } else {
-        id
-    };
+    let id = if id.version().is_none() { id.with_version(latest) } else { id };
 
-    let missing = |field| KaggleError::MissingField {
-        id: Some(id.as_str().to_string()),
-        field,
-    };
-    let title = raw
-        .title
-        .filter(|t| !t.trim().is_empty())
-        .ok_or_else(|| missing("title"))?;
+    let missing = |field| KaggleError::MissingField { id: Some(id.as_str().to_string()), field };
+    let title = raw.title.filter(|t| !t.trim().is_empty()).ok_or_else(|| missing("title"))?;
     let raw_categories = raw.categories.ok_or_else(|| missing("categories"))?;
     let categories = parse_categories(&raw_categories);
     if categories.is_empty() {
-        return Err(KaggleError::NoCategories {
-            id: id.as_str().to_string(),
-            raw: raw_categories.into_owned(),
-        });
+        return Err(KaggleError::NoCategories { id: id.as_str().to_string(), raw: raw_categories.into_owned() });
     }
 
-    let update_date = raw
-        .update_date
-        .as_deref()
-        .and_then(|d| NaiveDate::parse_from_str(d.trim(), "%Y-%m-%d").ok());
+    let update_date = raw.update_date.as_deref().and_then(|d| NaiveDate::parse_from_str(d.trim(), "%Y-%m-%d").ok());
     let submitted = versions.first().map(|(_, at)| *at);
-    let updated = versions
-        .last()
-        .map(|(_, at)| *at)
-        .or_else(|| update_date.and_then(midnight_utc));
+    let updated = versions.last().map(|(_, at)| *at).or_else(|| update_date.and_then(midnight_utc));
     let authors = match raw.authors_parsed.as_deref() {
         Some(parsed) if !parsed.is_empty() => authors_from_parsed(parsed),
-        _ => raw
-            .authors
-            .as_deref()
-            .map(split_authors)
-            .unwrap_or_default(),
+        _ => raw.authors.as_deref().map(split_authors).unwrap_or_default(),
     };
 
     let listing_date = submitted.map(|at| at.date_naive()).or(update_date);
@@ -199,10 +166,7 @@ pub fn parse_line(line: &str) -> Result<KaggleRecord, KaggleError> {
         submitted,
         updated,
     };
-    Ok(KaggleRecord {
-        record,
-        announcements,
-    })
+    Ok(KaggleRecord { record, announcements })
 }
 
 /// Parses a whole dump (one JSON object per line), skipping blank lines and keeping bad lines as [`Skipped`]
@@ -210,18 +174,11 @@ pub fn parse_line(line: &str) -> Result<KaggleRecord, KaggleError> {
 pub fn parse_lines(text: &str) -> (Vec<KaggleRecord>, Vec<Skipped>) {
     let mut records = Vec::new();
     let mut skipped = Vec::new();
-    for (n, line) in text
-        .lines()
-        .enumerate()
-        .filter(|(_, l)| !l.trim().is_empty())
-    {
+    for (n, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
         match parse_line(line) {
             Ok(r) => records.push(r),
             Err(e) => skipped.push(Skipped {
-                what: e.id().map_or_else(
-                    || format!("line {}", n + 1),
-                    |id| format!("{id} (line {})", n + 1),
-                ),
+                what: e.id().map_or_else(|| format!("line {}", n + 1), |id| format!("{id} (line {})", n + 1)),
                 reason: e.to_string(),
             }),
         }
@@ -263,11 +220,7 @@ fn authors_from_parsed(parsed: &[Vec<Cow<'_, str>>]) -> Vec<String> {
         .iter()
         .filter_map(|parts| {
             let get = |i: usize| parts.get(i).map(|s| s.trim()).unwrap_or("");
-            let name = [get(1), get(0), get(2)]
-                .into_iter()
-                .filter(|p| !p.is_empty())
-                .collect::<Vec<_>>()
-                .join(" ");
+            let name = [get(1), get(0), get(2)].into_iter().filter(|p| !p.is_empty()).collect::<Vec<_>>().join(" ");
             (!name.is_empty()).then_some(name)
         })
         .collect()
@@ -304,12 +257,7 @@ pub fn split_authors(authors: &str) -> Vec<String> {
 fn push_names(names: &mut Vec<String>, part: &str) {
     let flat = part.split_whitespace().collect::<Vec<_>>().join(" ");
     let flat = flat.strip_prefix("and ").unwrap_or(&flat);
-    names.extend(
-        flat.split(" and ")
-            .map(str::trim)
-            .filter(|n| !n.is_empty() && *n != "and")
-            .map(str::to_string),
-    );
+    names.extend(flat.split(" and ").map(str::trim).filter(|n| !n.is_empty() && *n != "and").map(str::to_string));
 }
 
 fn announcements(
@@ -323,23 +271,14 @@ fn announcements(
     let mut announce = |date: NaiveDate, primary: AnnounceKind, other: AnnounceKind| {
         for (i, category) in categories.iter().enumerate() {
             let kind = if i == 0 { primary } else { other };
-            out.push(Announcement {
-                date,
-                category: category.clone(),
-                id: unversioned.clone(),
-                kind,
-            });
+            out.push(Announcement { date, category: category.clone(), id: unversioned.clone(), kind });
         }
     };
     if let Some(date) = listing_date {
         announce(date, AnnounceKind::New, AnnounceKind::Cross);
     }
     for (_, created) in versions.iter().skip(1) {
-        announce(
-            created.date_naive(),
-            AnnounceKind::Replace,
-            AnnounceKind::ReplaceCross,
-        );
+        announce(created.date_naive(), AnnounceKind::Replace, AnnounceKind::ReplaceCross);
     }
     out
 }
@@ -364,33 +303,18 @@ mod tests {
     #[test]
     fn first_line_values() {
         let line = FIRST200.lines().next().unwrap();
-        let KaggleRecord {
-            record: r,
-            announcements: a,
-        } = parse_line(line).unwrap();
+        let KaggleRecord { record: r, announcements: a } = parse_line(line).unwrap();
         assert_eq!(r.id.to_string(), "0704.0001v2");
-        assert_eq!(
-            r.title,
-            "Calculation of prompt diphoton production cross sections at Tevatron and\n  LHC energies"
-        );
+        assert_eq!(r.title, "Calculation of prompt diphoton production cross sections at Tevatron and\n  LHC energies");
         // authors_parsed wins over the TeX author string and is already decoded there.
-        assert_eq!(
-            r.authors,
-            ["C. Balázs", "E. L. Berger", "P. M. Nadolsky", "C. -P. Yuan"]
-        );
+        assert_eq!(r.authors, ["C. Balázs", "E. L. Berger", "P. M. Nadolsky", "C. -P. Yuan"]);
         assert_eq!(r.categories, [Category::parse("hep-ph").unwrap()]);
         assert_eq!(r.doi.as_deref(), Some("10.1103/PhysRevD.76.013009"));
         assert_eq!(r.journal_ref.as_deref(), Some("Phys.Rev.D76:013009,2007"));
         assert_eq!(r.license, None);
-        assert_eq!(
-            r.submitted.unwrap().to_rfc3339(),
-            "2007-04-02T19:18:42+00:00"
-        );
+        assert_eq!(r.submitted.unwrap().to_rfc3339(), "2007-04-02T19:18:42+00:00");
         assert_eq!(r.updated.unwrap().to_rfc3339(), "2007-07-24T20:10:27+00:00");
-        let got: Vec<_> = a
-            .iter()
-            .map(|a| (a.date.to_string(), a.category.code(), a.kind))
-            .collect();
+        let got: Vec<_> = a.iter().map(|a| (a.date.to_string(), a.category.code(), a.kind)).collect();
         assert_eq!(
             got,
             [
@@ -406,11 +330,8 @@ mod tests {
         let line = FIRST200.lines().nth(1).unwrap();
         let k = parse_line(line).unwrap();
         assert_eq!(k.record.authors, ["Ileana Streinu", "Louis Theran"]);
-        let got: Vec<_> = k
-            .announcements
-            .iter()
-            .map(|a| (a.date.to_string(), a.category.code(), a.kind.as_str()))
-            .collect();
+        let got: Vec<_> =
+            k.announcements.iter().map(|a| (a.date.to_string(), a.category.code(), a.kind.as_str())).collect();
         assert_eq!(
             got,
             [
@@ -428,19 +349,9 @@ mod tests {
         let k = parse_line(line).unwrap();
         assert_eq!(k.record.id.to_string(), "2503.12260");
         assert_eq!(k.record.authors, ["A. One", "B. Two", "C. Three"]);
-        assert_eq!(
-            k.record
-                .categories
-                .iter()
-                .map(Category::code)
-                .collect::<Vec<_>>(),
-            ["cs.CV", "cs.AI"]
-        );
+        assert_eq!(k.record.categories.iter().map(Category::code).collect::<Vec<_>>(), ["cs.CV", "cs.AI"]);
         assert_eq!(k.record.submitted, None);
-        assert_eq!(
-            k.record.updated.unwrap().to_rfc3339(),
-            "2025-03-18T00:00:00+00:00"
-        );
+        assert_eq!(k.record.updated.unwrap().to_rfc3339(), "2025-03-18T00:00:00+00:00");
         assert_eq!(k.announcements.len(), 2);
         assert_eq!(k.announcements[1].kind, AnnounceKind::Cross);
     }
@@ -448,10 +359,7 @@ mod tests {
     #[test]
     fn author_strings() {
         let split = |s| split_authors(s);
-        assert_eq!(
-            split("A. One, B. Two, and C. Three"),
-            ["A. One", "B. Two", "C. Three"]
-        );
+        assert_eq!(split("A. One, B. Two, and C. Three"), ["A. One", "B. Two", "C. Three"]);
         assert_eq!(
             split("Arthur Jaffe (1) and Gordon Ritter (1) ((1) Harvard University)"),
             ["Arthur Jaffe", "Gordon Ritter"]
@@ -460,23 +368,16 @@ mod tests {
             split("A. A. Schekochihin (Oxford), S. C. Cowley (Culham), W. Dorland\n  (Maryland)"),
             ["A. A. Schekochihin", "S. C. Cowley", "W. Dorland"]
         );
-        assert_eq!(
-            split("Donald Johann Jr. and Fred Prior"),
-            ["Donald Johann Jr.", "Fred Prior"]
-        );
+        assert_eq!(split("Donald Johann Jr. and Fred Prior"), ["Donald Johann Jr.", "Fred Prior"]);
         assert_eq!(split("X (unbalanced, Y"), ["X (unbalanced", "Y"]);
         assert_eq!(split(" "), Vec::<String>::new());
         // The real dump's first line without `authors_parsed`: TeX stays for the store to decode.
-        assert_eq!(
-            split("C. Bal\\'azs, E. L. Berger"),
-            ["C. Bal\\'azs", "E. L. Berger"]
-        );
+        assert_eq!(split("C. Bal\\'azs, E. L. Berger"), ["C. Bal\\'azs", "E. L. Berger"]);
     }
 
     #[test]
     fn numeric_and_old_style_ids() {
-        let base =
-            r#""title":"T","categories":"math.GT","abstract":"a","update_date":"2007-05-01""#;
+        let base = r#""title":"T","categories":"math.GT","abstract":"a","update_date":"2007-05-01""#;
         let k = parse_line(&format!(r#"{{"id":704.0001,{base}}}"#)).unwrap();
         assert_eq!(k.record.id.as_str(), "0704.0001");
         let k = parse_line(&format!(r#"{{"id":1501.0001,{base}}}"#)).unwrap();
@@ -496,29 +397,19 @@ mod tests {
             parse_line(r#"{"id":"2401.01234","categories":"cs.CL"}"#),
             Err(KaggleError::MissingField { field: "title", .. })
         ));
-        assert!(matches!(
-            parse_line(r#"{"id":"24x","title":"T","categories":"cs.CL"}"#),
-            Err(KaggleError::BadId(_))
-        ));
-        let e =
-            parse_line(r#"{"id":"2401.01234","title":"T","categories":" 68T45 "}"#).unwrap_err();
+        assert!(matches!(parse_line(r#"{"id":"24x","title":"T","categories":"cs.CL"}"#), Err(KaggleError::BadId(_))));
+        let e = parse_line(r#"{"id":"2401.01234","title":"T","categories":" 68T45 "}"#).unwrap_err();
         assert!(matches!(e, KaggleError::NoCategories { .. }));
         assert_eq!(e.id(), Some("2401.01234"));
         let (ok, skipped) = parse_lines("{}\n\n[1,2]\n");
         assert!(ok.is_empty());
-        assert_eq!(
-            skipped.iter().map(|s| s.what.as_str()).collect::<Vec<_>>(),
-            ["line 1", "line 3"]
-        );
+        assert_eq!(skipped.iter().map(|s| s.what.as_str()).collect::<Vec<_>>(), ["line 1", "line 3"]);
     }
 
     #[test]
     fn never_panics_on_cut_lines() {
         for line in FIRST200.lines().take(20) {
-            for cut in (0..line.len())
-                .step_by(7)
-                .filter(|&c| line.is_char_boundary(c))
-            {
+            for cut in (0..line.len()).step_by(7).filter(|&c| line.is_char_boundary(c)) {
                 let _ = parse_line(&line[..cut]);
             }
         }
@@ -528,10 +419,7 @@ mod tests {
     #[test]
     fn shared_corpus_head() {
         use std::io::{BufRead, BufReader};
-        let path = concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../shared/data/arxiv-cs-2025-2026.jsonl.gz"
-        );
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/data/arxiv-cs-2025-2026.jsonl.gz");
         let Ok(file) = std::fs::File::open(path) else {
             println!("skipped: {path} is absent");
             return;
@@ -550,8 +438,7 @@ mod tests {
             parsed
                 .iter()
                 .flatten()
-                .all(|k| !k.record.authors.is_empty()
-                    && k.announcements[0].kind == AnnounceKind::New)
+                .all(|k| !k.record.authors.is_empty() && k.announcements[0].kind == AnnounceKind::New)
         );
         // 2,000 lines must take well under 1/35 of the 2 s budget for the 70k-line import.
         assert!(elapsed.as_millis() < 500, "2,000 lines took {elapsed:?}");
@@ -563,26 +450,17 @@ mod tests {
     #[ignore = "reads the whole 70k-line corpus"]
     fn shared_corpus_full() {
         use std::io::Read;
-        let path = concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../shared/data/arxiv-cs-2025-2026.jsonl.gz"
-        );
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/data/arxiv-cs-2025-2026.jsonl.gz");
         let Ok(file) = std::fs::File::open(path) else {
             println!("skipped: {path} is absent");
             return;
         };
         let mut text = String::new();
-        flate2::read::GzDecoder::new(file)
-            .read_to_string(&mut text)
-            .expect("gzip text");
+        flate2::read::GzDecoder::new(file).read_to_string(&mut text).expect("gzip text");
         let start = std::time::Instant::now();
         let (records, skipped) = parse_lines(&text);
         let elapsed = start.elapsed();
-        println!(
-            "{} records, {} skipped, {elapsed:?}",
-            records.len(),
-            skipped.len()
-        );
+        println!("{} records, {} skipped, {elapsed:?}", records.len(), skipped.len());
         assert!(skipped.is_empty(), "{:?}", &skipped[..skipped.len().min(5)]);
         assert!(elapsed.as_secs_f64() < 2.0, "{elapsed:?}");
     }

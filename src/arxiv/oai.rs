@@ -81,22 +81,13 @@ pub enum OaiError {
     /// The XML broke off or went bad part-way; `partial` holds every record completed before that point (its
     /// resumption token is normally missing, since the token comes last: retry the same request).
     #[error("OAI-PMH response unreadable after {} records: {cause}", partial.records.len())]
-    Malformed {
-        cause: XmlError,
-        partial: Box<OaiPage>,
-    },
+    Malformed { cause: XmlError, partial: Box<OaiPage> },
 }
 
 impl OaiError {
     /// `noRecordsMatch`: an empty result, not a failure, for a harvester.
     pub fn is_no_records_match(&self) -> bool {
-        matches!(
-            self,
-            OaiError::Protocol {
-                code: OaiErrorCode::NoRecordsMatch,
-                ..
-            }
-        )
+        matches!(self, OaiError::Protocol { code: OaiErrorCode::NoRecordsMatch, .. })
     }
 
     /// The records read before a truncation or syntax error.
@@ -162,10 +153,7 @@ pub fn list_records_url(
     from: Option<NaiveDate>,
     until: Option<NaiveDate>,
 ) -> String {
-    let mut params = vec![
-        ("verb", "ListRecords".to_string()),
-        ("metadataPrefix", encode_component(prefix)),
-    ];
+    let mut params = vec![("verb", "ListRecords".to_string()), ("metadataPrefix", encode_component(prefix))];
     if let Some(set) = set {
         params.push(("set", encode_component(set)));
     }
@@ -180,13 +168,7 @@ pub fn list_records_url(
 
 /// The next page of a list: OAI-PMH requires the token to be the only argument besides the verb.
 pub fn resume_url(base: &str, token: &str) -> String {
-    with_params(
-        base,
-        &[
-            ("verb", "ListRecords".to_string()),
-            ("resumptionToken", encode_component(token)),
-        ],
-    )
+    with_params(base, &[("verb", "ListRecords".to_string()), ("resumptionToken", encode_component(token))])
 }
 
 /// `GetRecord` for one paper (`oai:arXiv.org:<id>`, without version: OAI records describe the paper).
@@ -195,10 +177,7 @@ pub fn get_record_url(base: &str, id: &ArxivId, prefix: &str) -> String {
         base,
         &[
             ("verb", "GetRecord".to_string()),
-            (
-                "identifier",
-                encode_component(&format!("oai:arXiv.org:{}", id.as_str())),
-            ),
+            ("identifier", encode_component(&format!("oai:arXiv.org:{}", id.as_str()))),
             ("metadataPrefix", encode_component(prefix)),
         ],
     )
@@ -253,10 +232,7 @@ pub fn parse_list_records(bytes: &[u8]) -> Result<OaiPage, OaiError> {
     match read_response(bytes, &mut page) {
         Ok(()) => Ok(page),
         Err(Failure::Oai(e)) => Err(e),
-        Err(Failure::Xml(cause)) => Err(OaiError::Malformed {
-            cause,
-            partial: Box::new(page),
-        }),
+        Err(Failure::Xml(cause)) => Err(OaiError::Malformed { cause, partial: Box::new(page) }),
     }
 }
 
@@ -278,24 +254,14 @@ fn read_response(bytes: &[u8], page: &mut OaiPage) -> Result<(), Failure> {
                 }
                 match (rec.as_mut(), local.as_str()) {
                     (None, "record") if !empty => rec = Some(Rec::default()),
-                    (None, "responseDate") if !empty => {
-                        page.response_date = parse_datetime(&xml.read_text()?)
-                    }
+                    (None, "responseDate") if !empty => page.response_date = parse_datetime(&xml.read_text()?),
                     (None, "error") => {
                         let code = OaiErrorCode::parse(&el.attr("code").unwrap_or_default());
-                        let message = if empty {
-                            String::new()
-                        } else {
-                            xml.read_text()?.trim().to_string()
-                        };
+                        let message = if empty { String::new() } else { xml.read_text()?.trim().to_string() };
                         return Err(Failure::Oai(OaiError::Protocol { code, message }));
                     }
                     (None, "resumptionToken") => {
-                        let token = if empty {
-                            String::new()
-                        } else {
-                            xml.read_text()?.trim().to_string()
-                        };
+                        let token = if empty { String::new() } else { xml.read_text()?.trim().to_string() };
                         let number = |name| el.attr(name).and_then(|v| v.trim().parse().ok());
                         page.resumption_token = Some(ResumptionToken {
                             token,
@@ -303,23 +269,14 @@ fn read_response(bytes: &[u8], page: &mut OaiPage) -> Result<(), Failure> {
                             cursor: number("cursor"),
                         });
                     }
-                    (Some(r), "header") => {
-                        r.deleted = el.attr("status").is_some_and(|s| s == "deleted")
-                    }
+                    (Some(r), "header") => r.deleted = el.attr("status").is_some_and(|s| s == "deleted"),
                     (Some(r), "version") => {
-                        if let Some(n) = el
-                            .attr("version")
-                            .and_then(|v| v.trim().strip_prefix('v')?.parse().ok())
-                        {
+                        if let Some(n) = el.attr("version").and_then(|v| v.trim().strip_prefix('v')?.parse().ok()) {
                             r.versions.push((n, None));
                         }
                     }
                     (Some(r), name) if !empty => read_field(&mut xml, r, name)?,
-                    (None, _)
-                        if !empty && !matches!(local.as_str(), "ListRecords" | "GetRecord") =>
-                    {
-                        xml.skip()?
-                    }
+                    (None, _) if !empty && !matches!(local.as_str(), "ListRecords" | "GetRecord") => xml.skip()?,
                     _ => {}
                 }
             }
@@ -369,9 +326,7 @@ fn read_field(xml: &mut XmlStream<'_>, r: &mut Rec, name: &str) -> Result<(), Xm
         (_, "journal-ref") => r.journal_ref = non_empty(xml.read_text()?),
         (_, "doi") => r.doi = non_empty(xml.read_text()?.trim().to_string()),
         (_, "license") => r.license = non_empty(xml.read_text()?.trim().to_string()),
-        (Some(Format::ArXiv | Format::ArXivRaw), "id") => {
-            r.id = non_empty(xml.read_text()?.trim().to_string())
-        }
+        (Some(Format::ArXiv | Format::ArXivRaw), "id") => r.id = non_empty(xml.read_text()?.trim().to_string()),
         (Some(Format::ArXiv), "created") => r.created = parse_datetime(&xml.read_text()?),
         (Some(Format::ArXiv), "updated") => r.updated = parse_datetime(&xml.read_text()?),
         // `authors` is a container of `author`s in `arXiv`, a plain string in `arXivRaw`.
@@ -416,10 +371,7 @@ fn read_field(xml: &mut XmlStream<'_>, r: &mut Rec, name: &str) -> Result<(), Xm
 /// keyname).
 fn finish_author(r: &mut Rec) {
     let [key, fore, suffix] = std::mem::take(&mut r.author);
-    let name = [fore.trim(), key.trim(), suffix.trim()]
-        .into_iter()
-        .filter(|p| !p.is_empty())
-        .collect::<Vec<_>>();
+    let name = [fore.trim(), key.trim(), suffix.trim()].into_iter().filter(|p| !p.is_empty()).collect::<Vec<_>>();
     if !name.is_empty() {
         r.authors.push(name.join(" "));
     }
@@ -434,17 +386,8 @@ fn dc_creator_name(creator: &str) -> String {
 }
 
 fn finish_record(r: Rec, page: &mut OaiPage) {
-    let what = if r.header_id.is_empty() {
-        r.id.clone().unwrap_or_default()
-    } else {
-        r.header_id.clone()
-    };
-    let skip = |page: &mut OaiPage, reason: String| {
-        page.skipped.push(Skipped {
-            what: what.clone(),
-            reason,
-        })
-    };
+    let what = if r.header_id.is_empty() { r.id.clone().unwrap_or_default() } else { r.header_id.clone() };
+    let skip = |page: &mut OaiPage, reason: String| page.skipped.push(Skipped { what: what.clone(), reason });
     if r.deleted {
         match ArxivId::parse(&r.header_id) {
             Ok(id) => page.deleted.push(id),
@@ -484,10 +427,7 @@ fn build_record(mut r: Rec) -> Result<PaperRecord, String> {
             if let Some((n, _)) = r.versions.last() {
                 id = id.with_version(Some(*n));
             }
-            (
-                r.versions.first().and_then(|v| v.1),
-                r.versions.last().and_then(|v| v.1),
-            )
+            (r.versions.first().and_then(|v| v.1), r.versions.last().and_then(|v| v.1))
         }
     };
     let authors = match r.raw_authors.as_deref() {
@@ -511,11 +451,7 @@ fn build_record(mut r: Rec) -> Result<PaperRecord, String> {
 
 /// Subject long names mapped to codes; where none maps, the set specs (`cs`, `physics:hep-ex` -> `hep-ex`).
 fn dc_categories(subjects: &[String], sets: &[String]) -> Vec<Category> {
-    let mapped = Category::arxiv_list(
-        subjects
-            .iter()
-            .filter_map(|s| taxonomy::code_for_long_name(s)),
-    );
+    let mapped = Category::arxiv_list(subjects.iter().filter_map(|s| taxonomy::code_for_long_name(s)));
     if !mapped.is_empty() {
         return mapped;
     }
@@ -527,10 +463,7 @@ mod tests {
     use super::*;
 
     fn fixture(name: &str) -> Vec<u8> {
-        let path = format!(
-            "{}/tests/fixtures/arxiv/oai/{name}",
-            env!("CARGO_MANIFEST_DIR")
-        );
+        let path = format!("{}/tests/fixtures/arxiv/oai/{name}", env!("CARGO_MANIFEST_DIR"));
         std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
     }
 
@@ -540,54 +473,23 @@ mod tests {
 
     #[test]
     fn oai_dc_list_with_token() {
-        let page =
-            parse_list_records(&fixture("oai_dc_ListRecords_cs_2024-01-25_truncated.xml")).unwrap();
-        assert_eq!(
-            page.response_date.unwrap().to_rfc3339(),
-            "2024-01-27T17:53:42+00:00"
-        );
+        let page = parse_list_records(&fixture("oai_dc_ListRecords_cs_2024-01-25_truncated.xml")).unwrap();
+        assert_eq!(page.response_date.unwrap().to_rfc3339(), "2024-01-27T17:53:42+00:00");
         let ids: Vec<_> = page.records.iter().map(|r| r.id.to_string()).collect();
-        assert_eq!(
-            ids,
-            [
-                "1303.2033",
-                "2401.14034",
-                "2401.14036",
-                "2401.14038",
-                "2401.14040"
-            ]
-        );
+        assert_eq!(ids, ["1303.2033", "2401.14034", "2401.14036", "2401.14038", "2401.14040"]);
         let first = &page.records[0];
         assert_eq!(first.title, "Extended Fourier analysis of signals");
         assert_eq!(first.authors, ["Vilnis Liepins"]);
         assert_eq!(codes(first), ["cs.DS", "cs.IT", "math.NA"]);
         assert_eq!(first.comments.as_deref(), Some("32 pages, 9 figures"));
-        assert!(
-            first
-                .abstract_text
-                .trim_start()
-                .starts_with("This summary of the doctoral thesis")
-        );
-        assert_eq!(
-            first.submitted.unwrap().date_naive().to_string(),
-            "2013-03-08"
-        );
-        assert_eq!(
-            first.updated.unwrap().date_naive().to_string(),
-            "2024-01-23"
-        );
-        assert_eq!(
-            page.records[1].authors[..2],
-            ["Chuankun Li".to_string(), "Shuai Li".to_string()]
-        );
+        assert!(first.abstract_text.trim_start().starts_with("This summary of the doctoral thesis"));
+        assert_eq!(first.submitted.unwrap().date_naive().to_string(), "2013-03-08");
+        assert_eq!(first.updated.unwrap().date_naive().to_string(), "2024-01-23");
+        assert_eq!(page.records[1].authors[..2], ["Chuankun Li".to_string(), "Shuai Li".to_string()]);
         assert_eq!(codes(&page.records[1]), ["cs.CV"]);
         assert_eq!(
             page.resumption_token,
-            Some(ResumptionToken {
-                token: "6960524|1001".into(),
-                complete_list_size: Some(1162),
-                cursor: Some(0)
-            })
+            Some(ResumptionToken { token: "6960524|1001".into(), complete_list_size: Some(1162), cursor: Some(0) })
         );
         assert!(page.skipped.is_empty() && page.deleted.is_empty());
     }
@@ -611,48 +513,26 @@ mod tests {
 
     #[test]
     fn arxiv_format_get_record() {
-        let page = parse_list_records(&fixture(
-            "functional__arxiv__fixtures__http_server__records__arxiv-single.xml",
-        ))
-        .unwrap();
+        let page = parse_list_records(&fixture("functional__arxiv__fixtures__http_server__records__arxiv-single.xml"))
+            .unwrap();
         assert_eq!(page.resumption_token, None);
         let r = &page.records[0];
         assert_eq!(r.id.to_string(), "1401.2122");
         assert_eq!(r.authors, ["A. Sergyeyev"]);
-        assert_eq!(
-            codes(r),
-            [
-                "math.AP", "hep-th", "math-ph", "math.DG", "math.MP", "nlin.SI"
-            ]
-        );
-        assert_eq!(
-            r.journal_ref.as_deref(),
-            Some("Lett. Math. Phys. 108 (2018), no. 2, 359-376")
-        );
+        assert_eq!(codes(r), ["math.AP", "hep-th", "math-ph", "math.DG", "math.MP", "nlin.SI"]);
+        assert_eq!(r.journal_ref.as_deref(), Some("Lett. Math. Phys. 108 (2018), no. 2, 359-376"));
         assert_eq!(r.doi.as_deref(), Some("10.1007/s11005-017-1013-4"));
-        assert_eq!(
-            r.license.as_deref(),
-            Some("http://arxiv.org/licenses/nonexclusive-distrib/1.0/")
-        );
-        assert_eq!(
-            r.submitted.unwrap().to_rfc3339(),
-            "2014-01-09T00:00:00+00:00"
-        );
+        assert_eq!(r.license.as_deref(), Some("http://arxiv.org/licenses/nonexclusive-distrib/1.0/"));
+        assert_eq!(r.submitted.unwrap().to_rfc3339(), "2014-01-09T00:00:00+00:00");
         assert_eq!(r.updated.unwrap().to_rfc3339(), "2017-10-23T00:00:00+00:00");
-        assert!(
-            r.comments
-                .as_deref()
-                .unwrap()
-                .starts_with("16 pages, LaTeX")
-        );
+        assert!(r.comments.as_deref().unwrap().starts_with("16 pages, LaTeX"));
     }
 
     #[test]
     fn arxiv_format_list_and_samples() {
-        let page = parse_list_records(&fixture(
-            "functional__arxiv__fixtures__http_server__records__arxiv-physics-hep-ex.xml",
-        ))
-        .unwrap();
+        let page =
+            parse_list_records(&fixture("functional__arxiv__fixtures__http_server__records__arxiv-physics-hep-ex.xml"))
+                .unwrap();
         let ids: Vec<_> = page.records.iter().map(|r| r.id.to_string()).collect();
         assert_eq!(ids, ["1706.05371", "1706.09418", "1707.00874"]);
         assert_eq!(page.records[0].authors.len(), 13);
@@ -661,32 +541,17 @@ mod tests {
         assert_eq!(page.records[1].authors[2], "Manuel E. Krauss");
         assert_eq!(codes(&page.records[2]), ["hep-ph", "astro-ph.CO", "hep-ex"]);
 
-        let r0 = parse_list_records(&fixture("unit__responses__arxiv__sample_arxiv_record0.xml"))
-            .unwrap();
+        let r0 = parse_list_records(&fixture("unit__responses__arxiv__sample_arxiv_record0.xml")).unwrap();
         let r = &r0.records[0];
         // This recorded sample uses `xsi:` without declaring it and lists a collaboration with a keyname only.
         assert_eq!(r.authors[0], "Planck Collaboration");
         assert_eq!(r.authors[1], "Jieci Wang");
-        assert_eq!(
-            codes(r),
-            ["quant-ph", "gr-qc", "hep-th", "chao-dyn", "nlin.CD"]
-        );
-        let r1 = parse_list_records(&fixture("unit__responses__arxiv__sample_arxiv_record1.xml"))
-            .unwrap();
-        assert_eq!(
-            r1.records[0].authors,
-            ["Teresa Maria Montaruli for the IceCube Collaboration"]
-        );
-        let r2 = parse_list_records(&fixture("unit__responses__arxiv__sample_arxiv_record2.xml"))
-            .unwrap();
+        assert_eq!(codes(r), ["quant-ph", "gr-qc", "hep-th", "chao-dyn", "nlin.CD"]);
+        let r1 = parse_list_records(&fixture("unit__responses__arxiv__sample_arxiv_record1.xml")).unwrap();
+        assert_eq!(r1.records[0].authors, ["Teresa Maria Montaruli for the IceCube Collaboration"]);
+        let r2 = parse_list_records(&fixture("unit__responses__arxiv__sample_arxiv_record2.xml")).unwrap();
         // `&quot;` in the comments is decoded.
-        assert!(
-            r2.records[0]
-                .comments
-                .as_deref()
-                .unwrap()
-                .contains("\"The 8th International Workshop")
-        );
+        assert!(r2.records[0].comments.as_deref().unwrap().contains("\"The 8th International Workshop"));
     }
 
     #[test]
@@ -694,19 +559,8 @@ mod tests {
         let page = parse_list_records(&fixture("spec_arXivRaw_GetRecord_0704.0001.xml")).unwrap();
         let r = &page.records[0];
         assert_eq!(r.id.to_string(), "0704.0001v2");
-        assert_eq!(
-            r.authors,
-            [
-                "C. Bal\\'azs",
-                "E. L. Berger",
-                "P. M. Nadolsky",
-                "C.-P. Yuan"
-            ]
-        );
-        assert_eq!(
-            r.submitted.unwrap().to_rfc3339(),
-            "2007-04-02T19:18:42+00:00"
-        );
+        assert_eq!(r.authors, ["C. Bal\\'azs", "E. L. Berger", "P. M. Nadolsky", "C.-P. Yuan"]);
+        assert_eq!(r.submitted.unwrap().to_rfc3339(), "2007-04-02T19:18:42+00:00");
         assert_eq!(r.updated.unwrap().to_rfc3339(), "2007-07-24T20:10:27+00:00");
         assert_eq!(codes(r), ["hep-ph"]);
     }
@@ -717,39 +571,21 @@ mod tests {
         assert_eq!(page.deleted, [ArxivId::parse("0901.0001").unwrap()]);
         assert_eq!(page.records.len(), 1);
         assert_eq!(page.records[0].authors, ["Hans Müller Jr"]);
-        assert_eq!(
-            page.records[0].title,
-            "A title with <script> & an ampersand"
-        );
+        assert_eq!(page.records[0].title, "A title with <script> & an ampersand");
         assert_eq!(page.skipped.len(), 1, "{:?}", page.skipped);
         assert_eq!(page.skipped[0].what, "oai:arXiv.org:0901.0003");
         let token = page.resumption_token.unwrap();
         assert!(token.is_final());
-        assert_eq!(
-            (token.complete_list_size, token.cursor),
-            (Some(1003), Some(1000))
-        );
+        assert_eq!((token.complete_list_size, token.cursor), (Some(1003), Some(1000)));
     }
 
     #[test]
     fn protocol_errors() {
         for (file, code) in [
-            (
-                "spec_error_noRecordsMatch.xml",
-                OaiErrorCode::NoRecordsMatch,
-            ),
-            (
-                "spec_error_badResumptionToken.xml",
-                OaiErrorCode::BadResumptionToken,
-            ),
-            (
-                "spec_error_badArgument_two_errors.xml",
-                OaiErrorCode::BadArgument,
-            ),
-            (
-                "spec_error_idDoesNotExist.xml",
-                OaiErrorCode::IdDoesNotExist,
-            ),
+            ("spec_error_noRecordsMatch.xml", OaiErrorCode::NoRecordsMatch),
+            ("spec_error_badResumptionToken.xml", OaiErrorCode::BadResumptionToken),
+            ("spec_error_badArgument_two_errors.xml", OaiErrorCode::BadArgument),
+            ("spec_error_idDoesNotExist.xml", OaiErrorCode::IdDoesNotExist),
         ] {
             match parse_list_records(&fixture(file)) {
                 Err(OaiError::Protocol { code: got, message }) => {
@@ -759,19 +595,9 @@ mod tests {
                 other => panic!("{file}: {other:?}"),
             }
         }
-        assert!(
-            parse_list_records(&fixture("spec_error_noRecordsMatch.xml"))
-                .unwrap_err()
-                .is_no_records_match()
-        );
-        assert_eq!(
-            OaiErrorCode::parse("somethingNew"),
-            OaiErrorCode::Other("somethingNew".into())
-        );
-        assert!(matches!(
-            parse_list_records(b"<html/>"),
-            Err(OaiError::NotOai { .. })
-        ));
+        assert!(parse_list_records(&fixture("spec_error_noRecordsMatch.xml")).unwrap_err().is_no_records_match());
+        assert_eq!(OaiErrorCode::parse("somethingNew"), OaiErrorCode::Other("somethingNew".into()));
+        assert!(matches!(parse_list_records(b"<html/>"), Err(OaiError::NotOai { .. })));
     }
 
     #[test]
@@ -788,10 +614,8 @@ mod tests {
     #[test]
     fn never_panics_on_cut_or_garbled_fixtures() {
         let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/arxiv/oai/");
-        for entry in std::fs::read_dir(dir)
-            .unwrap()
-            .flatten()
-            .filter(|e| e.path().extension().is_some_and(|x| x == "xml"))
+        for entry in
+            std::fs::read_dir(dir).unwrap().flatten().filter(|e| e.path().extension().is_some_and(|x| x == "xml"))
         {
             let bytes = std::fs::read(entry.path()).unwrap();
             for cut in (0..bytes.len()).step_by(37) {
@@ -820,32 +644,17 @@ mod tests {
         let base = "https://export.arxiv.org/oai2";
         let d = |s| NaiveDate::parse_from_str(s, "%Y-%m-%d").ok();
         assert_eq!(
-            list_records_url(
-                base,
-                "arXiv",
-                Some("physics:hep-th"),
-                d("2024-01-25"),
-                d("2024-01-26")
-            ),
+            list_records_url(base, "arXiv", Some("physics:hep-th"), d("2024-01-25"), d("2024-01-26")),
             "https://export.arxiv.org/oai2?verb=ListRecords&metadataPrefix=arXiv&set=physics:hep-th&from=2024-01-25&until=2024-01-26"
         );
         assert_eq!(
             list_records_url(base, "oai_dc", None, None, None),
             format!("{base}?verb=ListRecords&metadataPrefix=oai_dc")
         );
+        assert_eq!(resume_url(base, "6960524|1001"), format!("{base}?verb=ListRecords&resumptionToken=6960524%7C1001"));
         assert_eq!(
-            resume_url(base, "6960524|1001"),
-            format!("{base}?verb=ListRecords&resumptionToken=6960524%7C1001")
-        );
-        assert_eq!(
-            get_record_url(
-                base,
-                &ArxivId::parse("hep-th/9901001v2").unwrap(),
-                "arXivRaw"
-            ),
-            format!(
-                "{base}?verb=GetRecord&identifier=oai:arXiv.org:hep-th/9901001&metadataPrefix=arXivRaw"
-            )
+            get_record_url(base, &ArxivId::parse("hep-th/9901001v2").unwrap(), "arXivRaw"),
+            format!("{base}?verb=GetRecord&identifier=oai:arXiv.org:hep-th/9901001&metadataPrefix=arXivRaw")
         );
     }
 }

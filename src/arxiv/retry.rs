@@ -93,10 +93,7 @@ pub enum Attempt<E> {
 impl<E> Attempt<E> {
     /// A transient failure with no server-requested wait.
     pub fn transient(error: E) -> Self {
-        Attempt::Transient {
-            error,
-            retry_after: None,
-        }
+        Attempt::Transient { error, retry_after: None }
     }
 }
 
@@ -122,16 +119,9 @@ impl<E: fmt::Display> fmt::Display for RetryError<E> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             RetryError::Permanent(e) => write!(f, "{e}"),
-            RetryError::GaveUp {
-                what,
-                attempts,
-                elapsed,
-                last,
-            } => write!(
-                f,
-                "gave up on {what} after {attempts} attempt(s) in {:.1}s: {last}",
-                elapsed.as_secs_f64()
-            ),
+            RetryError::GaveUp { what, attempts, elapsed, last } => {
+                write!(f, "gave up on {what} after {attempts} attempt(s) in {:.1}s: {last}", elapsed.as_secs_f64())
+            }
         }
     }
 }
@@ -143,11 +133,7 @@ impl<E: fmt::Debug + fmt::Display> std::error::Error for RetryError<E> {}
 /// `what` names the operation (for HTTP: the URL) in retry logs and in [`RetryError::GaveUp`]; values of query
 /// parameters that look like credentials (`key`, `token`, `api_key`, ...) are redacted first. Each retry is
 /// logged at `warn` with the attempt number, the wait and the failure.
-pub async fn retry<T, E, F, Fut>(
-    policy: &RetryPolicy,
-    what: &str,
-    mut op: F,
-) -> Result<T, RetryError<E>>
+pub async fn retry<T, E, F, Fut>(policy: &RetryPolicy, what: &str, mut op: F) -> Result<T, RetryError<E>>
 where
     E: fmt::Display,
     F: FnMut() -> Fut,
@@ -167,12 +153,7 @@ where
         let elapsed = started.elapsed();
         let wait = schedule.next_wait().max(retry_after.unwrap_or_default());
         if elapsed + wait > policy.max_elapsed {
-            return Err(RetryError::GaveUp {
-                what,
-                attempts,
-                elapsed,
-                last: error,
-            });
+            return Err(RetryError::GaveUp { what, attempts, elapsed, last: error });
         }
         tracing::warn!(
             target: "papertide::retry",
@@ -213,15 +194,7 @@ impl Schedule {
 }
 
 /// Query parameter names whose values must never reach a log line.
-const SECRET_PARAMS: &[&str] = &[
-    "key",
-    "token",
-    "api_key",
-    "apikey",
-    "access_token",
-    "password",
-    "secret",
-];
+const SECRET_PARAMS: &[&str] = &["key", "token", "api_key", "apikey", "access_token", "password", "secret"];
 
 /// Replaces the values of credential-like query parameters in a URL-ish string with `REDACTED`.
 ///
@@ -276,19 +249,12 @@ mod tests {
     async fn retries_transient_then_succeeds() {
         let calls = Cell::new(0);
         let start = Instant::now();
-        let out: Result<u32, RetryError<String>> =
-            retry(&exact(Duration::from_secs(10)), "op", || {
-                calls.set(calls.get() + 1);
-                let n = calls.get();
-                async move {
-                    if n < 3 {
-                        Err(Attempt::transient(format!("fail {n}")))
-                    } else {
-                        Ok(n)
-                    }
-                }
-            })
-            .await;
+        let out: Result<u32, RetryError<String>> = retry(&exact(Duration::from_secs(10)), "op", || {
+            calls.set(calls.get() + 1);
+            let n = calls.get();
+            async move { if n < 3 { Err(Attempt::transient(format!("fail {n}"))) } else { Ok(n) } }
+        })
+        .await;
         assert_eq!(out.ok(), Some(3));
         // Waited 10 ms, then 20 ms.
         assert!(start.elapsed() >= Duration::from_millis(30));
@@ -317,10 +283,7 @@ mod tests {
             let first = calls.get() == 1;
             async move {
                 if first {
-                    Err(Attempt::Transient {
-                        error: "busy",
-                        retry_after: Some(Duration::from_millis(150)),
-                    })
+                    Err(Attempt::Transient { error: "busy", retry_after: Some(Duration::from_millis(150)) })
                 } else {
                     Ok(())
                 }
@@ -329,50 +292,36 @@ mod tests {
         .await;
         assert!(out.is_ok());
         let elapsed = start.elapsed();
-        assert!(
-            elapsed >= Duration::from_millis(150) && elapsed < Duration::from_secs(5),
-            "{elapsed:?}"
-        );
+        assert!(elapsed >= Duration::from_millis(150) && elapsed < Duration::from_secs(5), "{elapsed:?}");
     }
 
     #[tokio::test]
     async fn zero_retry_after_does_not_bypass_backoff() {
         let calls = Cell::new(0);
         let start = Instant::now();
-        let out: Result<(), RetryError<&str>> =
-            retry(&exact(Duration::from_secs(60)), "op", || {
-                calls.set(calls.get() + 1);
-                let n = calls.get();
-                async move {
-                    if n < 3 {
-                        Err(Attempt::Transient {
-                            error: "busy",
-                            retry_after: Some(Duration::ZERO),
-                        })
-                    } else {
-                        Ok(())
-                    }
+        let out: Result<(), RetryError<&str>> = retry(&exact(Duration::from_secs(60)), "op", || {
+            calls.set(calls.get() + 1);
+            let n = calls.get();
+            async move {
+                if n < 3 {
+                    Err(Attempt::Transient { error: "busy", retry_after: Some(Duration::ZERO) })
+                } else {
+                    Ok(())
                 }
-            })
-            .await;
+            }
+        })
+        .await;
         assert!(out.is_ok());
-        assert!(
-            start.elapsed() >= Duration::from_millis(30),
-            "backoff 10 + 20 ms still applies"
-        );
+        assert!(start.elapsed() >= Duration::from_millis(30), "backoff 10 + 20 ms still applies");
     }
 
     #[tokio::test]
     async fn retry_after_beyond_budget_gives_up_without_waiting() {
         let start = Instant::now();
-        let out: Result<(), RetryError<&str>> =
-            retry(&exact(Duration::from_secs(10)), "op", || async {
-                Err(Attempt::Transient {
-                    error: "busy",
-                    retry_after: Some(Duration::from_secs(3600)),
-                })
-            })
-            .await;
+        let out: Result<(), RetryError<&str>> = retry(&exact(Duration::from_secs(10)), "op", || async {
+            Err(Attempt::Transient { error: "busy", retry_after: Some(Duration::from_secs(3600)) })
+        })
+        .await;
         assert!(matches!(out, Err(RetryError::GaveUp { attempts: 1, .. })));
         assert!(start.elapsed() < Duration::from_secs(1));
     }
@@ -381,24 +330,16 @@ mod tests {
     async fn gives_up_after_max_elapsed_with_context() {
         let calls = Cell::new(0);
         let start = Instant::now();
-        let out: Result<(), RetryError<String>> = retry(
-            &exact(Duration::from_millis(300)),
-            "https://example.org/x?api_key=s3cret&id=1",
-            || {
+        let out: Result<(), RetryError<String>> =
+            retry(&exact(Duration::from_millis(300)), "https://example.org/x?api_key=s3cret&id=1", || {
                 calls.set(calls.get() + 1);
                 let n = calls.get();
                 async move { Err(Attempt::transient(format!("HTTP 500 (#{n})"))) }
-            },
-        )
-        .await;
+            })
+            .await;
         let total = start.elapsed();
         let err = out.expect_err("must give up");
-        let RetryError::GaveUp {
-            attempts, elapsed, ..
-        } = &err
-        else {
-            panic!("wrong variant: {err}")
-        };
+        let RetryError::GaveUp { attempts, elapsed, .. } = &err else { panic!("wrong variant: {err}") };
         // Nominally waits 10, 20, then 40 ms six times (t = 270 ms) and gives up since 270 + 40 > 300: nine
         // attempts. Sleeps overshoot on a loaded machine, so only bound the count.
         assert!((2..=9).contains(attempts), "attempts {attempts}");
@@ -427,23 +368,14 @@ mod tests {
             let mut nominal = policy.initial_interval;
             for _ in 0..8 {
                 let wait = schedule.next_wait();
-                let (lo, hi) = (
-                    nominal.mul_f64(0.5),
-                    nominal.mul_f64(1.5) + Duration::from_nanos(1),
-                );
-                assert!(
-                    wait >= lo && wait <= hi,
-                    "wait {wait:?} outside [{lo:?}, {hi:?}]"
-                );
+                let (lo, hi) = (nominal.mul_f64(0.5), nominal.mul_f64(1.5) + Duration::from_nanos(1));
+                assert!(wait >= lo && wait <= hi, "wait {wait:?} outside [{lo:?}, {hi:?}]");
                 seen_low |= wait < nominal;
                 seen_high |= wait > nominal;
                 nominal = (nominal * 2).min(policy.max_interval);
             }
         }
-        assert!(
-            seen_low && seen_high,
-            "jitter should spread waits on both sides"
-        );
+        assert!(seen_low && seen_high, "jitter should spread waits on both sides");
     }
 
     #[test]

@@ -50,19 +50,11 @@ impl Element<'_> {
 
     /// The unescaped value of the attribute whose local name is `name`, ignoring malformed attributes.
     pub fn attr(&self, name: &str) -> Option<String> {
-        self.start
-            .attributes()
-            .with_checks(false)
-            .flatten()
-            .find_map(|a| {
-                (local_of(a.key.as_ref()) == name)
-                    .then(|| {
-                        a.normalized_value(XmlVersion::Implicit1_0)
-                            .ok()
-                            .map(Cow::into_owned)
-                    })
-                    .flatten()
-            })
+        self.start.attributes().with_checks(false).flatten().find_map(|a| {
+            (local_of(a.key.as_ref()) == name)
+                .then(|| a.normalized_value(XmlVersion::Implicit1_0).ok().map(Cow::into_owned))
+                .flatten()
+        })
     }
 }
 
@@ -83,10 +75,7 @@ impl<'a> XmlStream<'a> {
         // Feeds in the wild contain stray `&` (e.g. unescaped author lists); keep them as text instead of failing
         // the whole page.
         config.allow_dangling_amp = true;
-        XmlStream {
-            reader,
-            open: Vec::new(),
-        }
+        XmlStream { reader, open: Vec::new() }
     }
 
     /// The local names of the elements currently open, outermost first.
@@ -111,17 +100,12 @@ impl<'a> XmlStream<'a> {
                 | SyntaxError::UnclosedXmlDecl
                 | SyntaxError::UnclosedDoctype,
             ) => self.truncated(),
-            e => XmlError::Malformed {
-                position: self.reader.error_position(),
-                message: e.to_string(),
-            },
+            e => XmlError::Malformed { position: self.reader.error_position(), message: e.to_string() },
         }
     }
 
     fn truncated(&self) -> XmlError {
-        XmlError::Truncated {
-            open: self.open.last().cloned().unwrap_or_default(),
-        }
+        XmlError::Truncated { open: self.open.last().cloned().unwrap_or_default() }
     }
 
     /// The next structural event; text, comments and processing instructions between elements are passed over.
@@ -135,10 +119,7 @@ impl<'a> XmlStream<'a> {
                     return Ok(Ev::Start { el, empty: false });
                 }
                 Event::Empty(start) => {
-                    return Ok(Ev::Start {
-                        el: Element { start },
-                        empty: true,
-                    });
+                    return Ok(Ev::Start { el: Element { start }, empty: true });
                 }
                 Event::End(end) => {
                     let name = local_of(end.name().as_ref()).to_string();
@@ -178,11 +159,7 @@ impl<'a> XmlStream<'a> {
                 }
                 Event::End(_) => depth -= 1,
                 Event::Eof => return Err(self.truncated()),
-                Event::Empty(_)
-                | Event::Comment(_)
-                | Event::Decl(_)
-                | Event::PI(_)
-                | Event::DocType(_) => {}
+                Event::Empty(_) | Event::Comment(_) | Event::Decl(_) | Event::PI(_) | Event::DocType(_) => {}
             }
         }
     }
@@ -224,10 +201,7 @@ pub fn parse_datetime(s: &str) -> Option<chrono::DateTime<chrono::Utc>> {
     if let Ok(d) = DateTime::parse_from_rfc2822(s) {
         return Some(d.with_timezone(&Utc));
     }
-    NaiveDate::parse_from_str(s, "%Y-%m-%d")
-        .ok()
-        .and_then(|d| d.and_hms_opt(0, 0, 0))
-        .map(|d| d.and_utc())
+    NaiveDate::parse_from_str(s, "%Y-%m-%d").ok().and_then(|d| d.and_hms_opt(0, 0, 0)).map(|d| d.and_utc())
 }
 
 /// The calendar date as written in the source's own time zone (an announcement "day" is the local date, not UTC).
@@ -271,10 +245,7 @@ mod tests {
     fn resolves_entities_cdata_and_prefixes() {
         let got = texts(r#"<r xmlns:a="x"><a:t a:k="1&amp;2">A &amp; B &lt;script&gt; &#233;&#xE9; <![CDATA[<b>&amp;</b>]]> &nbsp;</a:t></r>"#)
             .unwrap();
-        assert_eq!(
-            got,
-            vec![("1&2".into(), "A & B <script> éé <b>&amp;</b> &nbsp;".into())]
-        );
+        assert_eq!(got, vec![("1&2".into(), "A & B <script> éé <b>&amp;</b> &nbsp;".into())]);
     }
 
     #[test]
@@ -284,26 +255,11 @@ mod tests {
 
     #[test]
     fn truncation_and_garbage_are_errors() {
-        assert!(matches!(
-            texts("<r><t>abc</t>"),
-            Err(XmlError::Truncated { .. })
-        ));
-        assert!(matches!(
-            texts("<r><t>abc"),
-            Err(XmlError::Truncated { .. })
-        ));
-        assert!(matches!(
-            texts("<r><t>abc</t></r"),
-            Err(XmlError::Truncated { .. })
-        ));
-        assert!(matches!(
-            texts("<r><t><![CDATA[ab"),
-            Err(XmlError::Truncated { .. })
-        ));
-        assert!(matches!(
-            texts("<r><t>abc</u></r>"),
-            Err(XmlError::Malformed { .. })
-        ));
+        assert!(matches!(texts("<r><t>abc</t>"), Err(XmlError::Truncated { .. })));
+        assert!(matches!(texts("<r><t>abc"), Err(XmlError::Truncated { .. })));
+        assert!(matches!(texts("<r><t>abc</t></r"), Err(XmlError::Truncated { .. })));
+        assert!(matches!(texts("<r><t><![CDATA[ab"), Err(XmlError::Truncated { .. })));
+        assert!(matches!(texts("<r><t>abc</u></r>"), Err(XmlError::Malformed { .. })));
         assert!(texts("").unwrap().is_empty());
     }
 
@@ -311,32 +267,11 @@ mod tests {
     fn dates() {
         let d = parse_datetime("Fri, 23 Feb 2024 00:00:00 -0500").unwrap();
         assert_eq!(d.to_rfc3339(), "2024-02-23T05:00:00+00:00");
-        assert_eq!(
-            parse_datetime("Mon, 2 Apr 2007 19:18:42 GMT")
-                .unwrap()
-                .to_rfc3339(),
-            "2007-04-02T19:18:42+00:00"
-        );
-        assert_eq!(
-            parse_datetime("2021-04-20T16:07:14Z").unwrap().to_rfc3339(),
-            "2021-04-20T16:07:14+00:00"
-        );
-        assert_eq!(
-            parse_datetime("2014-01-09").unwrap().to_rfc3339(),
-            "2014-01-09T00:00:00+00:00"
-        );
-        assert_eq!(
-            parse_local_date("2018-05-23T20:30:00-05:00")
-                .unwrap()
-                .to_string(),
-            "2018-05-23"
-        );
-        assert_eq!(
-            parse_local_date("Fri, 23 Feb 2024 00:00:00 -0500")
-                .unwrap()
-                .to_string(),
-            "2024-02-23"
-        );
+        assert_eq!(parse_datetime("Mon, 2 Apr 2007 19:18:42 GMT").unwrap().to_rfc3339(), "2007-04-02T19:18:42+00:00");
+        assert_eq!(parse_datetime("2021-04-20T16:07:14Z").unwrap().to_rfc3339(), "2021-04-20T16:07:14+00:00");
+        assert_eq!(parse_datetime("2014-01-09").unwrap().to_rfc3339(), "2014-01-09T00:00:00+00:00");
+        assert_eq!(parse_local_date("2018-05-23T20:30:00-05:00").unwrap().to_string(), "2018-05-23");
+        assert_eq!(parse_local_date("Fri, 23 Feb 2024 00:00:00 -0500").unwrap().to_string(), "2024-02-23");
         assert!(parse_datetime("yesterday").is_none());
     }
 

@@ -6,9 +6,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error(
-    "invalid arXiv category {input:?}: a category looks like cs.CL, math.AG, hep-th or stat.ML"
-)]
+#[error("invalid arXiv category {input:?}: a category looks like cs.CL, math.AG, hep-th or stat.ML")]
 pub struct CategoryError {
     pub input: String,
 }
@@ -24,17 +22,10 @@ impl Category {
         let ok = !s.is_empty()
             && s.len() <= 32
             && s.starts_with(|c: char| c.is_ascii_lowercase())
-            && s.bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.' || b == b'_')
+            && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.' || b == b'_')
             && !s.ends_with('.')
             && !s.contains("..");
-        if ok {
-            Ok(Category(s.to_string()))
-        } else {
-            Err(CategoryError {
-                input: input.chars().take(80).collect(),
-            })
-        }
+        if ok { Ok(Category(s.to_string())) } else { Err(CategoryError { input: input.chars().take(80).collect() }) }
     }
 
     /// Like [`Category::parse`], but also requires the archive to be one of arXiv's (`cs`, `hep-th`, `solv-int`, ...).
@@ -45,9 +36,7 @@ impl Category {
         if super::taxonomy::is_known_archive(cat.archive()) {
             Ok(cat)
         } else {
-            Err(CategoryError {
-                input: input.chars().take(80).collect(),
-            })
+            Err(CategoryError { input: input.chars().take(80).collect() })
         }
     }
 
@@ -123,14 +112,7 @@ mod tests {
 
     #[test]
     fn arxiv_codes_versus_other_classifications() {
-        for ok in [
-            "cs.CL",
-            "hep-th",
-            "cond-mat.mes-hall",
-            "solv-int",
-            "math.MP",
-            "cs.XX",
-        ] {
+        for ok in ["cs.CL", "hep-th", "cond-mat.mes-hall", "solv-int", "math.MP", "cs.XX"] {
             assert!(Category::parse_arxiv(ok).is_ok(), "{ok}");
         }
         for bad in ["68T07", "I.2.6", "and", "data", "cs.CV,", ""] {
@@ -138,18 +120,13 @@ mod tests {
         }
         let codes = |v: Vec<Category>| v.iter().map(|c| c.code().to_string()).collect::<Vec<_>>();
         assert_eq!(
-            codes(Category::arxiv_list(
-                "cs.CV cs.AI, I.4.0; 68T45 cs.CV and".split_whitespace()
-            )),
+            codes(Category::arxiv_list("cs.CV cs.AI, I.4.0; 68T45 cs.CV and".split_whitespace())),
             ["cs.CV", "cs.AI"]
         );
         assert!(Category::parse("cs.CL").unwrap().is_known());
         let unknown = Category::parse("cs.XX").unwrap();
         assert!(!unknown.is_known());
         assert_eq!(unknown.display_name(), "cs.XX");
-        assert_eq!(
-            Category::parse("stat.ML").unwrap().display_name(),
-            "Machine Learning"
-        );
+        assert_eq!(Category::parse("stat.ML").unwrap().display_name(), "Machine Learning");
     }
 }

@@ -227,9 +227,21 @@ mod tests {
     #[test]
     fn rejects_with_a_helpful_message() {
         for bad in [
-            "", "abc", "2401.1234", "1401.12345", "2413.01234", "2401.01234v", "2401.01234v0", "0701.0001",
-            "HEP-TH/9901001", "hep-th/990100", "math.gt/0309136", "2401.0123a", "../../etc/passwd",
-            "<script>alert(1)</script>", "2401.01234v99999999999",
+            "",
+            "abc",
+            "2401.1234",
+            "1401.12345",
+            "2413.01234",
+            "2401.01234v",
+            "2401.01234v0",
+            "0701.0001",
+            "HEP-TH/9901001",
+            "hep-th/990100",
+            "math.gt/0309136",
+            "2401.0123a",
+            "../../etc/passwd",
+            "<script>alert(1)</script>",
+            "2401.01234v99999999999",
         ] {
             let e = ArxivId::parse(bad).unwrap_err();
             assert!(e.to_string().contains("a valid arXiv id looks like"), "{bad}: {e}");

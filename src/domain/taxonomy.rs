@@ -17,10 +17,7 @@ static TAXONOMY: &[(&str, &str)] = &[
     ("astro-ph.EP", "Earth and Planetary Astrophysics"),
     ("astro-ph.GA", "Astrophysics of Galaxies"),
     ("astro-ph.HE", "High Energy Astrophysical Phenomena"),
-    (
-        "astro-ph.IM",
-        "Instrumentation and Methods for Astrophysics",
-    ),
+    ("astro-ph.IM", "Instrumentation and Methods for Astrophysics"),
     ("astro-ph.SR", "Solar and Stellar Astrophysics"),
     ("atom-ph", "Atomic, Molecular and Optical Physics"),
     ("bayes-an", "Bayesian Analysis"),
@@ -149,10 +146,7 @@ static TAXONOMY: &[(&str, &str)] = &[
     ("physics.chem-ph", "Chemical Physics"),
     ("physics.class-ph", "Classical Physics"),
     ("physics.comp-ph", "Computational Physics"),
-    (
-        "physics.data-an",
-        "Data Analysis, Statistics and Probability",
-    ),
+    ("physics.data-an", "Data Analysis, Statistics and Probability"),
     ("physics.ed-ph", "Physics Education"),
     ("physics.flu-dyn", "Fluid Dynamics"),
     ("physics.gen-ph", "General Physics"),
@@ -202,16 +196,12 @@ static TAXONOMY: &[(&str, &str)] = &[
 
 /// Archives arXiv retired in the 1990s/2000s; their papers keep these codes as categories.
 static LEGACY: &[&str] = &[
-    "acc-phys", "adap-org", "alg-geom", "ao-sci", "atom-ph", "bayes-an", "chao-dyn", "chem-ph",
-    "cmp-lg", "comp-gas", "dg-ga", "funct-an", "mtrl-th", "patt-sol", "plasm-ph", "q-alg",
-    "solv-int", "supr-con",
+    "acc-phys", "adap-org", "alg-geom", "ao-sci", "atom-ph", "bayes-an", "chao-dyn", "chem-ph", "cmp-lg", "comp-gas",
+    "dg-ga", "funct-an", "mtrl-th", "patt-sol", "plasm-ph", "q-alg", "solv-int", "supr-con",
 ];
 
 pub fn name_of(code: &str) -> Option<&'static str> {
-    TAXONOMY
-        .binary_search_by(|(c, _)| (*c).cmp(code))
-        .ok()
-        .map(|i| TAXONOMY[i].1)
+    TAXONOMY.binary_search_by(|(c, _)| (*c).cmp(code)).ok().map(|i| TAXONOMY[i].1)
 }
 
 /// Every known (code, name) pair, sorted by code.
@@ -266,10 +256,7 @@ mod tests {
 
     #[test]
     fn table_is_sorted_and_unique() {
-        assert!(
-            TAXONOMY.windows(2).all(|w| w[0].0 < w[1].0),
-            "TAXONOMY must stay sorted by code"
-        );
+        assert!(TAXONOMY.windows(2).all(|w| w[0].0 < w[1].0), "TAXONOMY must stay sorted by code");
         assert!(LEGACY.windows(2).all(|w| w[0] < w[1]));
         assert!(LEGACY.iter().all(|c| name_of(c).is_some()));
     }
@@ -298,39 +285,16 @@ mod tests {
 
     #[test]
     fn archives_and_long_names() {
-        assert!(
-            is_known_archive("cs") && is_known_archive("cond-mat") && is_known_archive("solv-int")
-        );
+        assert!(is_known_archive("cs") && is_known_archive("cond-mat") && is_known_archive("solv-int"));
         assert!(!is_known_archive("and") && !is_known_archive("cs.CL"));
-        assert_eq!(
-            long_name("cs.LG").as_deref(),
-            Some("Computer Science - Machine Learning")
-        );
-        assert_eq!(
-            long_name("physics.optics").as_deref(),
-            Some("Physics - Optics")
-        );
+        assert_eq!(long_name("cs.LG").as_deref(), Some("Computer Science - Machine Learning"));
+        assert_eq!(long_name("physics.optics").as_deref(), Some("Physics - Optics"));
         assert_eq!(long_name("quant-ph").as_deref(), Some("Quantum Physics"));
-        assert_eq!(
-            code_for_long_name("Computer Science - Data Structures and Algorithms"),
-            Some("cs.DS")
-        );
-        assert_eq!(
-            code_for_long_name("Mathematics - Numerical Analysis"),
-            Some("math.NA")
-        );
-        assert_eq!(
-            code_for_long_name("Statistics - Machine Learning"),
-            Some("stat.ML")
-        );
-        assert_eq!(
-            code_for_long_name("High Energy Physics - Theory"),
-            Some("hep-th")
-        );
-        assert_eq!(
-            code_for_long_name("Nonlinear Sciences - Chaotic Dynamics"),
-            Some("nlin.CD")
-        );
+        assert_eq!(code_for_long_name("Computer Science - Data Structures and Algorithms"), Some("cs.DS"));
+        assert_eq!(code_for_long_name("Mathematics - Numerical Analysis"), Some("math.NA"));
+        assert_eq!(code_for_long_name("Statistics - Machine Learning"), Some("stat.ML"));
+        assert_eq!(code_for_long_name("High Energy Physics - Theory"), Some("hep-th"));
+        assert_eq!(code_for_long_name("Nonlinear Sciences - Chaotic Dynamics"), Some("nlin.CD"));
         assert_eq!(code_for_long_name("Chaotic Dynamics"), Some("chao-dyn"));
         assert_eq!(code_for_long_name("Basket Weaving"), None);
     }
@@ -340,18 +304,13 @@ mod tests {
     #[test]
     fn corpus_codes_are_known() {
         use std::io::Read;
-        let path = concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../shared/data/arxiv-cs-2025-2026.jsonl.gz"
-        );
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/data/arxiv-cs-2025-2026.jsonl.gz");
         let Ok(file) = std::fs::File::open(path) else {
             println!("skipped: {path} is absent");
             return;
         };
         let mut text = String::new();
-        flate2::read::GzDecoder::new(file)
-            .read_to_string(&mut text)
-            .expect("corpus is gzip UTF-8");
+        flate2::read::GzDecoder::new(file).read_to_string(&mut text).expect("corpus is gzip UTF-8");
         let mut unknown = std::collections::BTreeSet::new();
         for line in text.lines() {
             let v: serde_json::Value = serde_json::from_str(line).expect("corpus line is JSON");
@@ -364,9 +323,6 @@ mod tests {
                 }
             }
         }
-        assert!(
-            unknown.is_empty(),
-            "codes missing from the taxonomy: {unknown:?}"
-        );
+        assert!(unknown.is_empty(), "codes missing from the taxonomy: {unknown:?}");
     }
 }

@@ -13,10 +13,7 @@ use std::borrow::Cow;
 /// Decodes TeX accents and text macros outside math; returns the input unchanged when it has none.
 pub fn decode(input: &str) -> String {
     let bytes = input.as_bytes();
-    if !bytes
-        .iter()
-        .any(|b| matches!(b, b'\\' | b'{' | b'-' | b'~' | b'$'))
-    {
+    if !bytes.iter().any(|b| matches!(b, b'\\' | b'{' | b'-' | b'~' | b'$')) {
         return input.to_string();
     }
     let mut out = String::with_capacity(input.len());
@@ -69,9 +66,7 @@ pub fn decode(input: &str) -> String {
             _ => {
                 // Copy the plain run up to the next byte that may start something (all of them are ASCII, so the
                 // slice boundaries are char boundaries).
-                let len = bytes[i..]
-                    .iter()
-                    .position(|b| matches!(b, b'\\' | b'{' | b'-' | b'~' | b'$'));
+                let len = bytes[i..].iter().position(|b| matches!(b, b'\\' | b'{' | b'-' | b'~' | b'$'));
                 let end = len.map_or(bytes.len(), |l| i + l);
                 out.push_str(&input[i..end]);
                 i = end;
@@ -127,11 +122,7 @@ fn math_end(s: &str, i: usize) -> Option<usize> {
         j += if b[j] == b'\\' { 2 } else { 1 };
     }
     // `$$` without a closing `$$` may still be an empty `$` `$` pair; everything else is unclosed.
-    if open_len == 2 && close == b"$$" {
-        math_end_single(s, i)
-    } else {
-        None
-    }
+    if open_len == 2 && close == b"$$" { math_end_single(s, i) } else { None }
 }
 
 fn math_end_single(s: &str, i: usize) -> Option<usize> {
@@ -150,18 +141,12 @@ fn math_end_single(s: &str, i: usize) -> Option<usize> {
 /// The end of the macro starting with the backslash at `i`: a run of letters, or one other character.
 fn macro_name_end(s: &str, i: usize) -> usize {
     let b = s.as_bytes();
-    let letters = b[i + 1..]
-        .iter()
-        .take_while(|c| c.is_ascii_alphabetic())
-        .count();
+    let letters = b[i + 1..].iter().take_while(|c| c.is_ascii_alphabetic()).count();
     if letters > 0 {
         i + 1 + letters
     } else {
         // One control symbol; step over a whole (possibly multi-byte) character.
-        s[i + 1..]
-            .chars()
-            .next()
-            .map_or(i + 1, |c| i + 1 + c.len_utf8())
+        s[i + 1..].chars().next().map_or(i + 1, |c| i + 1 + c.len_utf8())
     }
 }
 
@@ -196,9 +181,7 @@ fn decode_macro(s: &str, i: usize) -> Option<(Cow<'static, str>, usize)> {
     }
     match c {
         // `\^{}` and `\~{}` are how TeX writes a literal caret or tilde (`Pass\^{}1`, URLs).
-        b'^' | b'~' if b[i + 2..].starts_with(b"{}") => {
-            Some((Cow::Owned(char::from(c).to_string()), i + 4))
-        }
+        b'^' | b'~' if b[i + 2..].starts_with(b"{}") => Some((Cow::Owned(char::from(c).to_string()), i + 4)),
         b'\'' | b'"' | b'`' | b'^' | b'~' | b'=' | b'.' => {
             let (base, end) = accent_argument(s, i + 2)?;
             Some((Cow::Owned(compose(char::from(c), base)), end))
@@ -643,19 +626,13 @@ mod tests {
             (r"\'e \'{e} {\'e} \' e", "é é é \\' e"),
             (r#"\"o {\"o} \"{o}"#, "ö ö ö"),
             (r"\c{c} \c c Fran\c{c}ois", "ç ç François"),
-            (
-                r"\v{s}\v{C} \u{a} \H{o} \~n \^o \`a \=a \.z \k{a} \r{a}",
-                "šČ ă ő ñ ô à ā ż ą å",
-            ),
+            (r"\v{s}\v{C} \u{a} \H{o} \~n \^o \`a \=a \.z \k{a} \r{a}", "šČ ă ő ñ ô à ā ż ą å"),
             (r"\i{} {\i} \'\i \'{\i} \^{\i}", "ı ı í í î"),
             (
                 r"Gro\ss e, {\ss}, \o ster, \O, \aa, \AA, \ae, \AE, \oe, \l\'od\'z, \L",
                 "Große, ß, øster, Ø, å, Å, æ, Æ, œ, łódź, Ł",
             ),
-            (
-                r#"Schr\"{o}dinger--Poisson---yes"#,
-                "Schrödinger–Poisson—yes",
-            ),
+            (r#"Schr\"{o}dinger--Poisson---yes"#, "Schrödinger–Poisson—yes"),
             (r"R\&D 5\% a\_b \#1 \$5", "R&D 5% a_b #1 $5"),
             ("a~b", "a\u{a0}b"),
             (
@@ -673,30 +650,16 @@ mod tests {
 
     #[test]
     fn unknown_and_unparseable_macros_are_kept() {
-        for s in [
-            r"\emph{x} \textbf{y} {\em z}",
-            r"\'{ab}",
-            r"\'{}",
-            r"\omega \it",
-            r"\",
-            r"\c",
-            r"{\'",
-            r"\'1",
-            r"\'€",
-        ] {
+        for s in
+            [r"\emph{x} \textbf{y} {\em z}", r"\'{ab}", r"\'{}", r"\omega \it", r"\", r"\c", r"{\'", r"\'1", r"\'€"]
+        {
             assert_eq!(decode(s), s, "{s}");
         }
     }
 
     #[test]
     fn math_is_untouched() {
-        for s in [
-            r"$\'e--x~y$",
-            r#"$$a--b \"o$$"#,
-            r"\(x--y \'e\)",
-            r"\[\alpha --- \beta\]",
-            r"$a\$b$",
-        ] {
+        for s in [r"$\'e--x~y$", r#"$$a--b \"o$$"#, r"\(x--y \'e\)", r"\[\alpha --- \beta\]", r"$a\$b$"] {
             assert_eq!(decode(s), s, "{s}");
         }
         assert_eq!(decode(r"\'e $x--\'y$ --"), r"é $x--\'y$ –");

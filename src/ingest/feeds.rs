@@ -5,7 +5,7 @@ use chrono::{NaiveDate, Utc};
 use super::RunSummary;
 use crate::app::App;
 use crate::arxiv::http::Validators;
-use crate::arxiv::rss::{self, FeedItem};
+use crate::arxiv::rss::{self, FeedItem, RssError};
 use crate::domain::{AnnounceKind, Announcement, Category};
 
 pub fn feed_url(base: &str, categories: &[Category]) -> String {
@@ -47,8 +47,14 @@ pub async fn poll(app: &App, categories: &[Category], summary: &mut RunSummary) 
         summary.notes.push(format!("{url}: not modified since the last poll"));
         return Ok(());
     }
-    let feed = match rss::parse_feed(&fetched.body) {
-        Ok(feed) => feed,
+    let (feed, complete) = match rss::parse_feed(&fetched.body) {
+        Ok(feed) => (feed, true),
+        // A feed cut short still announces the items it completed; the validators are not saved, so the next
+        // poll fetches it whole again.
+        Err(RssError::Malformed { cause, partial }) => {
+            summary.error(format!("feed {url}: unreadable after {} items: {cause}", partial.items.len()));
+            (*partial, false)
+        }
         Err(e) => {
             summary.error(format!("feed {url}: {e}"));
             return Ok(());
@@ -62,7 +68,8 @@ pub async fn poll(app: &App, categories: &[Category], summary: &mut RunSummary) 
     }
     let date: NaiveDate = feed.date.unwrap_or_else(|| Utc::now().date_naive());
     // The categories a listing is for: the feed's own when it names them, else those requested.
-    let listed: Vec<Category> = if feed.feed_categories.is_empty() { categories.to_vec() } else { feed.feed_categories };
+    let listed: Vec<Category> =
+        if feed.feed_categories.is_empty() { categories.to_vec() } else { feed.feed_categories };
     let mut records = Vec::with_capacity(feed.items.len());
     let mut announcements = Vec::new();
     for item in feed.items {
@@ -84,6 +91,9 @@ pub async fn poll(app: &App, categories: &[Category], summary: &mut RunSummary) 
     let outcome = app.store_batch(&records, &announcements, None).await?;
     summary.add_outcome(&outcome);
     app.commit_index().await?;
+    if !complete {
+        return Ok(());
+    }
     // Only now: a crash before this point re-fetches the feed rather than missing it.
     app.store.put_feed_validators(&url, fetched.etag.as_deref(), fetched.last_modified.as_deref()).await?;
     Ok(())

@@ -78,11 +78,7 @@ fn decompressing(reader: Box<dyn Read + Send>) -> std::io::Result<Box<dyn BufRea
 }
 
 /// Reads, parses and batches one source on the calling (blocking) thread.
-fn read_source(
-    source: ImportSource,
-    count: Arc<AtomicU64>,
-    tx: tokio::sync::mpsc::Sender<Result<Batch, IngestError>>,
-) {
+fn read_source(source: ImportSource, count: Arc<AtomicU64>, tx: tokio::sync::mpsc::Sender<Result<Batch, IngestError>>) {
     let name = source.name.clone();
     let counting: Box<dyn Read + Send> = Box::new(Counting { inner: source.reader, count });
     let mut reader = match decompressing(counting) {
@@ -102,7 +98,9 @@ fn read_source(
             Ok(_) => {}
             Err(e) => {
                 // A truncated gzip stream or bad UTF-8 ends this file; what was read is kept.
-                batch.skipped.push(Skipped { what: format!("{name}:{}", line_no + 1), reason: format!("unreadable: {e}") });
+                batch
+                    .skipped
+                    .push(Skipped { what: format!("{name}:{}", line_no + 1), reason: format!("unreadable: {e}") });
                 break;
             }
         }
@@ -118,10 +116,9 @@ fn read_source(
             }
             Err(e) => batch.skipped.push(Skipped { what: format!("{name}:{line_no}"), reason: e.to_string() }),
         }
-        if batch.records.len() >= BATCH {
-            if tx.blocking_send(Ok(std::mem::replace(&mut batch, Batch::new()))).is_err() {
-                return; // the consumer stopped (an error): nothing more to do
-            }
+        // A failed send means the consumer stopped (on an error): nothing more to do.
+        if batch.records.len() >= BATCH && tx.blocking_send(Ok(std::mem::replace(&mut batch, Batch::new()))).is_err() {
+            return;
         }
     }
     let _ = tx.blocking_send(Ok(batch));

@@ -71,7 +71,8 @@ pub async fn harvest(app: &App, h: &Harvest, summary: &mut RunSummary) -> Result
                 let outcome = app.store_batch(&partial.records, &[], None).await?;
                 summary.add_outcome(&outcome);
                 malformed_tries += 1;
-                let msg = format!("OAI-PMH {url}: unreadable response after {} records: {cause}", partial.records.len());
+                let msg =
+                    format!("OAI-PMH {url}: unreadable response after {} records: {cause}", partial.records.len());
                 if malformed_tries >= MAX_MALFORMED_TRIES {
                     summary.error(msg);
                     app.commit_index().await?;

@@ -33,7 +33,8 @@ pub fn spawn(app: App) -> tokio::task::JoinHandle<()> {
 async fn refresh(app: &App, today: NaiveDate) {
     let from = today.checked_sub_days(Days::new(2));
     for set in oai_sets(&app.config.categories) {
-        let h = oai::Harvest { set: Some(set), prefix: app.config.ingest.oai_metadata_prefix.clone(), from, until: None };
+        let h =
+            oai::Harvest { set: Some(set), prefix: app.config.ingest.oai_metadata_prefix.clone(), from, until: None };
         let mut summary = RunSummary::new("oai");
         match oai::harvest(app, &h, &mut summary).await {
             Ok(()) => tracing::info!("nightly OAI-PMH refresh: {}", summary.to_string().trim_end()),

@@ -113,11 +113,7 @@ fn to_doc(index: &SearchIndex, row: &IndexRow) -> TantivyDocument {
 
 /// Indexes every row changed after the index's last committed sequence; returns how many. `progress` is
 /// called with (rows indexed so far, rows to index in all).
-pub async fn catch_up(
-    store: &Store,
-    indexer: &Indexer,
-    mut progress: impl FnMut(u64, u64),
-) -> Result<IndexStats> {
+pub async fn catch_up(store: &Store, indexer: &Indexer, mut progress: impl FnMut(u64, u64)) -> Result<IndexStats> {
     let mut seq = indexer.index.indexed_seq();
     let total = (store.max_seq().await? - seq).max(0) as u64;
     let mut stats = IndexStats { indexed: 0, seq };

@@ -96,10 +96,5 @@ impl SearchIndex {
 }
 
 fn payload_of(index: &Index) -> Payload {
-    index
-        .load_metas()
-        .ok()
-        .and_then(|m| m.payload)
-        .and_then(|p| serde_json::from_str(&p).ok())
-        .unwrap_or_default()
+    index.load_metas().ok().and_then(|m| m.payload).and_then(|p| serde_json::from_str(&p).ok()).unwrap_or_default()
 }

@@ -36,13 +36,16 @@ impl Store {
         if categories.is_empty() {
             return Ok(Vec::new());
         }
-        let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new("SELECT date, COUNT(DISTINCT paper_id) FROM announcements WHERE");
+        let mut qb: QueryBuilder<Sqlite> =
+            QueryBuilder::new("SELECT date, COUNT(DISTINCT paper_id) FROM announcements WHERE");
         push_in_list(&mut qb, categories);
         qb.push(" GROUP BY date ORDER BY date DESC LIMIT ").push_bind(limit);
         let rows: Vec<(String, i64)> = qb.build_query_as().fetch_all(self.reader()).await?;
         Ok(rows
             .into_iter()
-            .filter_map(|(d, n)| NaiveDate::parse_from_str(&d, "%Y-%m-%d").ok().map(|date| DayCount { date, papers: n }))
+            .filter_map(|(d, n)| {
+                NaiveDate::parse_from_str(&d, "%Y-%m-%d").ok().map(|date| DayCount { date, papers: n })
+            })
             .collect())
     }
 

@@ -49,15 +49,9 @@ impl Store {
             .foreign_keys(true)
             .pragma("temp_store", "memory")
             .pragma("cache_size", "-65536");
-        let write = SqlitePoolOptions::new()
-            .max_connections(1)
-            .connect_with(base.clone())
-            .await?;
+        let write = SqlitePoolOptions::new().max_connections(1).connect_with(base.clone()).await?;
         sqlx::migrate!("./migrations").run(&write).await?;
-        let read = SqlitePoolOptions::new()
-            .max_connections(8)
-            .connect_with(base.read_only(true))
-            .await?;
+        let read = SqlitePoolOptions::new().max_connections(8).connect_with(base.read_only(true)).await?;
         Ok(Store { read, write })
     }
 

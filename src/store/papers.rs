@@ -173,11 +173,13 @@ async fn upsert_in(
         write_rows(tx, chunk).await?;
     }
 
-    let known: HashSet<&str> = ids.iter().copied().filter(|id| latest.contains_key(id) || existing.contains_key(*id)).collect();
+    let known: HashSet<&str> =
+        ids.iter().copied().filter(|id| latest.contains_key(id) || existing.contains_key(*id)).collect();
     let valid: Vec<&Announcement> = announcements.iter().filter(|a| known.contains(a.id.as_str())).collect();
     out.orphan_announcements = announcements.len() - valid.len();
     for chunk in valid.chunks(ROWS_PER_STATEMENT * 4) {
-        let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new("INSERT INTO announcements (category, date, paper_id, kind) ");
+        let mut qb: QueryBuilder<Sqlite> =
+            QueryBuilder::new("INSERT INTO announcements (category, date, paper_id, kind) ");
         qb.push_values(chunk, |mut b, a| {
             b.push_bind(a.category.code())
                 .push_bind(a.date.format("%Y-%m-%d").to_string())
@@ -209,7 +211,8 @@ impl From<PaperRow> for IndexRow {
 async fn load_rows(tx: &mut Transaction<'static, Sqlite>, ids: &[&str]) -> Result<HashMap<String, PaperRow>> {
     let mut map = HashMap::with_capacity(ids.len());
     for chunk in ids.chunks(500) {
-        let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new(format!("SELECT {PAPER_COLUMNS} FROM papers WHERE id IN ("));
+        let mut qb: QueryBuilder<Sqlite> =
+            QueryBuilder::new(format!("SELECT {PAPER_COLUMNS} FROM papers WHERE id IN ("));
         let mut sep = qb.separated(", ");
         for id in chunk {
             sep.push_bind(*id);

@@ -71,9 +71,9 @@ impl PaperRow {
         let authors: Vec<String> =
             serde_json::from_str(&self.authors).map_err(|e| corrupt(format!("authors column: {e}")))?;
         let first_announced = match &self.first_announced {
-            Some(d) => Some(
-                NaiveDate::parse_from_str(d, "%Y-%m-%d").map_err(|e| corrupt(format!("first_announced: {e}")))?,
-            ),
+            Some(d) => {
+                Some(NaiveDate::parse_from_str(d, "%Y-%m-%d").map_err(|e| corrupt(format!("first_announced: {e}")))?)
+            }
             None => None,
         };
         Ok(StoredPaper {

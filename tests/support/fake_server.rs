@@ -111,11 +111,7 @@ impl Reply {
 
     /// Any status with `body`, e.g. `Reply::status(400, atom_error_feed)`.
     pub fn status(status: u16, body: impl Into<Bytes>) -> Self {
-        Reply::Ok {
-            status,
-            headers: Vec::new(),
-            body: body.into(),
-        }
+        Reply::Ok { status, headers: Vec::new(), body: body.into() }
     }
 
     /// Adds a response header to a [`Reply::Ok`].
@@ -184,18 +180,12 @@ pub struct RecordedRequest {
 impl RecordedRequest {
     /// The first value of header `name` (case-insensitive).
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
     }
 
     /// The first value of query parameter `name`.
     pub fn query_param(&self, name: &str) -> Option<&str> {
-        self.query
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.as_str())
+        self.query.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
     }
 }
 
@@ -221,17 +211,11 @@ struct RouteEntry {
 impl FakeServer {
     /// Binds `127.0.0.1:0` and starts serving in the background on the current tokio runtime.
     pub async fn start() -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind loopback");
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind loopback");
         let addr = listener.local_addr().expect("local addr");
         let state = Arc::new(State::default());
         let accept = tokio::spawn(accept_loop(listener, Arc::clone(&state)));
-        FakeServer {
-            addr,
-            state,
-            accept,
-        }
+        FakeServer { addr, state, accept }
     }
 
     /// `http://127.0.0.1:<port>`, without a trailing slash.
@@ -256,18 +240,11 @@ impl FakeServer {
     pub fn script(&self, route: impl Into<Route>, replies: impl IntoIterator<Item = Reply>) {
         let route = route.into();
         let script: VecDeque<Reply> = replies.into_iter().collect();
-        assert!(
-            !script.is_empty(),
-            "script for {route:?} needs at least one reply"
-        );
+        assert!(!script.is_empty(), "script for {route:?} needs at least one reply");
         let mut routes = self.state.routes.lock().expect("routes lock");
         match routes.iter_mut().find(|e| e.route == route) {
             Some(entry) => entry.script = script,
-            None => routes.push(RouteEntry {
-                route,
-                script,
-                hits: 0,
-            }),
+            None => routes.push(RouteEntry { route, script, hits: 0 }),
         }
     }
 
@@ -275,10 +252,7 @@ impl FakeServer {
     pub fn hits(&self, route: impl Into<Route>) -> usize {
         let route = route.into();
         let routes = self.state.routes.lock().expect("routes lock");
-        routes
-            .iter()
-            .find(|e| e.route == route)
-            .map_or(0, |e| e.hits)
+        routes.iter().find(|e| e.route == route).map_or(0, |e| e.hits)
     }
 
     /// Every request received so far, in arrival order (including unmatched ones).
@@ -288,10 +262,7 @@ impl FakeServer {
 
     /// Requests whose path is `path`, in arrival order.
     pub fn requests_to(&self, path: &str) -> Vec<RecordedRequest> {
-        self.requests()
-            .into_iter()
-            .filter(|r| r.path == path)
-            .collect()
+        self.requests().into_iter().filter(|r| r.path == path).collect()
     }
 }
 
@@ -316,27 +287,17 @@ async fn serve_connection(mut stream: TcpStream, state: Arc<State>) {
         return;
     };
     let Some(request) = parse_head(&head) else {
-        let _ = stream
-            .write_all(&response_bytes(400, &[], b"bad request"))
-            .await;
+        let _ = stream.write_all(&response_bytes(400, &[], b"bad request")).await;
         return;
     };
     let (route, reply) = state.next_reply(&request.path, &request.query);
-    let request = RecordedRequest {
-        route: route.clone(),
-        ..request
-    };
+    let request = RecordedRequest { route: route.clone(), ..request };
     state.log.lock().expect("log lock").push(request.clone());
     match reply {
         Some(reply) => answer(stream, reply, &request).await,
         None => {
-            let body = format!(
-                "fake server: no route scripted for {} {:?}",
-                request.path, request.query
-            );
-            let _ = stream
-                .write_all(&response_bytes(404, &[], body.as_bytes()))
-                .await;
+            let body = format!("fake server: no route scripted for {} {:?}", request.path, request.query);
+            let _ = stream.write_all(&response_bytes(404, &[], body.as_bytes())).await;
         }
     }
 }
@@ -345,22 +306,18 @@ impl State {
     /// The best-matching route and its next reply (popping unless it is the last one).
     fn next_reply(&self, path: &str, query: &[(String, String)]) -> (Option<Route>, Option<Reply>) {
         let mut routes = self.routes.lock().expect("routes lock");
-        let best = routes
-            .iter_mut()
-            .filter(|e| e.route.matches(path, query))
-            .fold(None::<&mut RouteEntry>, |best, e| match best {
-                Some(b) if b.route.query.len() >= e.route.query.len() => Some(b),
-                _ => Some(e),
+        let best =
+            routes.iter_mut().filter(|e| e.route.matches(path, query)).fold(None::<&mut RouteEntry>, |best, e| {
+                match best {
+                    Some(b) if b.route.query.len() >= e.route.query.len() => Some(b),
+                    _ => Some(e),
+                }
             });
         let Some(entry) = best else {
             return (None, None);
         };
         entry.hits += 1;
-        let reply = if entry.script.len() > 1 {
-            entry.script.pop_front()
-        } else {
-            entry.script.front().cloned()
-        };
+        let reply = if entry.script.len() > 1 { entry.script.pop_front() } else { entry.script.front().cloned() };
         (Some(entry.route.clone()), reply)
     }
 }
@@ -368,40 +325,22 @@ impl State {
 /// Writes `reply` (or performs the fault) and closes the connection.
 async fn answer(mut stream: TcpStream, reply: Reply, request: &RecordedRequest) {
     match reply {
-        Reply::Ok {
-            status,
-            headers,
-            body,
-        } => {
-            let headers: Vec<(&str, &str)> = headers
-                .iter()
-                .map(|(n, v)| (n.as_str(), v.as_str()))
-                .collect();
-            let _ = stream
-                .write_all(&response_bytes(status, &headers, &body))
-                .await;
+        Reply::Ok { status, headers, body } => {
+            let headers: Vec<(&str, &str)> = headers.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
+            let _ = stream.write_all(&response_bytes(status, &headers, &body)).await;
         }
         Reply::RetryAfter503(secs) => {
             let secs = secs.to_string();
-            let bytes = response_bytes(
-                503,
-                &[("retry-after", &secs)],
-                b"Retry after the delay, please.",
-            );
+            let bytes = response_bytes(503, &[("retry-after", &secs)], b"Retry after the delay, please.");
             let _ = stream.write_all(&bytes).await;
         }
         Reply::Status429 { retry_after } => {
             let secs = retry_after.map(|s| s.to_string());
-            let headers: Vec<(&str, &str)> =
-                secs.iter().map(|s| ("retry-after", s.as_str())).collect();
-            let _ = stream
-                .write_all(&response_bytes(429, &headers, b"Too many requests."))
-                .await;
+            let headers: Vec<(&str, &str)> = secs.iter().map(|s| ("retry-after", s.as_str())).collect();
+            let _ = stream.write_all(&response_bytes(429, &headers, b"Too many requests.")).await;
         }
         Reply::Status500 => {
-            let _ = stream
-                .write_all(&response_bytes(500, &[], b"Internal error."))
-                .await;
+            let _ = stream.write_all(&response_bytes(500, &[], b"Internal error.")).await;
         }
         Reply::Reset => {
             // SO_LINGER 0: dropping the socket sends RST instead of an orderly FIN.
@@ -415,8 +354,7 @@ async fn answer(mut stream: TcpStream, reply: Reply, request: &RecordedRequest) 
             tokio::time::sleep(duration).await;
         }
         Reply::Truncated => {
-            let head =
-                "HTTP/1.1 200 OK\r\ncontent-length: 100\r\nconnection: close\r\n\r\n0123456789";
+            let head = "HTTP/1.1 200 OK\r\ncontent-length: 100\r\nconnection: close\r\n\r\n0123456789";
             let _ = stream.write_all(head.as_bytes()).await;
             let _ = stream.shutdown().await;
         }
@@ -434,11 +372,7 @@ async fn answer(mut stream: TcpStream, reply: Reply, request: &RecordedRequest) 
 /// Whether an `If-None-Match` header value lists `etag` (weak comparison) or is `*`.
 fn if_none_match_hits(header: Option<&str>, etag: &str) -> bool {
     let strip_weak = |t: &str| t.trim().trim_start_matches("W/").to_owned();
-    header.is_some_and(|h| {
-        h.split(',')
-            .map(strip_weak)
-            .any(|t| t == "*" || t == strip_weak(etag))
-    })
+    header.is_some_and(|h| h.split(',').map(strip_weak).any(|t| t == "*" || t == strip_weak(etag)))
 }
 
 /// Reads up to the blank line ending the request head. GET requests carry no body, so nothing follows.
@@ -470,25 +404,13 @@ fn parse_head(head: &[u8]) -> Option<RecordedRequest> {
         .filter_map(|l| l.split_once(':'))
         .map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_owned()))
         .collect();
-    Some(RecordedRequest {
-        method,
-        path,
-        query,
-        headers,
-        at: Instant::now(),
-        route: None,
-    })
+    Some(RecordedRequest { method, path, query, headers, at: Instant::now(), route: None })
 }
 
 /// Splits a request target into its path and decoded query pairs.
 fn split_target(target: &str) -> (String, Vec<(String, String)>) {
     match Url::parse("http://fake.invalid").and_then(|base| base.join(target)) {
-        Ok(url) => (
-            url.path().to_owned(),
-            url.query_pairs()
-                .map(|(k, v)| (k.into_owned(), v.into_owned()))
-                .collect(),
-        ),
+        Ok(url) => (url.path().to_owned(), url.query_pairs().map(|(k, v)| (k.into_owned(), v.into_owned())).collect()),
         Err(_) => (target.to_owned(), Vec::new()),
     }
 }
@@ -498,10 +420,7 @@ fn response_bytes(status: u16, headers: &[(&str, &str)], body: &[u8]) -> Vec<u8>
     for (name, value) in headers {
         out.push_str(&format!("{name}: {value}\r\n"));
     }
-    out.push_str(&format!(
-        "content-length: {}\r\nconnection: close\r\n\r\n",
-        body.len()
-    ));
+    out.push_str(&format!("content-length: {}\r\nconnection: close\r\n\r\n", body.len()));
     let mut bytes = out.into_bytes();
     bytes.extend_from_slice(body);
     bytes
@@ -512,8 +431,5 @@ fn not_modified_bytes(etag: &str) -> Vec<u8> {
 }
 
 fn reason(status: u16) -> &'static str {
-    reqwest::StatusCode::from_u16(status)
-        .ok()
-        .and_then(|s| s.canonical_reason())
-        .unwrap_or("Unknown")
+    reqwest::StatusCode::from_u16(status).ok().and_then(|s| s.canonical_reason()).unwrap_or("Unknown")
 }
