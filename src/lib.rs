@@ -4,6 +4,7 @@ pub mod arxiv;
 pub mod cli;
 pub mod config;
 pub mod domain;
+pub mod eval;
 pub mod ingest;
 pub mod rerank;
 pub mod search;

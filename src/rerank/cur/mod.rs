@@ -19,7 +19,7 @@ pub mod synthetic;
 
 pub use anchors::{AnchorMethod, select_item_anchors};
 pub use index::{
-    BuildOptions, BuildProgress, CurIndex, IndexSpec, QueryOptions, QueryResult, ScoredItem, TEXT_FIELDS,
+    BuildOptions, BuildProgress, CurIndex, IndexMeta, IndexSpec, QueryOptions, QueryResult, ScoredItem, TEXT_FIELDS,
 };
 pub use store::FORMAT_VERSION;
 
