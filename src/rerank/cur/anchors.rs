@@ -14,9 +14,20 @@ use super::linalg::{Mat, pivoted_qr_columns};
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "method", rename_all = "kebab-case")]
 pub enum AnchorMethod {
-    Random { seed: u64 },
+    Random {
+        seed: u64,
+    },
     PivotedQr,
-    Given { ids: Vec<String> },
+    /// Greedy coverage of the anchor queries' top lists: repeatedly the item that is in the top `depth`
+    /// of the most anchor queries not yet covered `per_query` times (ties and leftovers by pivoted QR).
+    /// Aims the anchors at the high-scoring region that Top-k recall depends on.
+    TopCoverage {
+        depth: usize,
+        per_query: usize,
+    },
+    Given {
+        ids: Vec<String>,
+    },
 }
 
 impl AnchorMethod {
@@ -24,6 +35,7 @@ impl AnchorMethod {
         match self {
             AnchorMethod::Random { .. } => "random",
             AnchorMethod::PivotedQr => "pivoted-qr",
+            AnchorMethod::TopCoverage { .. } => "top-coverage",
             AnchorMethod::Given { .. } => "given",
         }
     }
@@ -53,13 +65,89 @@ pub fn select_item_anchors(
             }
             picked
         }
+        AnchorMethod::TopCoverage { depth, per_query } => {
+            let qr = select_item_anchors(
+                &AnchorMethod::PivotedQr,
+                rt,
+                k_q,
+                n,
+                n.min(4 * k_i.max(1)),
+                forbidden,
+            );
+            let qr_rank: Vec<usize> = {
+                let mut r = vec![usize::MAX; n];
+                for (i, &j) in qr.iter().enumerate() {
+                    r[j] = i;
+                }
+                r
+            };
+            // tops[q] = the `depth` best items of anchor query q.
+            let mut in_top: Vec<Vec<usize>> = vec![Vec::new(); n];
+            for q in 0..k_q {
+                let mut idx: Vec<usize> = (0..n).filter(|j| !forbidden.contains(j)).collect();
+                idx.sort_by(|&a, &b| rt[b * k_q + q].total_cmp(&rt[a * k_q + q]));
+                for &j in idx.iter().take(*depth) {
+                    in_top[j].push(q);
+                }
+            }
+            let mut covered = vec![0usize; k_q];
+            let mut picked: Vec<usize> = Vec::with_capacity(k_i);
+            let mut used = vec![false; n];
+            for &f in forbidden {
+                if f < n {
+                    used[f] = true;
+                }
+            }
+            while picked.len() < k_i {
+                let gain = |j: usize| {
+                    in_top[j]
+                        .iter()
+                        .filter(|&&q| covered[q] < *per_query)
+                        .count()
+                };
+                let best = (0..n)
+                    .filter(|&j| !used[j])
+                    .max_by(|&a, &b| gain(a).cmp(&gain(b)).then(qr_rank[b].cmp(&qr_rank[a])));
+                let Some(best) = best else { break };
+                if gain(best) == 0 {
+                    break;
+                }
+                used[best] = true;
+                picked.push(best);
+                for &q in &in_top[best] {
+                    covered[q] += 1;
+                }
+            }
+            for &j in &qr {
+                if picked.len() >= k_i {
+                    break;
+                }
+                if !used[j] {
+                    used[j] = true;
+                    picked.push(j);
+                }
+            }
+            if picked.len() < k_i {
+                let more = random_positions(n, k_i - picked.len(), forbidden, &picked, 0x9e37);
+                picked.extend(more);
+            }
+            picked
+        }
         AnchorMethod::Given { .. } => Vec::new(),
     }
 }
 
-fn random_positions(n: usize, k: usize, forbidden: &[usize], taken: &[usize], seed: u64) -> Vec<usize> {
+fn random_positions(
+    n: usize,
+    k: usize,
+    forbidden: &[usize],
+    taken: &[usize],
+    seed: u64,
+) -> Vec<usize> {
     let mut rng = StdRng::seed_from_u64(seed);
-    let mut pool: Vec<usize> = (0..n).filter(|j| !forbidden.contains(j) && !taken.contains(j)).collect();
+    let mut pool: Vec<usize> = (0..n)
+        .filter(|j| !forbidden.contains(j) && !taken.contains(j))
+        .collect();
     let k = k.min(pool.len());
     // Partial Fisher–Yates over the allowed positions.
     for i in 0..k {
@@ -91,9 +179,31 @@ mod tests {
     #[test]
     fn pivoted_qr_tops_up_when_rank_deficient() {
         // Rank 1: every column is a multiple of (1, 2).
-        let rt: Vec<f32> = (0..10).flat_map(|j| [j as f32 + 1.0, 2.0 * (j as f32 + 1.0)]).collect();
+        let rt: Vec<f32> = (0..10)
+            .flat_map(|j| [j as f32 + 1.0, 2.0 * (j as f32 + 1.0)])
+            .collect();
         let a = select_item_anchors(&AnchorMethod::PivotedQr, &rt, 2, 10, 4, &[]);
         assert_eq!(a.len(), 4);
         assert_eq!(a[0], 9, "largest column first");
+    }
+
+    #[test]
+    fn top_coverage_picks_items_that_top_many_queries() {
+        // 3 queries × 6 items; item 4 is best for queries 0 and 1, item 2 for query 2.
+        let r = [
+            [0.1, 0.2, 0.3, 0.0, 0.9, 0.5],
+            [0.0, 0.1, 0.2, 0.3, 0.8, 0.1],
+            [0.2, 0.1, 0.9, 0.0, 0.1, 0.3],
+        ];
+        let rt: Vec<f32> = (0..6).flat_map(|j| (0..3).map(move |q| r[q][j])).collect();
+        let m = AnchorMethod::TopCoverage {
+            depth: 1,
+            per_query: 1,
+        };
+        let a = select_item_anchors(&m, &rt, 3, 6, 3, &[]);
+        assert_eq!(&a[..2], &[4, 2]);
+        assert_eq!(a.len(), 3);
+        let b = select_item_anchors(&m, &rt, 3, 6, 2, &[4]);
+        assert!(!b.contains(&4));
     }
 }
