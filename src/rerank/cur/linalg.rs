@@ -3,7 +3,8 @@
 //!
 //! Why hand-written: the matrices that need factorising are tiny (`W` is `k_q × k_i`, at most a few
 //! hundred on a side), one-sided Jacobi is simple and accurate to working precision at that size, and it
-//! adds no dependency (nalgebra costs ~1 min of build on 2 cores, faer several). The large product
+//! adds no dependency or build time (nalgebra or faer would; see the timing in the eval report: pinv of a
+//! 100 × 50 `W` plus `E` for 1,000 items takes milliseconds). The large product
 //! `E = U·R` (`k_i × N`) is a plain loop that streams `R` once.
 
 #![allow(clippy::needless_range_loop)] // index loops read like the formulas in numeric code
