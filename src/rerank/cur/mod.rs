@@ -12,6 +12,7 @@
 //! [`PairScorer`].
 
 pub mod anchors;
+mod ce;
 pub mod index;
 pub mod linalg;
 pub mod store;
