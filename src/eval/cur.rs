@@ -178,6 +178,12 @@ impl ExactScores {
     }
 }
 
+fn with_suffix(base: &Path, suffix: &str) -> PathBuf {
+    let mut s = base.as_os_str().to_owned();
+    s.push(suffix);
+    PathBuf::from(s)
+}
+
 fn read_f32_file(path: &Path, count: usize) -> anyhow::Result<Vec<f32>> {
     let bytes = fs::read(path).unwrap_or_default();
     if bytes.len() < count * 4 {
@@ -204,8 +210,8 @@ fn exact_scores(
     papers: &[Paper],
     rows: &[usize],
 ) -> anyhow::Result<ExactScores> {
-    let data_path = base.with_extension("f32");
-    let manifest_path = base.with_extension("json");
+    let data_path = with_suffix(base, ".f32");
+    let manifest_path = with_suffix(base, ".json");
     if let Some(d) = base.parent() {
         fs::create_dir_all(d)?;
     }
@@ -284,7 +290,7 @@ fn exact_scores(
             data.extend_from_slice(&scores);
             fresh.rows_done = r + 1;
             fresh.seconds += t.elapsed().as_secs_f64();
-            let tmp = manifest_path.with_extension("json.tmp");
+            let tmp = with_suffix(&manifest_path, ".tmp");
             fs::write(&tmp, serde_json::to_vec_pretty(&fresh)?)?;
             fs::rename(&tmp, &manifest_path)?;
             done_pairs += n;
@@ -521,9 +527,18 @@ fn make_scorer(args: &EvalCurArgs) -> anyhow::Result<(Box<dyn PairScorer>, Strin
 
 fn model_scorer(args: &EvalCurArgs) -> anyhow::Result<(Box<dyn PairScorer>, String)> {
     use crate::rerank::{CrossEncoder, Dtype, EngineOptions};
-    let dtype: Dtype = args.dtype.parse().map_err(|e| anyhow::anyhow!("--dtype {}: {e}", args.dtype))?;
-    let opts = EngineOptions { max_length: args.max_length, threads: args.threads, dtype, batch_size: args.batch_size };
-    let ce = CrossEncoder::load(&args.model, opts).with_context(|| format!("loading {}", args.model.display()))?;
+    let dtype: Dtype = args
+        .dtype
+        .parse()
+        .map_err(|e| anyhow::anyhow!("--dtype {}: {e}", args.dtype))?;
+    let opts = EngineOptions {
+        max_length: args.max_length,
+        threads: args.threads,
+        dtype,
+        batch_size: args.batch_size,
+    };
+    let ce = CrossEncoder::load(&args.model, opts)
+        .with_context(|| format!("loading {}", args.model.display()))?;
     let engine = format!("{}, {dtype}, {} threads", ce.engine_name(), args.threads);
     Ok((Box::new(ce), engine))
 }
@@ -553,7 +568,14 @@ pub fn run(args: &EvalCurArgs) -> anyhow::Result<()> {
     let test: Vec<usize> = order[..args.test_queries].to_vec();
     let anchors: Vec<usize> =
         order[args.test_queries..args.test_queries + args.anchor_queries].to_vec();
-    let rows: Vec<usize> = test.iter().chain(&anchors).copied().collect();
+    // Row order of the exact matrix: test and anchor queries interleaved, so that a partly computed
+    // cache already supports an evaluation with as many of each as are done.
+    let mut rows: Vec<usize> = Vec::with_capacity(test.len() + anchors.len());
+    for i in 0..test.len().max(anchors.len()) {
+        rows.extend(test.get(i));
+        rows.extend(anchors.get(i));
+    }
+    let is_test: HashSet<usize> = test.iter().copied().collect();
 
     let (scorer, engine) = make_scorer(args)?;
     let model_id = scorer.model_id();
@@ -601,16 +623,24 @@ pub fn run(args: &EvalCurArgs) -> anyhow::Result<()> {
         );
         return Ok(());
     }
-    let k_q = args
-        .max_anchor_rows
-        .unwrap_or(args.anchor_queries)
-        .min(exact.rows.saturating_sub(test.len()));
+    // (row, paper) of the completed rows.
+    let test_rows: Vec<(usize, usize)> = (0..exact.rows)
+        .filter(|&r| is_test.contains(&rows[r]))
+        .map(|r| (r, rows[r]))
+        .collect();
+    let mut anchor_rows: Vec<(usize, usize)> = (0..exact.rows)
+        .filter(|&r| !is_test.contains(&rows[r]))
+        .map(|r| (r, rows[r]))
+        .collect();
+    anchor_rows.truncate(args.max_anchor_rows.unwrap_or(usize::MAX));
+    let k_q = anchor_rows.len();
     anyhow::ensure!(
-        exact.rows > test.len() && k_q >= 1,
+        !test_rows.is_empty() && k_q >= 1,
         "the exact score cache has only {} rows",
         exact.rows
     );
-    let anchors = &anchors[..k_q];
+    let anchors: Vec<usize> = anchor_rows.iter().map(|&(_, p)| p).collect();
+    let test: Vec<usize> = test_rows.iter().map(|&(_, p)| p).collect();
     eprintln!(
         "evaluating with {k_q} anchor queries, {} test queries",
         test.len()
@@ -618,7 +648,7 @@ pub fn run(args: &EvalCurArgs) -> anyhow::Result<()> {
 
     let matrix = MatrixScorer {
         exact: &exact,
-        row_of_title: rows
+        row_of_title: rows[..exact.rows]
             .iter()
             .enumerate()
             .map(|(r, &p)| (papers[p].title.as_str(), r))
@@ -638,15 +668,15 @@ pub fn run(args: &EvalCurArgs) -> anyhow::Result<()> {
         .map(|p| (p.id.as_str(), p.abstract_text.as_str()))
         .collect();
     let item_text = |id: &str| text_of.get(id).map(|s| s.to_string());
-    let exact_tops: Vec<Vec<usize>> = (0..test.len())
-        .map(|r| exact_top(exact.row(r), 10, test[r]))
+    let exact_tops: Vec<Vec<usize>> = test_rows
+        .iter()
+        .map(|&(r, p)| exact_top(exact.row(r), 10, p))
         .collect();
 
     // R (item-major) for the anchor queries, from the cache.
-    let anchor_row0 = test.len();
     let mut rt = vec![0f32; n * k_q];
-    for q in 0..k_q {
-        for (j, v) in exact.row(anchor_row0 + q).iter().enumerate() {
+    for (q, &(row, _)) in anchor_rows.iter().enumerate() {
+        for (j, v) in exact.row(row).iter().enumerate() {
             rt[j * k_q + q] = *v;
         }
     }
@@ -673,8 +703,9 @@ pub fn run(args: &EvalCurArgs) -> anyhow::Result<()> {
 
     let mut cells: Vec<Cell> = Vec::new();
     let mut rel_errors: Vec<RelError> = Vec::new();
-    let norm_m: f64 = (0..test.len())
-        .flat_map(|r| exact.row(r).iter())
+    let norm_m: f64 = test_rows
+        .iter()
+        .flat_map(|&(r, _)| exact.row(r).iter())
         .map(|&x| (x as f64) * (x as f64))
         .sum::<f64>()
         .sqrt();
@@ -741,7 +772,7 @@ pub fn run(args: &EvalCurArgs) -> anyhow::Result<()> {
                     let (mut r1, mut r10) = (0.0, 0.0);
                     for seed in 0..*seeds {
                         let index = make_index(&pick(k_i, seed), AnchorMethod::Random { seed })?;
-                        for (r, &qp) in test.iter().enumerate() {
+                        for (t, &(_, qp)) in test_rows.iter().enumerate() {
                             let q = &papers[qp];
                             let opts = QueryOptions {
                                 k: 10,
@@ -774,8 +805,8 @@ pub fn run(args: &EvalCurArgs) -> anyhow::Result<()> {
                                 "budget violated: {spent} CE pairs for m = {m}"
                             );
                             let got: Vec<usize> = res.items.iter().map(|s| s.pos).collect();
-                            r1 += recall(&exact_tops[r], &got, 1);
-                            r10 += recall(&exact_tops[r], &got, 10);
+                            r1 += recall(&exact_tops[t], &got, 1);
+                            r10 += recall(&exact_tops[t], &got, 10);
                         }
                     }
                     let denom = (test.len() as u64 * seeds) as f64;
@@ -804,7 +835,7 @@ pub fn run(args: &EvalCurArgs) -> anyhow::Result<()> {
             let mut err = 0.0;
             for seed in 0..*seeds {
                 let index = make_index(&pick(k_i, seed), AnchorMethod::PivotedQr)?;
-                for (r, &qp) in test.iter().enumerate() {
+                for &(r, qp) in &test_rows {
                     let c = index.anchor_scores(&matrix, &papers[qp].title)?;
                     let s = index.approx_scores(&c);
                     err += s
@@ -838,7 +869,7 @@ pub fn run(args: &EvalCurArgs) -> anyhow::Result<()> {
     timings.push(("BM25 index build".into(), t.elapsed().as_secs_f64() * 1e3));
     for &m in &BUDGETS {
         let (mut r1, mut r10) = (0.0, 0.0);
-        for (r, &qp) in test.iter().enumerate() {
+        for (t, &(r, qp)) in test_rows.iter().enumerate() {
             let q = &papers[qp];
             let query = format!(
                 "{} {}",
@@ -852,8 +883,8 @@ pub fn run(args: &EvalCurArgs) -> anyhow::Result<()> {
             let row = exact.row(r);
             let mut scored: Vec<usize> = short.clone();
             scored.sort_by(|&a, &b| row[b].total_cmp(&row[a]).then(a.cmp(&b)));
-            r1 += recall(&exact_tops[r], &scored, 1);
-            r10 += recall(&exact_tops[r], &scored, 10);
+            r1 += recall(&exact_tops[t], &scored, 1);
+            r10 += recall(&exact_tops[t], &scored, 10);
         }
         let nq = test.len() as f64;
         cells.push(Cell {
