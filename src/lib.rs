@@ -2,9 +2,11 @@
 
 pub mod app;
 pub mod arxiv;
+pub mod bench;
 pub mod cli;
 pub mod config;
 pub mod domain;
+pub mod eval;
 pub mod ingest;
 pub mod rerank;
 pub mod search;
