@@ -26,7 +26,13 @@ fn load_refs(dir: &Path) -> Vec<(String, String, usize, f32)> {
         .collect()
 }
 
-fn max_error(dir: &Path, dtype: Dtype, max_length: usize, refs: &[(String, String, usize, f32)], limit: usize) -> (f32, usize) {
+fn max_error(
+    dir: &Path,
+    dtype: Dtype,
+    max_length: usize,
+    refs: &[(String, String, usize, f32)],
+    limit: usize,
+) -> (f32, usize) {
     let sel: Vec<&(String, String, usize, f32)> = refs.iter().filter(|r| r.2 == max_length).take(limit).collect();
     assert!(!sel.is_empty(), "no reference pairs at max_length {max_length}");
     let ce = CrossEncoder::load(dir, EngineOptions { max_length, threads: 2, dtype, batch_size: 32 }).unwrap();

@@ -50,7 +50,8 @@ pub fn read_pairs(path: &std::path::Path, limit: usize) -> anyhow::Result<Vec<(S
         if limit > 0 && out.len() >= limit {
             break;
         }
-        let v: serde_json::Value = serde_json::from_str(line).with_context(|| format!("{}:{}: invalid JSON", path.display(), i + 1))?;
+        let v: serde_json::Value =
+            serde_json::from_str(line).with_context(|| format!("{}:{}: invalid JSON", path.display(), i + 1))?;
         let field = |f: &str| -> anyhow::Result<String> {
             v.get(f)
                 .and_then(|x| x.as_str())
@@ -78,7 +79,12 @@ pub fn run(args: &CeBenchArgs) -> anyhow::Result<()> {
     if pairs.is_empty() {
         bail!("{}: no pairs", args.pairs.display());
     }
-    let opts = EngineOptions { max_length: args.max_length, threads: args.threads, dtype: args.dtype, batch_size: args.batch_size };
+    let opts = EngineOptions {
+        max_length: args.max_length,
+        threads: args.threads,
+        dtype: args.dtype,
+        batch_size: args.batch_size,
+    };
     let t_load = Instant::now();
     let ce = CrossEncoder::load(&args.model, opts).with_context(|| format!("loading {}", args.model.display()))?;
     let load_s = t_load.elapsed().as_secs_f64();
@@ -92,7 +98,9 @@ pub fn run(args: &CeBenchArgs) -> anyhow::Result<()> {
     let scores = ce.score_pairs(&refs)?;
     let wall = t0.elapsed().as_secs_f64();
     if let Some(path) = &args.scores_out {
-        let mut f = std::io::BufWriter::new(std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?);
+        let mut f = std::io::BufWriter::new(
+            std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?,
+        );
         for s in &scores {
             writeln!(f, "{s:.6}")?;
         }

@@ -6,9 +6,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error(
-    "invalid arXiv category {input:?}: a category looks like cs.CL, math.AG, hep-th or stat.ML"
-)]
+#[error("invalid arXiv category {input:?}: a category looks like cs.CL, math.AG, hep-th or stat.ML")]
 pub struct CategoryError {
     pub input: String,
 }
@@ -24,17 +22,10 @@ impl Category {
         let ok = !s.is_empty()
             && s.len() <= 32
             && s.starts_with(|c: char| c.is_ascii_lowercase())
-            && s.bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.' || b == b'_')
+            && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.' || b == b'_')
             && !s.ends_with('.')
             && !s.contains("..");
-        if ok {
-            Ok(Category(s.to_string()))
-        } else {
-            Err(CategoryError {
-                input: input.chars().take(80).collect(),
-            })
-        }
+        if ok { Ok(Category(s.to_string())) } else { Err(CategoryError { input: input.chars().take(80).collect() }) }
     }
 
     /// Like [`Category::parse`], but also requires the archive to be one of arXiv's (`cs`, `hep-th`, `solv-int`, ...).

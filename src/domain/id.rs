@@ -10,8 +10,7 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 
 /// What a valid id looks like, for error messages shown to users.
-pub const VALID_ID_HELP: &str =
-    "a valid arXiv id looks like 2401.01234, 2401.01234v3, 0704.0001 or hep-th/9901001v2";
+pub const VALID_ID_HELP: &str = "a valid arXiv id looks like 2401.01234, 2401.01234v3, 0704.0001 or hep-th/9901001v2";
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("invalid arXiv id {input:?}: {reason}; {VALID_ID_HELP}")]
@@ -30,10 +29,7 @@ impl ArxivId {
     /// Parses an id, also accepting the usual prefixes people paste (`arXiv:`, `https://arxiv.org/abs/`,
     /// `oai:arXiv.org:`) and surrounding white space.
     pub fn parse(input: &str) -> Result<Self, IdError> {
-        let err = |reason| IdError {
-            input: input.chars().take(80).collect(),
-            reason,
-        };
+        let err = |reason| IdError { input: input.chars().take(80).collect(), reason };
         let mut s = input.trim();
         for prefix in [
             "https://arxiv.org/abs/",
@@ -61,10 +57,7 @@ impl ArxivId {
         } else {
             validate_new(body).map_err(err)?;
         }
-        Ok(ArxivId {
-            canonical: body.to_string(),
-            version,
-        })
+        Ok(ArxivId { canonical: body.to_string(), version })
     }
 
     /// The id without version, e.g. `2401.01234` or `hep-th/9901001`.
@@ -78,17 +71,11 @@ impl ArxivId {
 
     /// The same id without its version.
     pub fn unversioned(&self) -> ArxivId {
-        ArxivId {
-            canonical: self.canonical.clone(),
-            version: None,
-        }
+        ArxivId { canonical: self.canonical.clone(), version: None }
     }
 
     pub fn with_version(&self, version: Option<u32>) -> ArxivId {
-        ArxivId {
-            canonical: self.canonical.clone(),
-            version,
-        }
+        ArxivId { canonical: self.canonical.clone(), version }
     }
 
     /// The id with its version when it has one (`2401.01234v3`).
@@ -116,11 +103,7 @@ fn split_version(s: &str) -> Result<(&str, Option<u32>), &'static str> {
     match s.rfind('v') {
         // `v` can only be a version marker after the numeric part (old-style archives contain no `v`
         // followed by digits only at the end, but e.g. `solv-int/9901001` contains a `v` earlier).
-        Some(pos)
-            if pos > 0
-                && s[pos + 1..].chars().all(|c| c.is_ascii_digit())
-                && !s[..pos].ends_with('/') =>
-        {
+        Some(pos) if pos > 0 && s[pos + 1..].chars().all(|c| c.is_ascii_digit()) && !s[..pos].ends_with('/') => {
             let digits = &s[pos + 1..];
             if digits.is_empty() {
                 return Err("the version after `v` is missing");
@@ -128,9 +111,7 @@ fn split_version(s: &str) -> Result<(&str, Option<u32>), &'static str> {
             if !s[..pos].ends_with(|c: char| c.is_ascii_digit()) {
                 return Err("the version must follow the paper number");
             }
-            let v: u32 = digits
-                .parse()
-                .map_err(|_| "the version number is too large")?;
+            let v: u32 = digits.parse().map_err(|_| "the version number is too large")?;
             if v == 0 {
                 return Err("versions start at v1");
             }
@@ -141,9 +122,7 @@ fn split_version(s: &str) -> Result<(&str, Option<u32>), &'static str> {
 }
 
 fn validate_new(body: &str) -> Result<(), &'static str> {
-    let (yymm, num) = body
-        .split_once('.')
-        .ok_or("it has neither the YYMM.NNNNN nor the archive/YYMMNNN shape")?;
+    let (yymm, num) = body.split_once('.').ok_or("it has neither the YYMM.NNNNN nor the archive/YYMMNNN shape")?;
     if yymm.len() != 4 || !yymm.bytes().all(|b| b.is_ascii_digit()) {
         return Err("the part before the dot must be four digits (YYMM)");
     }
@@ -181,9 +160,7 @@ fn validate_old(archive: &str, number: &str) -> Result<(), &'static str> {
     if let Some(subj) = subject
         && (subj.len() != 2 || !subj.bytes().all(|b| b.is_ascii_uppercase()))
     {
-        return Err(
-            "the subject class after the archive must be two upper-case letters (e.g. math.GT)",
-        );
+        return Err("the subject class after the archive must be two upper-case letters (e.g. math.GT)");
     }
     if number.len() != 7 || !number.bytes().all(|b| b.is_ascii_digit()) {
         return Err("old-style ids have seven digits after the slash (YYMMNNN)");
@@ -239,28 +216,11 @@ mod tests {
         assert_eq!(ArxivId::parse("0704.0001").unwrap().as_str(), "0704.0001");
         let old = ArxivId::parse("hep-th/9901001v2").unwrap();
         assert_eq!((old.as_str(), old.version()), ("hep-th/9901001", Some(2)));
-        assert_eq!(
-            ArxivId::parse("math.GT/0309136").unwrap().as_str(),
-            "math.GT/0309136"
-        );
-        assert_eq!(
-            ArxivId::parse("solv-int/9901001").unwrap().as_str(),
-            "solv-int/9901001"
-        );
-        assert_eq!(
-            ArxivId::parse(" arXiv:2401.01234 ").unwrap().as_str(),
-            "2401.01234"
-        );
-        assert_eq!(
-            ArxivId::parse("https://arxiv.org/abs/2401.01234v1")
-                .unwrap()
-                .version(),
-            Some(1)
-        );
-        assert_eq!(
-            ArxivId::parse("oai:arXiv.org:0804.2273").unwrap().as_str(),
-            "0804.2273"
-        );
+        assert_eq!(ArxivId::parse("math.GT/0309136").unwrap().as_str(), "math.GT/0309136");
+        assert_eq!(ArxivId::parse("solv-int/9901001").unwrap().as_str(), "solv-int/9901001");
+        assert_eq!(ArxivId::parse(" arXiv:2401.01234 ").unwrap().as_str(), "2401.01234");
+        assert_eq!(ArxivId::parse("https://arxiv.org/abs/2401.01234v1").unwrap().version(), Some(1));
+        assert_eq!(ArxivId::parse("oai:arXiv.org:0804.2273").unwrap().as_str(), "0804.2273");
         assert_eq!(ArxivId::parse("1412.9999").unwrap().yymm(), "1412");
     }
 
@@ -284,10 +244,7 @@ mod tests {
             "2401.01234v99999999999",
         ] {
             let e = ArxivId::parse(bad).unwrap_err();
-            assert!(
-                e.to_string().contains("a valid arXiv id looks like"),
-                "{bad}: {e}"
-            );
+            assert!(e.to_string().contains("a valid arXiv id looks like"), "{bad}: {e}");
         }
     }
 

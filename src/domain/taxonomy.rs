@@ -201,10 +201,7 @@ static LEGACY: &[&str] = &[
 ];
 
 pub fn name_of(code: &str) -> Option<&'static str> {
-    TAXONOMY
-        .binary_search_by(|(c, _)| (*c).cmp(code))
-        .ok()
-        .map(|i| TAXONOMY[i].1)
+    TAXONOMY.binary_search_by(|(c, _)| (*c).cmp(code)).ok().map(|i| TAXONOMY[i].1)
 }
 
 /// Every known (code, name) pair, sorted by code.

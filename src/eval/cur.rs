@@ -24,8 +24,8 @@ use rand::seq::SliceRandom;
 use serde::{Deserialize, Serialize};
 
 use crate::rerank::cur::{
-    AnchorMethod, CountingScorer, CurIndex, IndexMeta, IndexSpec, PairScorer, QueryOptions,
-    ScorerError, synthetic::LowRankScorer,
+    AnchorMethod, CountingScorer, CurIndex, IndexMeta, IndexSpec, PairScorer, QueryOptions, ScorerError,
+    synthetic::LowRankScorer,
 };
 
 #[derive(clap::Args, Debug, Clone)]
@@ -120,13 +120,8 @@ pub fn load_slice(path: &Path, category: &str, n: usize) -> anyhow::Result<Vec<P
         if line.trim().is_empty() {
             continue;
         }
-        let raw: RawLine =
-            serde_json::from_str(&line).with_context(|| format!("parsing {}", path.display()))?;
-        let primary = raw
-            .categories
-            .as_deref()
-            .and_then(|c| c.split_whitespace().next())
-            .unwrap_or("");
+        let raw: RawLine = serde_json::from_str(&line).with_context(|| format!("parsing {}", path.display()))?;
+        let primary = raw.categories.as_deref().and_then(|c| c.split_whitespace().next()).unwrap_or("");
         if primary != category {
             continue;
         }
@@ -137,11 +132,7 @@ pub fn load_slice(path: &Path, category: &str, n: usize) -> anyhow::Result<Vec<P
         if title.is_empty() || abstract_text.is_empty() {
             continue;
         }
-        papers.push(Paper {
-            id: raw.id,
-            title,
-            abstract_text,
-        });
+        papers.push(Paper { id: raw.id, title, abstract_text });
     }
     papers.sort_by(|a, b| a.id.cmp(&b.id));
     papers.dedup_by(|a, b| a.id == b.id);
@@ -187,17 +178,9 @@ fn with_suffix(base: &Path, suffix: &str) -> PathBuf {
 fn read_f32_file(path: &Path, count: usize) -> anyhow::Result<Vec<f32>> {
     let bytes = fs::read(path).unwrap_or_default();
     if bytes.len() < count * 4 {
-        bail!(
-            "{} holds {} bytes, want at least {}",
-            path.display(),
-            bytes.len(),
-            count * 4
-        );
+        bail!("{} holds {} bytes, want at least {}", path.display(), bytes.len(), count * 4);
     }
-    Ok(bytes[..count * 4]
-        .chunks_exact(4)
-        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-        .collect())
+    Ok(bytes[..count * 4].chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect())
 }
 
 /// Fills (or resumes) the exact score cache at `base` (`base.f32` + `base.json`) and returns what is done.
@@ -224,10 +207,7 @@ fn exact_scores(
         seconds: 0.0,
     };
     let n = papers.len();
-    if let Some(old) = fs::read(&manifest_path)
-        .ok()
-        .and_then(|b| serde_json::from_slice::<CacheManifest>(&b).ok())
-    {
+    if let Some(old) = fs::read(&manifest_path).ok().and_then(|b| serde_json::from_slice::<CacheManifest>(&b).ok()) {
         let same = old.model_id == fresh.model_id
             && old.max_length == fresh.max_length
             && old.item_ids == fresh.item_ids
@@ -236,25 +216,14 @@ fn exact_scores(
             fresh.rows_done = old.rows_done;
             fresh.seconds = old.seconds;
         } else {
-            eprintln!(
-                "exact scores: cache {} is for other inputs; starting over",
-                manifest_path.display()
-            );
+            eprintln!("exact scores: cache {} is for other inputs; starting over", manifest_path.display());
         }
     }
-    let mut data = if fresh.rows_done > 0 {
-        read_f32_file(&data_path, fresh.rows_done * n)?
-    } else {
-        Vec::new()
-    };
+    let mut data = if fresh.rows_done > 0 { read_f32_file(&data_path, fresh.rows_done * n)? } else { Vec::new() };
     if let Some(scorer) = scorer
         && fresh.rows_done < rows.len()
     {
-        let mut file = fs::OpenOptions::new()
-            .create(true)
-            .write(true)
-            .truncate(false)
-            .open(&data_path)?;
+        let mut file = fs::OpenOptions::new().create(true).write(true).truncate(false).open(&data_path)?;
         file.set_len((fresh.rows_done * n * 4) as u64)?;
         use std::io::Seek;
         file.seek(std::io::SeekFrom::End(0))?;
@@ -270,17 +239,11 @@ fn exact_scores(
         );
         for r in fresh.rows_done..rows.len() {
             let q = &papers[rows[r]];
-            let pairs: Vec<(&str, &str)> = papers
-                .iter()
-                .map(|p| (q.title.as_str(), p.abstract_text.as_str()))
-                .collect();
+            let pairs: Vec<(&str, &str)> =
+                papers.iter().map(|p| (q.title.as_str(), p.abstract_text.as_str())).collect();
             let t = Instant::now();
             let scores = scorer.score(&pairs)?;
-            anyhow::ensure!(
-                scores.len() == n,
-                "scorer returned {} scores for {n} pairs",
-                scores.len()
-            );
+            anyhow::ensure!(scores.len() == n, "scorer returned {} scores for {n} pairs", scores.len());
             let mut bytes = Vec::with_capacity(n * 4);
             for s in &scores {
                 bytes.extend_from_slice(&s.to_le_bytes());
@@ -306,12 +269,7 @@ fn exact_scores(
             );
         }
     }
-    Ok(ExactScores {
-        rows: fresh.rows_done,
-        n,
-        data,
-        seconds: fresh.seconds,
-    })
+    Ok(ExactScores { rows: fresh.rows_done, n, data, seconds: fresh.seconds })
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -331,14 +289,8 @@ impl PairScorer for MatrixScorer<'_> {
         pairs
             .iter()
             .map(|(q, d)| {
-                let r = self
-                    .row_of_title
-                    .get(q)
-                    .ok_or_else(|| ScorerError::new(format!("no row for {q:?}")))?;
-                let c = self
-                    .col_of_abstract
-                    .get(d)
-                    .ok_or_else(|| ScorerError::new("unknown abstract"))?;
+                let r = self.row_of_title.get(q).ok_or_else(|| ScorerError::new(format!("no row for {q:?}")))?;
+                let c = self.col_of_abstract.get(d).ok_or_else(|| ScorerError::new("unknown abstract"))?;
                 Ok(self.exact.data[r * self.exact.n + c])
             })
             .collect()
@@ -352,10 +304,9 @@ impl PairScorer for MatrixScorer<'_> {
 // BM25 baseline
 
 const STOP: &[&str] = &[
-    "a", "an", "and", "are", "as", "at", "be", "by", "for", "from", "has", "have", "in", "is",
-    "it", "its", "of", "on", "or", "that", "the", "this", "to", "we", "with", "our", "which",
-    "these", "can", "not", "but", "such", "their", "than", "also", "been", "into", "more", "both",
-    "via", "while", "where", "how", "what", "using",
+    "a", "an", "and", "are", "as", "at", "be", "by", "for", "from", "has", "have", "in", "is", "it", "its", "of", "on",
+    "or", "that", "the", "this", "to", "we", "with", "our", "which", "these", "can", "not", "but", "such", "their",
+    "than", "also", "been", "into", "more", "both", "via", "while", "where", "how", "what", "using",
 ];
 
 fn tokens(s: &str) -> Vec<String> {
@@ -386,10 +337,7 @@ impl Bm25 {
                 tf
             })
             .collect();
-        let lens: Vec<f32> = docs
-            .iter()
-            .map(|d| d.values().sum::<u32>() as f32)
-            .collect();
+        let lens: Vec<f32> = docs.iter().map(|d| d.values().sum::<u32>() as f32).collect();
         let avg_len = lens.iter().sum::<f32>() / lens.len().max(1) as f32;
         let mut df = HashMap::new();
         for d in &docs {
@@ -397,12 +345,7 @@ impl Bm25 {
                 *df.entry(t.clone()).or_insert(0) += 1;
             }
         }
-        Self {
-            docs,
-            lens,
-            avg_len,
-            df,
-        }
+        Self { docs, lens, avg_len, df }
     }
 
     fn idf(&self, t: &str) -> f32 {
@@ -417,10 +360,7 @@ impl Bm25 {
         for t in tokens(text) {
             *tf.entry(t).or_insert(0) += 1;
         }
-        let mut terms: Vec<(f32, String)> = tf
-            .into_iter()
-            .map(|(t, c)| (c as f32 * self.idf(&t), t))
-            .collect();
+        let mut terms: Vec<(f32, String)> = tf.into_iter().map(|(t, c)| (c as f32 * self.idf(&t), t)).collect();
         terms.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
         terms.into_iter().take(k).map(|(_, t)| t).collect()
     }
@@ -438,8 +378,7 @@ impl Bm25 {
                         if f == 0.0 {
                             0.0
                         } else {
-                            self.idf(t) * f * (k1 + 1.0)
-                                / (f + k1 * (1.0 - b + b * len / self.avg_len))
+                            self.idf(t) * f * (k1 + 1.0) / (f + k1 * (1.0 - b + b * len / self.avg_len))
                         }
                     })
                     .sum()
@@ -508,10 +447,8 @@ pub struct EvalReport {
 }
 
 fn splits(m: usize) -> Vec<usize> {
-    let mut v: Vec<usize> = [0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8]
-        .iter()
-        .map(|f| ((m as f64) * f).round() as usize)
-        .collect();
+    let mut v: Vec<usize> =
+        [0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8].iter().map(|f| ((m as f64) * f).round() as usize).collect();
     v.retain(|&k| k >= 2 && k < m);
     v.dedup();
     v
@@ -527,18 +464,9 @@ fn make_scorer(args: &EvalCurArgs) -> anyhow::Result<(Box<dyn PairScorer>, Strin
 
 fn model_scorer(args: &EvalCurArgs) -> anyhow::Result<(Box<dyn PairScorer>, String)> {
     use crate::rerank::{CrossEncoder, Dtype, EngineOptions};
-    let dtype: Dtype = args
-        .dtype
-        .parse()
-        .map_err(|e| anyhow::anyhow!("--dtype {}: {e}", args.dtype))?;
-    let opts = EngineOptions {
-        max_length: args.max_length,
-        threads: args.threads,
-        dtype,
-        batch_size: args.batch_size,
-    };
-    let ce = CrossEncoder::load(&args.model, opts)
-        .with_context(|| format!("loading {}", args.model.display()))?;
+    let dtype: Dtype = args.dtype.parse().map_err(|e| anyhow::anyhow!("--dtype {}: {e}", args.dtype))?;
+    let opts = EngineOptions { max_length: args.max_length, threads: args.threads, dtype, batch_size: args.batch_size };
+    let ce = CrossEncoder::load(&args.model, opts).with_context(|| format!("loading {}", args.model.display()))?;
     let engine = format!("{}, {dtype}, {} threads", ce.engine_name(), args.threads);
     Ok((Box::new(ce), engine))
 }
@@ -556,18 +484,12 @@ pub fn run(args: &EvalCurArgs) -> anyhow::Result<()> {
     );
     let n = papers.len();
     timings.push(("load slice".into(), t0.elapsed().as_secs_f64() * 1e3));
-    eprintln!(
-        "slice: {n} {} papers, {} .. {}",
-        args.category,
-        papers[0].id,
-        papers[n - 1].id
-    );
+    eprintln!("slice: {n} {} papers, {} .. {}", args.category, papers[0].id, papers[n - 1].id);
 
     let mut order: Vec<usize> = (0..n).collect();
     order.shuffle(&mut StdRng::seed_from_u64(args.seed));
     let test: Vec<usize> = order[..args.test_queries].to_vec();
-    let anchors: Vec<usize> =
-        order[args.test_queries..args.test_queries + args.anchor_queries].to_vec();
+    let anchors: Vec<usize> = order[args.test_queries..args.test_queries + args.anchor_queries].to_vec();
     // Row order of the exact matrix: test and anchor queries interleaved, so that a partly computed
     // cache already supports an evaluation with as many of each as are done.
     let mut rows: Vec<usize> = Vec::with_capacity(test.len() + anchors.len());
@@ -582,77 +504,42 @@ pub fn run(args: &EvalCurArgs) -> anyhow::Result<()> {
     let base = match &args.scores_cache {
         Some(p) => p.clone(),
         None => {
-            let safe: String = model_id
-                .chars()
-                .map(|c| {
-                    if c.is_alphanumeric() || c == '-' {
-                        c
-                    } else {
-                        '_'
-                    }
-                })
-                .collect();
+            let safe: String =
+                model_id.chars().map(|c| if c.is_alphanumeric() || c == '-' { c } else { '_' }).collect();
             args.cache_dir.join(format!(
                 "exact-{safe}-{}-n{}-q{}-t{}-s{}-L{}",
-                args.category,
-                n,
-                args.anchor_queries,
-                args.test_queries,
-                args.seed,
-                args.max_length
+                args.category, n, args.anchor_queries, args.test_queries, args.seed, args.max_length
             ))
         }
     };
     let use_scorer = args.max_anchor_rows.is_none() || args.compute_only;
     let exact = exact_scores(
         &base,
-        if use_scorer {
-            Some(scorer.as_ref())
-        } else {
-            None
-        },
+        if use_scorer { Some(scorer.as_ref()) } else { None },
         &model_id,
         args.max_length,
         &papers,
         &rows,
     )?;
     if args.compute_only {
-        eprintln!(
-            "exact scores: {} rows cached in {:.0} s of CE time",
-            exact.rows, exact.seconds
-        );
+        eprintln!("exact scores: {} rows cached in {:.0} s of CE time", exact.rows, exact.seconds);
         return Ok(());
     }
     // (row, paper) of the completed rows.
-    let test_rows: Vec<(usize, usize)> = (0..exact.rows)
-        .filter(|&r| is_test.contains(&rows[r]))
-        .map(|r| (r, rows[r]))
-        .collect();
-    let mut anchor_rows: Vec<(usize, usize)> = (0..exact.rows)
-        .filter(|&r| !is_test.contains(&rows[r]))
-        .map(|r| (r, rows[r]))
-        .collect();
+    let test_rows: Vec<(usize, usize)> =
+        (0..exact.rows).filter(|&r| is_test.contains(&rows[r])).map(|r| (r, rows[r])).collect();
+    let mut anchor_rows: Vec<(usize, usize)> =
+        (0..exact.rows).filter(|&r| !is_test.contains(&rows[r])).map(|r| (r, rows[r])).collect();
     anchor_rows.truncate(args.max_anchor_rows.unwrap_or(usize::MAX));
     let k_q = anchor_rows.len();
-    anyhow::ensure!(
-        !test_rows.is_empty() && k_q >= 1,
-        "the exact score cache has only {} rows",
-        exact.rows
-    );
+    anyhow::ensure!(!test_rows.is_empty() && k_q >= 1, "the exact score cache has only {} rows", exact.rows);
     let anchors: Vec<usize> = anchor_rows.iter().map(|&(_, p)| p).collect();
     let test: Vec<usize> = test_rows.iter().map(|&(_, p)| p).collect();
-    eprintln!(
-        "evaluating with {k_q} anchor queries, {} test queries",
-        test.len()
-    );
+    eprintln!("evaluating with {k_q} anchor queries, {} test queries", test.len());
 
     let matrix = MatrixScorer {
         exact: &exact,
-        row_of_title: rows[..exact.rows]
-            .iter()
-            .enumerate()
-            .map(|(r, &p)| (papers[p].title.as_str(), r))
-            .collect(),
+        row_of_title: rows[..exact.rows].iter().enumerate().map(|(r, &p)| (papers[p].title.as_str(), r)).collect(),
         col_of_abstract: {
             let mut m = HashMap::new();
             for (j, p) in papers.iter().enumerate() {
@@ -663,15 +550,9 @@ pub fn run(args: &EvalCurArgs) -> anyhow::Result<()> {
         model_id: model_id.clone(),
     };
     let counting = CountingScorer::new(&matrix);
-    let text_of: HashMap<&str, &str> = papers
-        .iter()
-        .map(|p| (p.id.as_str(), p.abstract_text.as_str()))
-        .collect();
+    let text_of: HashMap<&str, &str> = papers.iter().map(|p| (p.id.as_str(), p.abstract_text.as_str())).collect();
     let item_text = |id: &str| text_of.get(id).map(|s| s.to_string());
-    let exact_tops: Vec<Vec<usize>> = test_rows
-        .iter()
-        .map(|&(r, p)| exact_top(exact.row(r), 10, p))
-        .collect();
+    let exact_tops: Vec<Vec<usize>> = test_rows.iter().map(|&(r, p)| exact_top(exact.row(r), 10, p)).collect();
 
     // R (item-major) for the anchor queries, from the cache.
     let mut rt = vec![0f32; n * k_q];
@@ -680,21 +561,15 @@ pub fn run(args: &EvalCurArgs) -> anyhow::Result<()> {
             rt[j * k_q + q] = *v;
         }
     }
-    let spec = IndexSpec::new(
-        model_id.clone(),
-        args.max_length,
-        anchors.iter().map(|&a| papers[a].id.clone()).collect(),
-    );
+    let spec =
+        IndexSpec::new(model_id.clone(), args.max_length, anchors.iter().map(|&a| papers[a].id.clone()).collect());
     let make_index = |anchor_pos: &[usize], method: AnchorMethod| -> anyhow::Result<CurIndex> {
         let meta = IndexMeta {
             spec: spec.clone(),
             anchor_query_texts: anchors.iter().map(|&a| papers[a].title.clone()).collect(),
             anchor_method: method,
             anchor_item_ids: anchor_pos.iter().map(|&p| papers[p].id.clone()).collect(),
-            anchor_item_texts: anchor_pos
-                .iter()
-                .map(|&p| papers[p].abstract_text.clone())
-                .collect(),
+            anchor_item_texts: anchor_pos.iter().map(|&p| papers[p].abstract_text.clone()).collect(),
             rcond: args.rcond,
             item_ids: papers.iter().map(|p| p.id.clone()).collect(),
         };
@@ -703,26 +578,15 @@ pub fn run(args: &EvalCurArgs) -> anyhow::Result<()> {
 
     let mut cells: Vec<Cell> = Vec::new();
     let mut rel_errors: Vec<RelError> = Vec::new();
-    let norm_m: f64 = test_rows
-        .iter()
-        .flat_map(|&(r, _)| exact.row(r).iter())
-        .map(|&x| (x as f64) * (x as f64))
-        .sum::<f64>()
-        .sqrt();
+    let norm_m: f64 =
+        test_rows.iter().flat_map(|&(r, _)| exact.row(r).iter()).map(|&x| (x as f64) * (x as f64)).sum::<f64>().sqrt();
 
     // Anchor item choices per method, nested in k_i where the method allows.
     let max_ki = BUDGETS.iter().flat_map(|&m| splits(m)).max().unwrap_or(1);
-    let qr_order =
-        crate::rerank::cur::select_item_anchors(&AnchorMethod::PivotedQr, &rt, k_q, n, max_ki, &[]);
+    let qr_order = crate::rerank::cur::select_item_anchors(&AnchorMethod::PivotedQr, &rt, k_q, n, max_ki, &[]);
     let t = Instant::now();
-    let _ = make_index(
-        &qr_order[..max_ki.min(qr_order.len())],
-        AnchorMethod::PivotedQr,
-    )?;
-    timings.push((
-        format!("index build (pinv + E, k_i = {max_ki}, pivoted QR)"),
-        t.elapsed().as_secs_f64() * 1e3,
-    ));
+    let _ = make_index(&qr_order[..max_ki.min(qr_order.len())], AnchorMethod::PivotedQr)?;
+    timings.push((format!("index build (pinv + E, k_i = {max_ki}, pivoted QR)"), t.elapsed().as_secs_f64() * 1e3));
 
     type Picker<'a> = Box<dyn Fn(usize, u64) -> Vec<usize> + 'a>;
     let methods: Vec<(&str, u64, Picker)> = vec![
@@ -730,29 +594,15 @@ pub fn run(args: &EvalCurArgs) -> anyhow::Result<()> {
             "CUR random anchors",
             args.random_seeds.max(1),
             Box::new(|k_i, seed| {
-                crate::rerank::cur::select_item_anchors(
-                    &AnchorMethod::Random { seed },
-                    &rt,
-                    k_q,
-                    n,
-                    k_i,
-                    &[],
-                )
+                crate::rerank::cur::select_item_anchors(&AnchorMethod::Random { seed }, &rt, k_q, n, k_i, &[])
             }),
         ),
-        (
-            "CUR pivoted-QR anchors",
-            1,
-            Box::new(|k_i, _| qr_order[..k_i.min(qr_order.len())].to_vec()),
-        ),
+        ("CUR pivoted-QR anchors", 1, Box::new(|k_i, _| qr_order[..k_i.min(qr_order.len())].to_vec())),
         (
             "CUR top-coverage anchors",
             1,
             Box::new(|k_i, _| {
-                let m = AnchorMethod::TopCoverage {
-                    depth: 10,
-                    per_query: 1,
-                };
+                let m = AnchorMethod::TopCoverage { depth: 10, per_query: 1 };
                 crate::rerank::cur::select_item_anchors(&m, &rt, k_q, n, k_i, &[])
             }),
         ),
@@ -760,11 +610,7 @@ pub fn run(args: &EvalCurArgs) -> anyhow::Result<()> {
     let mut query_ms = Vec::new();
     for (name, seeds, pick) in &methods {
         for adaptive in [false, true] {
-            let label = if adaptive {
-                format!("{name} + adaptive")
-            } else {
-                name.to_string()
-            };
+            let label = if adaptive { format!("{name} + adaptive") } else { name.to_string() };
             for &m in &BUDGETS {
                 let mut best: Option<usize> = None;
                 let start = cells.len();
@@ -774,29 +620,13 @@ pub fn run(args: &EvalCurArgs) -> anyhow::Result<()> {
                         let index = make_index(&pick(k_i, seed), AnchorMethod::Random { seed })?;
                         for (t, &(_, qp)) in test_rows.iter().enumerate() {
                             let q = &papers[qp];
-                            let opts = QueryOptions {
-                                k: 10,
-                                k_r: m - k_i,
-                            };
+                            let opts = QueryOptions { k: 10, k_r: m - k_i };
                             counting.reset();
                             let tq = Instant::now();
                             let res = if adaptive {
-                                index.query_adaptive(
-                                    &counting,
-                                    &q.title,
-                                    &[q.id.as_str()],
-                                    opts,
-                                    3,
-                                    &item_text,
-                                )?
+                                index.query_adaptive(&counting, &q.title, &[q.id.as_str()], opts, 3, &item_text)?
                             } else {
-                                index.query(
-                                    &counting,
-                                    &q.title,
-                                    &[q.id.as_str()],
-                                    opts,
-                                    &item_text,
-                                )?
+                                index.query(&counting, &q.title, &[q.id.as_str()], opts, &item_text)?
                             };
                             query_ms.push(tq.elapsed().as_secs_f64() * 1e3);
                             let spent = counting.pairs();
@@ -838,11 +668,7 @@ pub fn run(args: &EvalCurArgs) -> anyhow::Result<()> {
                 for &(r, qp) in &test_rows {
                     let c = index.anchor_scores(&matrix, &papers[qp].title)?;
                     let s = index.approx_scores(&c);
-                    err += s
-                        .iter()
-                        .zip(exact.row(r))
-                        .map(|(a, b)| ((a - b) as f64).powi(2))
-                        .sum::<f64>();
+                    err += s.iter().zip(exact.row(r)).map(|(a, b)| ((a - b) as f64).powi(2)).sum::<f64>();
                 }
             }
             rel_errors.push(RelError {
@@ -860,22 +686,13 @@ pub fn run(args: &EvalCurArgs) -> anyhow::Result<()> {
 
     // BM25 top-m reranked exactly.
     let t = Instant::now();
-    let bm25 = Bm25::new(
-        &papers
-            .iter()
-            .map(|p| format!("{} {}", p.title, p.abstract_text))
-            .collect::<Vec<_>>(),
-    );
+    let bm25 = Bm25::new(&papers.iter().map(|p| format!("{} {}", p.title, p.abstract_text)).collect::<Vec<_>>());
     timings.push(("BM25 index build".into(), t.elapsed().as_secs_f64() * 1e3));
     for &m in &BUDGETS {
         let (mut r1, mut r10) = (0.0, 0.0);
         for (t, &(r, qp)) in test_rows.iter().enumerate() {
             let q = &papers[qp];
-            let query = format!(
-                "{} {}",
-                q.title,
-                bm25.key_terms(&q.abstract_text, 10).join(" ")
-            );
+            let query = format!("{} {}", q.title, bm25.key_terms(&q.abstract_text, 10).join(" "));
             let s = bm25.scores(&query);
             let mut skip = vec![false; n];
             skip[qp] = true;
@@ -914,10 +731,7 @@ pub fn run(args: &EvalCurArgs) -> anyhow::Result<()> {
         rel_errors,
     };
     println!("{}", markdown(&report));
-    let out = args
-        .out_json
-        .clone()
-        .unwrap_or_else(|| args.cache_dir.join("cur-eval.json"));
+    let out = args.out_json.clone().unwrap_or_else(|| args.cache_dir.join("cur-eval.json"));
     if let Some(d) = out.parent() {
         fs::create_dir_all(d)?;
     }
@@ -954,29 +768,15 @@ pub fn markdown(r: &EvalReport) -> String {
     for m in &methods {
         let best: Vec<&Cell> = BUDGETS
             .iter()
-            .filter_map(|&b| {
-                r.cells
-                    .iter()
-                    .find(|c| c.method == *m && c.budget == b && c.best)
-            })
+            .filter_map(|&b| r.cells.iter().find(|c| c.method == *m && c.budget == b && c.best))
             .collect();
         let cell = |c: &Cell, v: f64| {
-            if c.k_i > 0 {
-                format!("{v:.3} ({}+{})", c.k_i, c.k_r)
-            } else {
-                format!("{v:.3}")
-            }
+            if c.k_i > 0 { format!("{v:.3} ({}+{})", c.k_i, c.k_r) } else { format!("{v:.3}") }
         };
         s += &format!(
             "| {m} | {} | {} |\n",
-            best.iter()
-                .map(|c| cell(c, c.recall_at_1))
-                .collect::<Vec<_>>()
-                .join(" | "),
-            best.iter()
-                .map(|c| cell(c, c.recall_at_10))
-                .collect::<Vec<_>>()
-                .join(" | ")
+            best.iter().map(|c| cell(c, c.recall_at_1)).collect::<Vec<_>>().join(" | "),
+            best.iter().map(|c| cell(c, c.recall_at_10)).collect::<Vec<_>>().join(" | ")
         );
     }
     s += "\nCells give the best k_i + k_r split by Top-10 recall (the same split is used for Top-1).\n\n";
@@ -1073,8 +873,7 @@ mod tests {
         };
         run(&args).unwrap();
         let report: serde_json::Value =
-            serde_json::from_slice(&fs::read(dir.path().join("cache/cur-eval.json")).unwrap())
-                .unwrap();
+            serde_json::from_slice(&fs::read(dir.path().join("cache/cur-eval.json")).unwrap()).unwrap();
         assert_eq!(report["exact_matrix_pairs"], 30 * 70);
         // A second run reuses the cache (a partial-rows run needs no scorer).
         let mut again = args.clone();

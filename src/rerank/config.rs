@@ -26,37 +26,55 @@ impl BertConfig {
 
     pub fn from_file(path: &Path) -> Result<Self, RerankError> {
         let text = std::fs::read_to_string(path).map_err(|e| RerankError::io(path, e))?;
-        let v: Value = serde_json::from_str(&text)
-            .map_err(|e| RerankError::Config { file: path.to_path_buf(), field: "(json)".into(), message: e.to_string() })?;
+        let v: Value = serde_json::from_str(&text).map_err(|e| RerankError::Config {
+            file: path.to_path_buf(),
+            field: "(json)".into(),
+            message: e.to_string(),
+        })?;
         Self::from_json(&v, path)
     }
 
     pub fn from_json(v: &Value, path: &Path) -> Result<Self, RerankError> {
-        let err = |field: &str, message: String| RerankError::Config { file: path.to_path_buf(), field: field.into(), message };
+        let err = |field: &str, message: String| RerankError::Config {
+            file: path.to_path_buf(),
+            field: field.into(),
+            message,
+        };
         let get_str = |f: &str| v.get(f).and_then(Value::as_str);
         let get_usize = |f: &str| -> Result<usize, RerankError> {
             match v.get(f) {
                 None => Err(err(f, "missing".into())),
-                Some(x) => x.as_u64().map(|n| n as usize).ok_or_else(|| err(f, format!("expected a non-negative integer, found {x}"))),
+                Some(x) => x
+                    .as_u64()
+                    .map(|n| n as usize)
+                    .ok_or_else(|| err(f, format!("expected a non-negative integer, found {x}"))),
             }
         };
 
         match get_str("model_type") {
             Some("bert") => {}
-            Some(other) => return Err(err("model_type", format!("unsupported model type {other:?}; only \"bert\" is supported"))),
+            Some(other) => {
+                return Err(err("model_type", format!("unsupported model type {other:?}; only \"bert\" is supported")));
+            }
             None => return Err(err("model_type", "missing (expected \"bert\")".into())),
         }
         if let Some(archs) = v.get("architectures").and_then(Value::as_array) {
             let names: Vec<&str> = archs.iter().filter_map(Value::as_str).collect();
             if !names.is_empty() && !names.contains(&"BertForSequenceClassification") {
-                return Err(err("architectures", format!("{names:?} is not a cross-encoder; expected BertForSequenceClassification")));
+                return Err(err(
+                    "architectures",
+                    format!("{names:?} is not a cross-encoder; expected BertForSequenceClassification"),
+                ));
             }
         }
         let act = match get_str("hidden_act") {
             Some("gelu") => Act::Gelu,
             Some("gelu_new") | Some("gelu_pytorch_tanh") => Act::GeluTanh,
             Some(other) => {
-                return Err(err("hidden_act", format!("unsupported activation {other:?}; supported: gelu, gelu_new, gelu_pytorch_tanh")));
+                return Err(err(
+                    "hidden_act",
+                    format!("unsupported activation {other:?}; supported: gelu, gelu_new, gelu_pytorch_tanh"),
+                ));
             }
             None => Act::Gelu,
         };
@@ -66,7 +84,10 @@ impl BertConfig {
             None => v.get("id2label").and_then(Value::as_object).map_or(2, |m| m.len()),
         };
         if num_labels != 1 {
-            return Err(err("num_labels", format!("{num_labels} labels; a cross-encoder scorer needs exactly 1 (a raw relevance logit)")));
+            return Err(err(
+                "num_labels",
+                format!("{num_labels} labels; a cross-encoder scorer needs exactly 1 (a raw relevance logit)"),
+            ));
         }
         if let Some(p) = get_str("position_embedding_type") {
             if p != "absolute" {
@@ -90,7 +111,10 @@ impl BertConfig {
         if cfg.hidden_size == 0 || cfg.num_attention_heads == 0 || cfg.hidden_size % cfg.num_attention_heads != 0 {
             return Err(err(
                 "num_attention_heads",
-                format!("hidden_size {} is not a positive multiple of num_attention_heads {}", cfg.hidden_size, cfg.num_attention_heads),
+                format!(
+                    "hidden_size {} is not a positive multiple of num_attention_heads {}",
+                    cfg.hidden_size, cfg.num_attention_heads
+                ),
             ));
         }
         if cfg.num_hidden_layers == 0 {

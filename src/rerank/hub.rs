@@ -26,7 +26,9 @@ pub fn resolve_model(spec: &str, cache_dir: &Path, hub_base_url: &str, fetch: Fe
         Some((i, r)) => (i, Some(r)),
         None => (spec, None),
     };
-    let valid_part = |s: &str| !s.is_empty() && s != "." && s != ".." && s.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c));
+    let valid_part = |s: &str| {
+        !s.is_empty() && s != "." && s != ".." && s.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+    };
     let parts: Vec<&str> = id.split('/').collect();
     if parts.len() != 2 || !parts.iter().all(|p| valid_part(p)) || rev.is_some_and(|r| !valid_part(r)) {
         return Err(RerankError::Spec {
@@ -49,7 +51,11 @@ pub fn resolve_model(spec: &str, cache_dir: &Path, hub_base_url: &str, fetch: Fe
             continue;
         }
         let url = format!("{base}/{id}/resolve/{rev_s}/{file}");
-        let bytes = fetch(&url).map_err(|message| RerankError::Download { file: file.to_string(), url: url.clone(), message })?;
+        let bytes = fetch(&url).map_err(|message| RerankError::Download {
+            file: file.to_string(),
+            url: url.clone(),
+            message,
+        })?;
         if bytes.is_empty() {
             return Err(RerankError::Download { file: file.to_string(), url, message: "empty response".into() });
         }

@@ -203,7 +203,17 @@ unsafe fn convert_bf16_avx512(src: &[f32], m: usize, k: usize, lds: usize, dst: 
     }
 }
 
-fn check_gemm(m: usize, n: usize, k: usize, a_len: usize, lda: usize, c_len: usize, ldc: usize, bias: Option<&[f32]>, epi: &Epilogue) {
+fn check_gemm(
+    m: usize,
+    n: usize,
+    k: usize,
+    a_len: usize,
+    lda: usize,
+    c_len: usize,
+    ldc: usize,
+    bias: Option<&[f32]>,
+    epi: &Epilogue,
+) {
     if m == 0 || n == 0 {
         return;
     }
@@ -234,7 +244,17 @@ fn m_block(k_bytes: usize) -> usize {
 
 /// f32 GEMM with fused epilogue (see the module documentation).
 #[allow(clippy::too_many_arguments)]
-pub fn gemm_f32(isa: Isa, m: usize, a: &[f32], lda: usize, b: &BView, bias: Option<&[f32]>, c: &mut [f32], ldc: usize, epi: Epilogue) {
+pub fn gemm_f32(
+    isa: Isa,
+    m: usize,
+    a: &[f32],
+    lda: usize,
+    b: &BView,
+    bias: Option<&[f32]>,
+    c: &mut [f32],
+    ldc: usize,
+    epi: Epilogue,
+) {
     let (n, k) = (b.n, b.k);
     check_gemm(m, n, k, a.len(), lda, c.len(), ldc, bias, &epi);
     b.check();
@@ -274,7 +294,19 @@ pub fn gemm_f32(isa: Isa, m: usize, a: &[f32], lda: usize, b: &BView, bias: Opti
 
 /// bf16 GEMM: `a` holds bf16 rows (stride `lda` in u16, `k` padded to even), `b` a [`pack_bf16`] buffer.
 #[allow(clippy::too_many_arguments)]
-pub fn gemm_bf16(isa: Isa, m: usize, n: usize, k: usize, a: &[u16], lda: usize, b: &[u16], bias: Option<&[f32]>, c: &mut [f32], ldc: usize, epi: Epilogue) {
+pub fn gemm_bf16(
+    isa: Isa,
+    m: usize,
+    n: usize,
+    k: usize,
+    a: &[u16],
+    lda: usize,
+    b: &[u16],
+    bias: Option<&[f32]>,
+    c: &mut [f32],
+    ldc: usize,
+    epi: Epilogue,
+) {
     let kp = k.div_ceil(2);
     check_gemm(m, n, kp * 2, a.len(), lda, c.len(), ldc, bias, &epi);
     let np = n.div_ceil(NR);
@@ -326,7 +358,20 @@ macro_rules! dispatch_rows {
 
 #[allow(clippy::too_many_arguments)]
 #[inline]
-unsafe fn tile_f32(isa: Isa, rows: usize, k: usize, a: *const f32, lda: usize, b: *const f32, ldb: usize, c: *mut f32, ldc: usize, nvalid: usize, bias: *const f32, e: EpiRaw) {
+unsafe fn tile_f32(
+    isa: Isa,
+    rows: usize,
+    k: usize,
+    a: *const f32,
+    lda: usize,
+    b: *const f32,
+    ldb: usize,
+    c: *mut f32,
+    ldc: usize,
+    nvalid: usize,
+    bias: *const f32,
+    e: EpiRaw,
+) {
     #[cfg(target_arch = "x86_64")]
     if isa.has_avx512() {
         unsafe { dispatch_rows!(rows, kern_f32_avx512, k, a, lda, b, ldb, c, ldc, nvalid, bias, e) };
@@ -338,7 +383,19 @@ unsafe fn tile_f32(isa: Isa, rows: usize, k: usize, a: *const f32, lda: usize, b
 
 #[allow(clippy::too_many_arguments)]
 #[inline]
-unsafe fn tile_bf16(isa: Isa, rows: usize, kp: usize, a: *const u16, lda: usize, b: *const u16, c: *mut f32, ldc: usize, nvalid: usize, bias: *const f32, e: EpiRaw) {
+unsafe fn tile_bf16(
+    isa: Isa,
+    rows: usize,
+    kp: usize,
+    a: *const u16,
+    lda: usize,
+    b: *const u16,
+    c: *mut f32,
+    ldc: usize,
+    nvalid: usize,
+    bias: *const f32,
+    e: EpiRaw,
+) {
     #[cfg(target_arch = "x86_64")]
     if isa == Isa::Avx512Bf16 {
         unsafe { dispatch_rows!(rows, kern_bf16_avx512, kp, a, lda, b, c, ldc, nvalid, bias, e) };
@@ -362,7 +419,18 @@ fn epilogue_scalar(v: f32, e: EpiRaw, r: *const f32, j: usize) -> f32 {
 }
 
 #[allow(clippy::too_many_arguments)]
-unsafe fn kern_f32_generic<const R: usize>(k: usize, a: *const f32, lda: usize, b: *const f32, ldb: usize, c: *mut f32, ldc: usize, nvalid: usize, bias: *const f32, e: EpiRaw) {
+unsafe fn kern_f32_generic<const R: usize>(
+    k: usize,
+    a: *const f32,
+    lda: usize,
+    b: *const f32,
+    ldb: usize,
+    c: *mut f32,
+    ldc: usize,
+    nvalid: usize,
+    bias: *const f32,
+    e: EpiRaw,
+) {
     let mut acc = [[0f32; NR]; R];
     for kk in 0..k {
         let brow: &[f32; NR] = unsafe { &*(b.add(kk * ldb) as *const [f32; NR]) };
@@ -376,7 +444,14 @@ unsafe fn kern_f32_generic<const R: usize>(k: usize, a: *const f32, lda: usize, 
     unsafe { store_generic::<R>(&acc, c, ldc, nvalid, bias, e) };
 }
 
-unsafe fn store_generic<const R: usize>(acc: &[[f32; NR]; R], c: *mut f32, ldc: usize, nvalid: usize, bias: *const f32, e: EpiRaw) {
+unsafe fn store_generic<const R: usize>(
+    acc: &[[f32; NR]; R],
+    c: *mut f32,
+    ldc: usize,
+    nvalid: usize,
+    bias: *const f32,
+    e: EpiRaw,
+) {
     for (i, acc_i) in acc.iter().enumerate() {
         let r = match e {
             EpiRaw::Residual(r, ldr) => unsafe { r.add(i * ldr) },
@@ -393,7 +468,17 @@ unsafe fn store_generic<const R: usize>(acc: &[[f32; NR]; R], c: *mut f32, ldc: 
 }
 
 #[allow(clippy::too_many_arguments)]
-unsafe fn kern_bf16_generic<const R: usize>(kp: usize, a: *const u16, lda: usize, b: *const u16, c: *mut f32, ldc: usize, nvalid: usize, bias: *const f32, e: EpiRaw) {
+unsafe fn kern_bf16_generic<const R: usize>(
+    kp: usize,
+    a: *const u16,
+    lda: usize,
+    b: *const u16,
+    c: *mut f32,
+    ldc: usize,
+    nvalid: usize,
+    bias: *const f32,
+    e: EpiRaw,
+) {
     let mut acc = [[0f32; NR]; R];
     for kk in 0..kp {
         let brow: &[u16; 2 * NR] = unsafe { &*(b.add(kk * 2 * NR) as *const [u16; 2 * NR]) };
@@ -415,14 +500,28 @@ unsafe fn kern_bf16_generic<const R: usize>(kp: usize, a: *const u16, lda: usize
 #[inline(always)]
 fn masks(nvalid: usize) -> (u16, u16) {
     let m0 = if nvalid >= 16 { 0xFFFF } else { ((1u32 << nvalid) - 1) as u16 };
-    let m1 = if nvalid >= 32 { 0xFFFF } else if nvalid > 16 { ((1u32 << (nvalid - 16)) - 1) as u16 } else { 0 };
+    let m1 = if nvalid >= 32 {
+        0xFFFF
+    } else if nvalid > 16 {
+        ((1u32 << (nvalid - 16)) - 1) as u16
+    } else {
+        0
+    };
     (m0, m1)
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f")]
 #[inline]
-unsafe fn store_avx512<const R: usize>(acc0: &[__m512; R], acc1: &[__m512; R], c: *mut f32, ldc: usize, nvalid: usize, bias: *const f32, e: EpiRaw) {
+unsafe fn store_avx512<const R: usize>(
+    acc0: &[__m512; R],
+    acc1: &[__m512; R],
+    c: *mut f32,
+    ldc: usize,
+    nvalid: usize,
+    bias: *const f32,
+    e: EpiRaw,
+) {
     let (m0, m1) = masks(nvalid);
     let (bv0, bv1) = if bias.is_null() {
         (_mm512_setzero_ps(), _mm512_setzero_ps())
@@ -468,7 +567,18 @@ unsafe fn store_avx512<const R: usize>(acc0: &[__m512; R], acc1: &[__m512; R], c
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f")]
 #[allow(clippy::too_many_arguments)]
-unsafe fn kern_f32_avx512<const R: usize>(k: usize, a: *const f32, lda: usize, b: *const f32, ldb: usize, c: *mut f32, ldc: usize, nvalid: usize, bias: *const f32, e: EpiRaw) {
+unsafe fn kern_f32_avx512<const R: usize>(
+    k: usize,
+    a: *const f32,
+    lda: usize,
+    b: *const f32,
+    ldb: usize,
+    c: *mut f32,
+    ldc: usize,
+    nvalid: usize,
+    bias: *const f32,
+    e: EpiRaw,
+) {
     let mut acc0 = [_mm512_setzero_ps(); R];
     let mut acc1 = [_mm512_setzero_ps(); R];
     for kk in 0..k {
@@ -489,7 +599,17 @@ unsafe fn kern_f32_avx512<const R: usize>(k: usize, a: *const f32, lda: usize, b
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f,avx512bf16,avx512bw,avx512vl")]
 #[allow(clippy::too_many_arguments)]
-unsafe fn kern_bf16_avx512<const R: usize>(kp: usize, a: *const u16, lda: usize, b: *const u16, c: *mut f32, ldc: usize, nvalid: usize, bias: *const f32, e: EpiRaw) {
+unsafe fn kern_bf16_avx512<const R: usize>(
+    kp: usize,
+    a: *const u16,
+    lda: usize,
+    b: *const u16,
+    c: *mut f32,
+    ldc: usize,
+    nvalid: usize,
+    bias: *const f32,
+    e: EpiRaw,
+) {
     let mut acc0 = [_mm512_setzero_ps(); R];
     let mut acc1 = [_mm512_setzero_ps(); R];
     for kk in 0..kp {
@@ -548,7 +668,10 @@ pub fn gelu_tanh_scalar(x: f32) -> f32 {
 #[inline]
 pub unsafe fn exp512(x: __m512) -> __m512 {
     let x = _mm512_max_ps(_mm512_min_ps(x, _mm512_set1_ps(88.0)), _mm512_set1_ps(-100.0));
-    let n = _mm512_roundscale_ps::<{ _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC }>(_mm512_mul_ps(x, _mm512_set1_ps(LOG2E)));
+    let n = _mm512_roundscale_ps::<{ _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC }>(_mm512_mul_ps(
+        x,
+        _mm512_set1_ps(LOG2E),
+    ));
     let r = _mm512_fnmadd_ps(n, _mm512_set1_ps(LN2_HI), x);
     let r = _mm512_fnmadd_ps(n, _mm512_set1_ps(LN2_LO), r);
     let mut p = _mm512_set1_ps(1.0 / 5040.0);
@@ -922,7 +1045,12 @@ mod tests {
             }
             for i in 0..chunk.len() {
                 let want = (buf[i] as f64).exp();
-                assert!(((out[i] as f64) - want).abs() <= 3e-7 * want + 1e-38, "exp({}) = {} want {want}", buf[i], out[i]);
+                assert!(
+                    ((out[i] as f64) - want).abs() <= 3e-7 * want + 1e-38,
+                    "exp({}) = {} want {want}",
+                    buf[i],
+                    out[i]
+                );
             }
         }
     }

@@ -22,7 +22,7 @@ mod hub;
 pub mod kernels;
 mod model;
 
-pub use hub::{resolve_model, Fetch};
+pub use hub::{Fetch, resolve_model};
 
 use model::{Bert, Encoded, Scratch};
 use std::path::{Path, PathBuf};
@@ -146,18 +146,27 @@ impl CrossEncoder {
         }
         let cfg = config::BertConfig::from_file(&cfg_path)?;
         if opts.max_length < 4 {
-            return Err(RerankError::Option { option: "max_length", message: format!("{} is too small (at least 4)", opts.max_length) });
+            return Err(RerankError::Option {
+                option: "max_length",
+                message: format!("{} is too small (at least 4)", opts.max_length),
+            });
         }
         if opts.max_length > cfg.max_position_embeddings {
             return Err(RerankError::Option {
                 option: "max_length",
-                message: format!("{} exceeds the model's max_position_embeddings {} ({})", opts.max_length, cfg.max_position_embeddings, cfg_path.display()),
+                message: format!(
+                    "{} exceeds the model's max_position_embeddings {} ({})",
+                    opts.max_length,
+                    cfg.max_position_embeddings,
+                    cfg_path.display()
+                ),
             });
         }
         if opts.batch_size == 0 {
             return Err(RerankError::Option { option: "batch_size", message: "must be at least 1".into() });
         }
-        let threads = if opts.threads == 0 { std::thread::available_parallelism().map_or(1, |n| n.get()) } else { opts.threads };
+        let threads =
+            if opts.threads == 0 { std::thread::available_parallelism().map_or(1, |n| n.get()) } else { opts.threads };
         let mut tokenizer = tokenizers::Tokenizer::from_file(&tok_path)
             .map_err(|e| RerankError::Tokenizer { file: tok_path.clone(), message: e.to_string() })?;
         tokenizer
@@ -174,7 +183,11 @@ impl CrossEncoder {
             return Err(RerankError::Config {
                 file: cfg_path,
                 field: "vocab_size".into(),
-                message: format!("{} is smaller than the tokenizer's vocabulary ({vocab}, {})", cfg.vocab_size, tok_path.display()),
+                message: format!(
+                    "{} is smaller than the tokenizer's vocabulary ({vocab}, {})",
+                    cfg.vocab_size,
+                    tok_path.display()
+                ),
             });
         }
         let isa = kernels::Isa::detect();
@@ -213,7 +226,10 @@ impl CrossEncoder {
             let msg = e.to_string();
             let message = if msg.contains("too short") {
                 // What Hugging Face does too (it raises): only the document may be truncated.
-                format!("the query alone does not fit max_length {} with at least one document token ({msg})", self.opts.max_length)
+                format!(
+                    "the query alone does not fit max_length {} with at least one document token ({msg})",
+                    self.opts.max_length
+                )
             } else {
                 msg
             };
@@ -222,7 +238,10 @@ impl CrossEncoder {
         let ids = enc.get_ids().to_vec();
         let types = enc.get_type_ids().to_vec();
         let cfg = &self.bert.cfg;
-        if ids.len() > self.opts.max_length || ids.iter().any(|&i| i as usize >= cfg.vocab_size) || types.iter().any(|&t| t as usize >= cfg.type_vocab_size) {
+        if ids.len() > self.opts.max_length
+            || ids.iter().any(|&i| i as usize >= cfg.vocab_size)
+            || types.iter().any(|&t| t as usize >= cfg.type_vocab_size)
+        {
             return Err(RerankError::Tokenize { index, message: "token ids out of the model's range".into() });
         }
         Ok(Encoded { ids, types })
@@ -243,7 +262,11 @@ impl CrossEncoder {
                 let hs: Vec<_> = pairs
                     .chunks(chunk)
                     .enumerate()
-                    .map(|(ci, c)| s.spawn(move || c.iter().enumerate().map(|(i, (q, d))| self.encode(ci * chunk + i, q, d)).collect()))
+                    .map(|(ci, c)| {
+                        s.spawn(move || {
+                            c.iter().enumerate().map(|(i, (q, d))| self.encode(ci * chunk + i, q, d)).collect()
+                        })
+                    })
                     .collect();
                 hs.into_iter().map(|h| h.join().expect("tokenizer thread panicked")).collect()
             });

@@ -28,7 +28,17 @@ impl Linear {
 
     /// `out[m, n] = x[m, k] Wᵀ + b` with the epilogue; `a16` is scratch for the bf16 copy of x.
     #[allow(clippy::too_many_arguments)]
-    fn forward(&self, isa: Isa, m: usize, x: &[f32], ldx: usize, a16: &mut AlignedBuf, out: &mut [f32], ldo: usize, epi: Epilogue) {
+    fn forward(
+        &self,
+        isa: Isa,
+        m: usize,
+        x: &[f32],
+        ldx: usize,
+        a16: &mut AlignedBuf,
+        out: &mut [f32],
+        ldo: usize,
+        epi: Epilogue,
+    ) {
         if self.bf16 {
             let kp = self.k.div_ceil(2) * 2;
             a16.ensure_u16(m * kp);
@@ -162,10 +172,22 @@ impl Bert {
             bqkv.extend(g("attention.self.value.bias", &[h])?);
             layers.push(Layer {
                 qkv: Linear::new(&wqkv, 3 * h, h, &bqkv, bf16),
-                attn_out: Linear::new(&g("attention.output.dense.weight", &[h, h])?, h, h, &g("attention.output.dense.bias", &[h])?, bf16),
+                attn_out: Linear::new(
+                    &g("attention.output.dense.weight", &[h, h])?,
+                    h,
+                    h,
+                    &g("attention.output.dense.bias", &[h])?,
+                    bf16,
+                ),
                 ln1_g: g("attention.output.LayerNorm.weight", &[h])?,
                 ln1_b: g("attention.output.LayerNorm.bias", &[h])?,
-                inter: Linear::new(&g("intermediate.dense.weight", &[i_sz, h])?, i_sz, h, &g("intermediate.dense.bias", &[i_sz])?, bf16),
+                inter: Linear::new(
+                    &g("intermediate.dense.weight", &[i_sz, h])?,
+                    i_sz,
+                    h,
+                    &g("intermediate.dense.bias", &[i_sz])?,
+                    bf16,
+                ),
                 out: Linear::new(&g("output.dense.weight", &[h, i_sz])?, h, i_sz, &g("output.dense.bias", &[h])?, bf16),
                 ln2_g: g("output.LayerNorm.weight", &[h])?,
                 ln2_b: g("output.LayerNorm.bias", &[h])?,
@@ -183,7 +205,11 @@ impl Bert {
     /// Bytes of weights held in memory.
     pub fn weight_bytes(&self) -> usize {
         let v = (self.word.len() + self.pos.len() + self.tok_type.len() + self.pooler_w.len()) * 4;
-        v + self.layers.iter().map(|l| l.qkv.bytes() + l.attn_out.bytes() + l.inter.bytes() + l.out.bytes()).sum::<usize>()
+        v + self
+            .layers
+            .iter()
+            .map(|l| l.qkv.bytes() + l.attn_out.bytes() + l.inter.bytes() + l.out.bytes())
+            .sum::<usize>()
     }
 
     /// Scores a batch of tokenized sequences (any lengths; no padding is used).
@@ -266,7 +292,13 @@ impl Bert {
                     for r in 0..nq {
                         kernels::softmax_inplace(isa, &mut s_buf[r * lpad..r * lpad + l]);
                     }
-                    let bv = BView { data: &qkv[off * 3 * h + 2 * h + hd * dh..], k: l, n: dh, panel_stride: NR, ldb: 3 * h };
+                    let bv = BView {
+                        data: &qkv[off * 3 * h + 2 * h + hd * dh..],
+                        k: l,
+                        n: dh,
+                        panel_stride: NR,
+                        ldb: 3 * h,
+                    };
                     if last {
                         let c = &mut sc.ctxc.f32_mut()[si * h + hd * dh..];
                         kernels::gemm_f32(isa, 1, sc.s.f32(), lpad, &bv, None, c, h, Epilogue::None);
@@ -311,7 +343,16 @@ impl Bert {
 
     /// Attention output projection + residual + LN, then FFN + residual + LN; result in `x`.
     #[allow(clippy::too_many_arguments)]
-    fn tail(&self, layer: &Layer, m: usize, ctx: &mut AlignedBuf, x: &mut AlignedBuf, tmp: &mut AlignedBuf, inter: &mut AlignedBuf, a16: &mut AlignedBuf) {
+    fn tail(
+        &self,
+        layer: &Layer,
+        m: usize,
+        ctx: &mut AlignedBuf,
+        x: &mut AlignedBuf,
+        tmp: &mut AlignedBuf,
+        inter: &mut AlignedBuf,
+        a16: &mut AlignedBuf,
+    ) {
         let isa = self.isa;
         let h = self.cfg.hidden_size;
         let isz = self.cfg.intermediate_size;

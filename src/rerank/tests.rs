@@ -6,8 +6,9 @@ use serde_json::json;
 use std::collections::HashMap;
 
 const WORDS: &[&str] = &[
-    "[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "the", "a", "model", "paper", "graph", "neural", "network", "learning", "of", "on",
-    "$", "\\", "{", "}", "x", "^", "2", "##s", "##ing", "é", "café", "über", "ü", "-", ".", ",", "data",
+    "[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "the", "a", "model", "paper", "graph", "neural", "network",
+    "learning", "of", "on", "$", "\\", "{", "}", "x", "^", "2", "##s", "##ing", "é", "café", "über", "ü", "-", ".",
+    ",", "data",
 ];
 
 struct Tiny {
@@ -21,7 +22,8 @@ struct Tiny {
 const TINY: Tiny = Tiny { h: 32, inter: 64, heads: 4, layers: 2, max_pos: 64 };
 
 fn tokenizer_json() -> serde_json::Value {
-    let vocab: serde_json::Map<String, serde_json::Value> = WORDS.iter().enumerate().map(|(i, w)| (w.to_string(), json!(i))).collect();
+    let vocab: serde_json::Map<String, serde_json::Value> =
+        WORDS.iter().enumerate().map(|(i, w)| (w.to_string(), json!(i))).collect();
     let added: Vec<_> = [(0, "[PAD]"), (1, "[UNK]"), (2, "[CLS]"), (3, "[SEP]"), (4, "[MASK]")]
         .iter()
         .map(|(id, c)| json!({"id": id, "content": c, "single_word": false, "lstrip": false, "rstrip": false, "normalized": false, "special": true}))
@@ -148,10 +150,15 @@ fn reference_score(t: &Tiny, w: &HashMap<String, Vec<f32>>, ids: &[u32], types: 
         sum * 2.0 / std::f64::consts::PI.sqrt()
     };
     let l = ids.len();
-    let (we, pe, te) = (g("bert.embeddings.word_embeddings.weight"), g("bert.embeddings.position_embeddings.weight"), g("bert.embeddings.token_type_embeddings.weight"));
+    let (we, pe, te) = (
+        g("bert.embeddings.word_embeddings.weight"),
+        g("bert.embeddings.position_embeddings.weight"),
+        g("bert.embeddings.token_type_embeddings.weight"),
+    );
     let mut x: Vec<Vec<f64>> = (0..l)
         .map(|p| {
-            let mut r: Vec<f64> = (0..h).map(|j| we[ids[p] as usize * h + j] + pe[p * h + j] + te[types[p] as usize * h + j]).collect();
+            let mut r: Vec<f64> =
+                (0..h).map(|j| we[ids[p] as usize * h + j] + pe[p * h + j] + te[types[p] as usize * h + j]).collect();
             ln(&mut r, &g("bert.embeddings.LayerNorm.weight"), &g("bert.embeddings.LayerNorm.bias"));
             r
         })
@@ -159,13 +166,18 @@ fn reference_score(t: &Tiny, w: &HashMap<String, Vec<f32>>, ids: &[u32], types: 
     for li in 0..t.layers {
         let p = format!("bert.encoder.layer.{li}.");
         let f = |s: &str| format!("{p}{s}");
-        let q: Vec<Vec<f64>> = x.iter().map(|r| lin(r, &f("attention.self.query.weight"), &f("attention.self.query.bias"), h)).collect();
-        let k: Vec<Vec<f64>> = x.iter().map(|r| lin(r, &f("attention.self.key.weight"), &f("attention.self.key.bias"), h)).collect();
-        let v: Vec<Vec<f64>> = x.iter().map(|r| lin(r, &f("attention.self.value.weight"), &f("attention.self.value.bias"), h)).collect();
+        let q: Vec<Vec<f64>> =
+            x.iter().map(|r| lin(r, &f("attention.self.query.weight"), &f("attention.self.query.bias"), h)).collect();
+        let k: Vec<Vec<f64>> =
+            x.iter().map(|r| lin(r, &f("attention.self.key.weight"), &f("attention.self.key.bias"), h)).collect();
+        let v: Vec<Vec<f64>> =
+            x.iter().map(|r| lin(r, &f("attention.self.value.weight"), &f("attention.self.value.bias"), h)).collect();
         let mut ctx = vec![vec![0f64; h]; l];
         for hd in 0..t.heads {
             for i in 0..l {
-                let s: Vec<f64> = (0..l).map(|j| (0..dh).map(|d| q[i][hd * dh + d] * k[j][hd * dh + d]).sum::<f64>() / (dh as f64).sqrt()).collect();
+                let s: Vec<f64> = (0..l)
+                    .map(|j| (0..dh).map(|d| q[i][hd * dh + d] * k[j][hd * dh + d]).sum::<f64>() / (dh as f64).sqrt())
+                    .collect();
                 let mx = s.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
                 let e: Vec<f64> = s.iter().map(|v| (v - mx).exp()).collect();
                 let z: f64 = e.iter().sum();
@@ -188,7 +200,8 @@ fn reference_score(t: &Tiny, w: &HashMap<String, Vec<f32>>, ids: &[u32], types: 
             x[i] = h2;
         }
     }
-    let pooled: Vec<f64> = lin(&x[0], "bert.pooler.dense.weight", "bert.pooler.dense.bias", h).into_iter().map(f64::tanh).collect();
+    let pooled: Vec<f64> =
+        lin(&x[0], "bert.pooler.dense.weight", "bert.pooler.dense.bias", h).into_iter().map(f64::tanh).collect();
     lin(&pooled, "classifier.weight", "classifier.bias", 1)[0]
 }
 
@@ -231,12 +244,18 @@ fn engine_matches_naive_reference_on_tiny_model() {
                 reference_score(&TINY, &w, &ids, &types)
             })
             .collect();
-        for (threads, batch, dtype, tol) in [(1, 32, Dtype::F32, 1e-4), (2, 3, Dtype::F32, 1e-4), (3, 1, Dtype::F32, 1e-4), (2, 4, Dtype::Bf16, 0.15)] {
+        for (threads, batch, dtype, tol) in
+            [(1, 32, Dtype::F32, 1e-4), (2, 3, Dtype::F32, 1e-4), (3, 1, Dtype::F32, 1e-4), (2, 4, Dtype::Bf16, 0.15)]
+        {
             let ce = CrossEncoder::load(tmp.path(), opts(max_length, dtype, threads, batch)).unwrap();
             let got = ce.score_pairs(&refs).unwrap();
             assert_eq!(got.len(), refs.len());
             for (i, (g, w)) in got.iter().zip(&want).enumerate() {
-                assert!((*g as f64 - w).abs() < tol, "pair {i} {:?} len {max_length} {dtype} t{threads} b{batch}: {g} vs {w}", refs[i]);
+                assert!(
+                    (*g as f64 - w).abs() < tol,
+                    "pair {i} {:?} len {max_length} {dtype} t{threads} b{batch}: {g} vs {w}",
+                    refs[i]
+                );
             }
         }
     }
@@ -422,7 +441,10 @@ fn resolve_model_local_download_cache_and_offline() {
         ]
     );
     assert!(CrossEncoder::load(&dir, opts(16, Dtype::F32, 1, 8)).is_ok());
-    assert!(std::fs::read_dir(&dir).unwrap().all(|e| !e.unwrap().file_name().to_string_lossy().starts_with('.')), "no temp files left");
+    assert!(
+        std::fs::read_dir(&dir).unwrap().all(|e| !e.unwrap().file_name().to_string_lossy().starts_with('.')),
+        "no temp files left"
+    );
     // present files are not fetched again
     assert_eq!(resolve_model("acme/tiny-ce", &cache, "http://x", never).unwrap(), dir);
 

@@ -66,14 +66,7 @@ pub fn select_item_anchors(
             picked
         }
         AnchorMethod::TopCoverage { depth, per_query } => {
-            let qr = select_item_anchors(
-                &AnchorMethod::PivotedQr,
-                rt,
-                k_q,
-                n,
-                n.min(4 * k_i.max(1)),
-                forbidden,
-            );
+            let qr = select_item_anchors(&AnchorMethod::PivotedQr, rt, k_q, n, n.min(4 * k_i.max(1)), forbidden);
             let qr_rank: Vec<usize> = {
                 let mut r = vec![usize::MAX; n];
                 for (i, &j) in qr.iter().enumerate() {
@@ -99,12 +92,7 @@ pub fn select_item_anchors(
                 }
             }
             while picked.len() < k_i {
-                let gain = |j: usize| {
-                    in_top[j]
-                        .iter()
-                        .filter(|&&q| covered[q] < *per_query)
-                        .count()
-                };
+                let gain = |j: usize| in_top[j].iter().filter(|&&q| covered[q] < *per_query).count();
                 let best = (0..n)
                     .filter(|&j| !used[j])
                     .max_by(|&a, &b| gain(a).cmp(&gain(b)).then(qr_rank[b].cmp(&qr_rank[a])));
@@ -137,17 +125,9 @@ pub fn select_item_anchors(
     }
 }
 
-fn random_positions(
-    n: usize,
-    k: usize,
-    forbidden: &[usize],
-    taken: &[usize],
-    seed: u64,
-) -> Vec<usize> {
+fn random_positions(n: usize, k: usize, forbidden: &[usize], taken: &[usize], seed: u64) -> Vec<usize> {
     let mut rng = StdRng::seed_from_u64(seed);
-    let mut pool: Vec<usize> = (0..n)
-        .filter(|j| !forbidden.contains(j) && !taken.contains(j))
-        .collect();
+    let mut pool: Vec<usize> = (0..n).filter(|j| !forbidden.contains(j) && !taken.contains(j)).collect();
     let k = k.min(pool.len());
     // Partial Fisher–Yates over the allowed positions.
     for i in 0..k {
@@ -179,9 +159,7 @@ mod tests {
     #[test]
     fn pivoted_qr_tops_up_when_rank_deficient() {
         // Rank 1: every column is a multiple of (1, 2).
-        let rt: Vec<f32> = (0..10)
-            .flat_map(|j| [j as f32 + 1.0, 2.0 * (j as f32 + 1.0)])
-            .collect();
+        let rt: Vec<f32> = (0..10).flat_map(|j| [j as f32 + 1.0, 2.0 * (j as f32 + 1.0)]).collect();
         let a = select_item_anchors(&AnchorMethod::PivotedQr, &rt, 2, 10, 4, &[]);
         assert_eq!(a.len(), 4);
         assert_eq!(a[0], 9, "largest column first");
@@ -190,16 +168,9 @@ mod tests {
     #[test]
     fn top_coverage_picks_items_that_top_many_queries() {
         // 3 queries × 6 items; item 4 is best for queries 0 and 1, item 2 for query 2.
-        let r = [
-            [0.1, 0.2, 0.3, 0.0, 0.9, 0.5],
-            [0.0, 0.1, 0.2, 0.3, 0.8, 0.1],
-            [0.2, 0.1, 0.9, 0.0, 0.1, 0.3],
-        ];
+        let r = [[0.1, 0.2, 0.3, 0.0, 0.9, 0.5], [0.0, 0.1, 0.2, 0.3, 0.8, 0.1], [0.2, 0.1, 0.9, 0.0, 0.1, 0.3]];
         let rt: Vec<f32> = (0..6).flat_map(|j| (0..3).map(move |q| r[q][j])).collect();
-        let m = AnchorMethod::TopCoverage {
-            depth: 1,
-            per_query: 1,
-        };
+        let m = AnchorMethod::TopCoverage { depth: 1, per_query: 1 };
         let a = select_item_anchors(&m, &rt, 3, 6, 3, &[]);
         assert_eq!(&a[..2], &[4, 2]);
         assert_eq!(a.len(), 3);

@@ -26,11 +26,7 @@ pub struct IndexSpec {
 }
 
 impl IndexSpec {
-    pub fn new(
-        model_id: impl Into<String>,
-        max_length: usize,
-        anchor_query_ids: Vec<String>,
-    ) -> Self {
+    pub fn new(model_id: impl Into<String>, max_length: usize, anchor_query_ids: Vec<String>) -> Self {
         Self {
             model_id: model_id.into(),
             max_length,
@@ -67,13 +63,7 @@ pub struct BuildOptions {
 
 impl Default for BuildOptions {
     fn default() -> Self {
-        Self {
-            max_length: 128,
-            k_i: 50,
-            anchor_method: AnchorMethod::PivotedQr,
-            rcond: 1e-4,
-            chunk_items: 64,
-        }
+        Self { max_length: 128, k_i: 50, anchor_method: AnchorMethod::PivotedQr, rcond: 1e-4, chunk_items: 64 }
     }
 }
 
@@ -141,17 +131,12 @@ impl CurIndex {
         progress: &mut dyn FnMut(BuildProgress),
     ) -> Result<CurIndex, CurError> {
         if anchor_queries.is_empty() || items.is_empty() {
-            return Err(CurError::Invalid(
-                "need at least one anchor query and one item".into(),
-            ));
+            return Err(CurError::Invalid("need at least one anchor query and one item".into()));
         }
         let spec = IndexSpec::new(
             scorer.model_id(),
             opts.max_length,
-            anchor_queries
-                .iter()
-                .map(|(id, _)| id.to_string())
-                .collect(),
+            anchor_queries.iter().map(|(id, _)| id.to_string()).collect(),
         );
         let mut pos = HashMap::with_capacity(items.len());
         for (i, (id, _)) in items.iter().enumerate() {
@@ -159,24 +144,12 @@ impl CurIndex {
                 return Err(CurError::Invalid(format!("duplicate item id {id}")));
             }
         }
-        let rt = compute_r(
-            scorer,
-            &spec,
-            anchor_queries,
-            items,
-            opts.chunk_items.max(1),
-            partial,
-            progress,
-        )?;
+        let rt = compute_r(scorer, &spec, anchor_queries, items, opts.chunk_items.max(1), partial, progress)?;
         let k_q = anchor_queries.len();
         let anchor_item_pos = match &opts.anchor_method {
             AnchorMethod::Given { ids } => ids
                 .iter()
-                .map(|id| {
-                    pos.get(id)
-                        .copied()
-                        .ok_or_else(|| CurError::UnknownItem(id.clone()))
-                })
+                .map(|id| pos.get(id).copied().ok_or_else(|| CurError::UnknownItem(id.clone())))
                 .collect::<Result<Vec<_>, _>>()?,
             m => select_item_anchors(m, &rt, k_q, items.len(), opts.k_i, &[]),
         };
@@ -184,14 +157,8 @@ impl CurIndex {
             spec,
             anchor_query_texts: anchor_queries.iter().map(|(_, t)| t.to_string()).collect(),
             anchor_method: opts.anchor_method.clone(),
-            anchor_item_ids: anchor_item_pos
-                .iter()
-                .map(|&p| items[p].0.to_string())
-                .collect(),
-            anchor_item_texts: anchor_item_pos
-                .iter()
-                .map(|&p| items[p].1.to_string())
-                .collect(),
+            anchor_item_ids: anchor_item_pos.iter().map(|&p| items[p].0.to_string()).collect(),
+            anchor_item_texts: anchor_item_pos.iter().map(|&p| items[p].1.to_string()).collect(),
             rcond: opts.rcond,
             item_ids: items.iter().map(|(id, _)| id.to_string()).collect(),
         };
@@ -207,25 +174,13 @@ impl CurIndex {
         let n = meta.item_ids.len();
         let k_q = meta.spec.anchor_query_ids.len();
         if rt.len() != n * k_q {
-            return Err(CurError::Invalid(format!(
-                "R has {} values, want {n}×{k_q}",
-                rt.len()
-            )));
+            return Err(CurError::Invalid(format!("R has {} values, want {n}×{k_q}", rt.len())));
         }
-        let pos: HashMap<String, usize> = meta
-            .item_ids
-            .iter()
-            .enumerate()
-            .map(|(i, id)| (id.clone(), i))
-            .collect();
+        let pos: HashMap<String, usize> = meta.item_ids.iter().enumerate().map(|(i, id)| (id.clone(), i)).collect();
         let anchor_item_pos = meta
             .anchor_item_ids
             .iter()
-            .map(|id| {
-                pos.get(id)
-                    .copied()
-                    .ok_or_else(|| CurError::UnknownItem(id.clone()))
-            })
+            .map(|id| pos.get(id).copied().ok_or_else(|| CurError::UnknownItem(id.clone())))
             .collect::<Result<Vec<_>, _>>()?;
         let k_i = anchor_item_pos.len();
         if k_i == 0 {
@@ -239,14 +194,7 @@ impl CurIndex {
             let r_j = &rt[j * k_q..(j + 1) * k_q];
             e.extend((0..k_i).map(|a| dot_f32(&u[a * k_q..(a + 1) * k_q], r_j)));
         }
-        Ok(CurIndex {
-            meta,
-            pos,
-            anchor_item_pos,
-            u,
-            rt,
-            e,
-        })
+        Ok(CurIndex { meta, pos, anchor_item_pos, u, rt, e })
     }
 
     pub fn meta(&self) -> &IndexMeta {
@@ -283,24 +231,12 @@ impl CurIndex {
     pub fn approx_scores(&self, c: &[f32]) -> Vec<f32> {
         let k_i = self.k_i();
         assert_eq!(c.len(), k_i, "approx_scores: c must have k_i entries");
-        self.e
-            .chunks_exact(k_i)
-            .map(|e_j| dot_f32(c, e_j))
-            .collect()
+        self.e.chunks_exact(k_i).map(|e_j| dot_f32(c, e_j)).collect()
     }
 
     /// Exact CE scores of a query text against the anchor items (`k_i` CE calls).
-    pub fn anchor_scores(
-        &self,
-        scorer: &dyn PairScorer,
-        query_text: &str,
-    ) -> Result<Vec<f32>, CurError> {
-        let pairs: Vec<(&str, &str)> = self
-            .meta
-            .anchor_item_texts
-            .iter()
-            .map(|t| (query_text, t.as_str()))
-            .collect();
+    pub fn anchor_scores(&self, scorer: &dyn PairScorer, query_text: &str) -> Result<Vec<f32>, CurError> {
+        let pairs: Vec<(&str, &str)> = self.meta.anchor_item_texts.iter().map(|t| (query_text, t.as_str())).collect();
         score_checked(scorer, &pairs)
     }
 
@@ -324,13 +260,8 @@ impl CurIndex {
         }
         let shortlist = top_by(&s, opts.k_r, &taken);
         let exact = self.score_items(scorer, query_text, &shortlist, item_text)?;
-        let mut scored: Vec<(usize, f32)> = self
-            .anchor_item_pos
-            .iter()
-            .zip(&c)
-            .filter(|(p, _)| !excluded[**p])
-            .map(|(&p, &sc)| (p, sc))
-            .collect();
+        let mut scored: Vec<(usize, f32)> =
+            self.anchor_item_pos.iter().zip(&c).filter(|(p, _)| !excluded[**p]).map(|(&p, &sc)| (p, sc)).collect();
         scored.extend(shortlist.iter().copied().zip(exact));
         Ok(self.finish(scored, opts.k, c.len() + shortlist.len()))
     }
@@ -354,12 +285,7 @@ impl CurIndex {
         let excluded = self.exclusion_mask(exclude);
         let mut taken = excluded.clone();
         // Every exactly scored item (anchors included, excluded ones too: they still inform the fit).
-        let mut fit: Vec<(usize, f32)> = self
-            .anchor_item_pos
-            .iter()
-            .copied()
-            .zip(c.iter().copied())
-            .collect();
+        let mut fit: Vec<(usize, f32)> = self.anchor_item_pos.iter().copied().zip(c.iter().copied()).collect();
         for &p in &self.anchor_item_pos {
             taken[p] = true;
         }
@@ -374,18 +300,9 @@ impl CurIndex {
             let p = pinv(&w, self.meta.rcond);
             // a = c_S · pinv(W_S): 1 × k_q.
             let a: Vec<f32> = (0..k_q)
-                .map(|q| {
-                    fit.iter()
-                        .enumerate()
-                        .map(|(s, &(_, cs))| cs as f64 * p.get(s, q))
-                        .sum::<f64>() as f32
-                })
+                .map(|q| fit.iter().enumerate().map(|(s, &(_, cs))| cs as f64 * p.get(s, q)).sum::<f64>() as f32)
                 .collect();
-            let s: Vec<f32> = self
-                .rt
-                .chunks_exact(k_q)
-                .map(|r_j| dot_f32(&a, r_j))
-                .collect();
+            let s: Vec<f32> = self.rt.chunks_exact(k_q).map(|r_j| dot_f32(&a, r_j)).collect();
             let shortlist = top_by(&s, step, &taken);
             if shortlist.is_empty() {
                 break;
@@ -403,16 +320,9 @@ impl CurIndex {
     }
 
     /// Appends a new item: `r_j = CE(anchor queries, text)` (`k_q` calls) and `e_j = U·r_j`.
-    pub fn append(
-        &mut self,
-        scorer: &dyn PairScorer,
-        id: &str,
-        text: &str,
-    ) -> Result<(), CurError> {
+    pub fn append(&mut self, scorer: &dyn PairScorer, id: &str, text: &str) -> Result<(), CurError> {
         if self.pos.contains_key(id) {
-            return Err(CurError::Invalid(format!(
-                "item {id} is already in the index"
-            )));
+            return Err(CurError::Invalid(format!("item {id} is already in the index")));
         }
         if scorer.model_id() != self.meta.spec.model_id {
             return Err(CurError::Invalid(format!(
@@ -421,16 +331,10 @@ impl CurIndex {
                 self.meta.spec.model_id
             )));
         }
-        let pairs: Vec<(&str, &str)> = self
-            .meta
-            .anchor_query_texts
-            .iter()
-            .map(|q| (q.as_str(), text))
-            .collect();
+        let pairs: Vec<(&str, &str)> = self.meta.anchor_query_texts.iter().map(|q| (q.as_str(), text)).collect();
         let r_j = score_checked(scorer, &pairs)?;
         let k_q = self.k_q();
-        self.e
-            .extend((0..self.k_i()).map(|a| dot_f32(&self.u[a * k_q..(a + 1) * k_q], &r_j)));
+        self.e.extend((0..self.k_i()).map(|a| dot_f32(&self.u[a * k_q..(a + 1) * k_q], &r_j)));
         self.rt.extend_from_slice(&r_j);
         self.pos.insert(id.to_string(), self.meta.item_ids.len());
         self.meta.item_ids.push(id.to_string());
@@ -473,11 +377,7 @@ impl CurIndex {
         QueryResult {
             items: scored
                 .into_iter()
-                .map(|(pos, score)| ScoredItem {
-                    pos,
-                    id: self.meta.item_ids[pos].clone(),
-                    score,
-                })
+                .map(|(pos, score)| ScoredItem { pos, id: self.meta.item_ids[pos].clone(), score })
                 .collect(),
             ce_pairs,
         }
@@ -531,12 +431,7 @@ fn compute_r(
         writer = Some(w);
     }
     let mut scored = 0;
-    progress(BuildProgress {
-        items_done: resumed,
-        items_total: n,
-        pairs_scored: 0,
-        resumed_items: resumed,
-    });
+    progress(BuildProgress { items_done: resumed, items_total: n, pairs_scored: 0, resumed_items: resumed });
     let mut start = resumed;
     while start < n {
         let end = (start + chunk_items).min(n);
@@ -552,12 +447,7 @@ fn compute_r(
         }
         rt.extend_from_slice(&chunk);
         scored += pairs.len();
-        progress(BuildProgress {
-            items_done: end,
-            items_total: n,
-            pairs_scored: scored,
-            resumed_items: resumed,
-        });
+        progress(BuildProgress { items_done: end, items_total: n, pairs_scored: scored, resumed_items: resumed });
         start = end;
     }
     Ok(rt)

@@ -19,11 +19,7 @@ pub struct Mat {
 
 impl Mat {
     pub fn zeros(rows: usize, cols: usize) -> Self {
-        Self {
-            rows,
-            cols,
-            data: vec![0.0; rows * cols],
-        }
+        Self { rows, cols, data: vec![0.0; rows * cols] }
     }
 
     pub fn identity(n: usize) -> Self {
@@ -36,12 +32,7 @@ impl Mat {
 
     /// Builds from row-major data; panics when the length does not match.
     pub fn from_rows(rows: usize, cols: usize, data: Vec<f64>) -> Self {
-        assert_eq!(
-            data.len(),
-            rows * cols,
-            "Mat::from_rows: {rows}x{cols} needs {} values",
-            rows * cols
-        );
+        assert_eq!(data.len(), rows * cols, "Mat::from_rows: {rows}x{cols} needs {} values", rows * cols);
         Self { rows, cols, data }
     }
 
@@ -75,11 +66,7 @@ impl Mat {
 
     /// `self · other`.
     pub fn matmul(&self, other: &Mat) -> Mat {
-        assert_eq!(
-            self.cols, other.rows,
-            "matmul: {}x{} · {}x{}",
-            self.rows, self.cols, other.rows, other.cols
-        );
+        assert_eq!(self.cols, other.rows, "matmul: {}x{} · {}x{}", self.rows, self.cols, other.rows, other.cols);
         let mut out = Mat::zeros(self.rows, other.cols);
         for i in 0..self.rows {
             let orow = &mut out.data[i * other.cols..(i + 1) * other.cols];
@@ -117,12 +104,7 @@ impl Mat {
     /// `‖self − other‖_F`.
     pub fn dist(&self, other: &Mat) -> f64 {
         assert_eq!((self.rows, self.cols), (other.rows, other.cols));
-        self.data
-            .iter()
-            .zip(&other.data)
-            .map(|(a, b)| (a - b) * (a - b))
-            .sum::<f64>()
-            .sqrt()
+        self.data.iter().zip(&other.data).map(|(a, b)| (a - b) * (a - b)).sum::<f64>().sqrt()
     }
 }
 
@@ -144,17 +126,11 @@ fn dot(a: &[f64], b: &[f64]) -> f64 {
 pub fn svd(a: &Mat) -> Svd {
     if a.rows < a.cols {
         let t = svd(&a.transpose());
-        return Svd {
-            u: t.v,
-            s: t.s,
-            v: t.u,
-        };
+        return Svd { u: t.v, s: t.s, v: t.u };
     }
     let (m, n) = (a.rows, a.cols);
     // Column-major working copies: columns of A (rotated into U·Σ) and of V.
-    let mut cols: Vec<Vec<f64>> = (0..n)
-        .map(|j| (0..m).map(|i| a.get(i, j)).collect())
-        .collect();
+    let mut cols: Vec<Vec<f64>> = (0..n).map(|j| (0..m).map(|i| a.get(i, j)).collect()).collect();
     let mut v: Vec<Vec<f64>> = (0..n)
         .map(|j| {
             let mut c = vec![0.0; n];
@@ -187,11 +163,7 @@ pub fn svd(a: &Mat) -> Svd {
             break;
         }
     }
-    let mut order: Vec<(f64, usize)> = cols
-        .iter()
-        .enumerate()
-        .map(|(j, c)| (dot(c, c).sqrt(), j))
-        .collect();
+    let mut order: Vec<(f64, usize)> = cols.iter().enumerate().map(|(j, c)| (dot(c, c).sqrt(), j)).collect();
     order.sort_by(|x, y| y.0.total_cmp(&x.0));
     let smax = order.first().map_or(0.0, |x| x.0);
     let mut u = Mat::zeros(m, n);
@@ -253,9 +225,7 @@ pub fn pinv(a: &Mat, rcond: f64) -> Mat {
 pub fn pivoted_qr_columns(a: &Mat, k: usize, forbidden: &[usize]) -> Vec<usize> {
     let (m, n) = (a.rows, a.cols);
     // Column-major copy so that each column is contiguous.
-    let mut cols: Vec<Vec<f64>> = (0..n)
-        .map(|j| (0..m).map(|i| a.get(i, j)).collect())
-        .collect();
+    let mut cols: Vec<Vec<f64>> = (0..n).map(|j| (0..m).map(|i| a.get(i, j)).collect()).collect();
     let mut norms: Vec<f64> = cols.iter().map(|c| dot(c, c)).collect();
     let mut allowed = vec![true; n];
     for &f in forbidden {
@@ -266,9 +236,7 @@ pub fn pivoted_qr_columns(a: &Mat, k: usize, forbidden: &[usize]) -> Vec<usize> 
     let initial_max = norms.iter().cloned().fold(0.0f64, f64::max);
     let mut picked = Vec::with_capacity(k);
     while picked.len() < k.min(n) {
-        let best = (0..n)
-            .filter(|&j| allowed[j])
-            .max_by(|&x, &y| norms[x].total_cmp(&norms[y]));
+        let best = (0..n).filter(|&j| allowed[j]).max_by(|&x, &y| norms[x].total_cmp(&norms[y]));
         let Some(best) = best else { break };
         if norms[best] <= initial_max * 1e-24 {
             // Rank exhausted: fill with the remaining allowed columns of largest original norm? No —

@@ -20,8 +20,7 @@ pub mod synthetic;
 
 pub use anchors::{AnchorMethod, select_item_anchors};
 pub use index::{
-    BuildOptions, BuildProgress, CurIndex, IndexMeta, IndexSpec, QueryOptions, QueryResult,
-    ScoredItem, TEXT_FIELDS,
+    BuildOptions, BuildProgress, CurIndex, IndexMeta, IndexSpec, QueryOptions, QueryResult, ScoredItem, TEXT_FIELDS,
 };
 pub use store::FORMAT_VERSION;
 
@@ -62,10 +61,7 @@ pub enum CurError {
     #[error("scorer returned {got} scores for {want} pairs")]
     ScoreCount { want: usize, got: usize },
     #[error("I/O error on {path}: {source}")]
-    Io {
-        path: String,
-        source: std::io::Error,
-    },
+    Io { path: String, source: std::io::Error },
     #[error("{path} is not a CUR index file ({reason})")]
     Format { path: String, reason: String },
     /// The file is valid but was built for another model, anchor set, text fields or format version:
@@ -80,10 +76,7 @@ pub enum CurError {
 
 impl CurError {
     pub(crate) fn io(path: &std::path::Path, source: std::io::Error) -> Self {
-        CurError::Io {
-            path: path.display().to_string(),
-            source,
-        }
+        CurError::Io { path: path.display().to_string(), source }
     }
 }
 
@@ -96,11 +89,7 @@ pub struct CountingScorer<S> {
 
 impl<S> CountingScorer<S> {
     pub fn new(inner: S) -> Self {
-        Self {
-            inner,
-            pairs: AtomicUsize::new(0),
-            calls: AtomicUsize::new(0),
-        }
+        Self { inner, pairs: AtomicUsize::new(0), calls: AtomicUsize::new(0) }
     }
     /// Pairs scored so far.
     pub fn pairs(&self) -> usize {
@@ -128,19 +117,13 @@ impl<S: PairScorer> PairScorer for CountingScorer<S> {
 }
 
 /// Scores pairs, checking the count.
-pub(crate) fn score_checked(
-    scorer: &dyn PairScorer,
-    pairs: &[(&str, &str)],
-) -> Result<Vec<f32>, CurError> {
+pub(crate) fn score_checked(scorer: &dyn PairScorer, pairs: &[(&str, &str)]) -> Result<Vec<f32>, CurError> {
     if pairs.is_empty() {
         return Ok(Vec::new());
     }
     let out = scorer.score(pairs)?;
     if out.len() != pairs.len() {
-        return Err(CurError::ScoreCount {
-            want: pairs.len(),
-            got: out.len(),
-        });
+        return Err(CurError::ScoreCount { want: pairs.len(), got: out.len() });
     }
     Ok(out)
 }

@@ -42,10 +42,7 @@ fn f32s_to_le(out: &mut Vec<u8>, xs: &[f32]) {
 }
 
 fn le_to_f32s(bytes: &[u8]) -> Vec<f32> {
-    bytes
-        .chunks_exact(4)
-        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-        .collect()
+    bytes.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect()
 }
 
 fn with_suffix(base: &Path, suffix: &str) -> PathBuf {
@@ -65,15 +62,9 @@ fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), CurError> {
 
 impl CurIndex {
     pub fn save(&self, path: &Path) -> Result<(), CurError> {
-        let header = Header {
-            k_q: self.k_q(),
-            k_i: self.k_i(),
-            n: self.len(),
-            meta: self.meta.clone(),
-        };
+        let header = Header { k_q: self.k_q(), k_i: self.k_i(), n: self.len(), meta: self.meta.clone() };
         let json = serde_json::to_vec(&header).map_err(|e| CurError::Invalid(e.to_string()))?;
-        let mut out =
-            Vec::with_capacity(16 + json.len() + 4 * (self.u.len() + self.rt.len() + self.e.len()));
+        let mut out = Vec::with_capacity(16 + json.len() + 4 * (self.u.len() + self.rt.len() + self.e.len()));
         out.extend_from_slice(MAGIC);
         out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
         out.extend_from_slice(&(json.len() as u32).to_le_bytes());
@@ -89,41 +80,24 @@ impl CurIndex {
     pub fn load(path: &Path, expect: &IndexSpec) -> Result<CurIndex, CurError> {
         let bytes = fs::read(path).map_err(|e| CurError::io(path, e))?;
         let p = path.display().to_string();
-        let format = |reason: &str| CurError::Format {
-            path: p.clone(),
-            reason: reason.to_string(),
-        };
-        let rebuild = |reason: String| CurError::RebuildRequired {
-            path: p.clone(),
-            reason,
-        };
+        let format = |reason: &str| CurError::Format { path: p.clone(), reason: reason.to_string() };
+        let rebuild = |reason: String| CurError::RebuildRequired { path: p.clone(), reason };
         if bytes.len() < 16 || &bytes[..8] != MAGIC {
             return Err(format("bad magic"));
         }
         let version = u32::from_le_bytes(bytes[8..12].try_into().unwrap());
         if version != FORMAT_VERSION {
-            return Err(rebuild(format!(
-                "format version {version}, this build reads {FORMAT_VERSION}"
-            )));
+            return Err(rebuild(format!("format version {version}, this build reads {FORMAT_VERSION}")));
         }
         let hlen = u32::from_le_bytes(bytes[12..16].try_into().unwrap()) as usize;
-        let body = bytes
-            .get(16..16 + hlen)
-            .ok_or_else(|| format("truncated header"))?;
-        let header: Header =
-            serde_json::from_slice(body).map_err(|e| format(&format!("header: {e}")))?;
+        let body = bytes.get(16..16 + hlen).ok_or_else(|| format("truncated header"))?;
+        let header: Header = serde_json::from_slice(body).map_err(|e| format(&format!("header: {e}")))?;
         let spec = &header.meta.spec;
         if spec.model_id != expect.model_id {
-            return Err(rebuild(format!(
-                "built with model {}, now {}",
-                spec.model_id, expect.model_id
-            )));
+            return Err(rebuild(format!("built with model {}, now {}", spec.model_id, expect.model_id)));
         }
         if spec.max_length != expect.max_length {
-            return Err(rebuild(format!(
-                "built at max_length {}, now {}",
-                spec.max_length, expect.max_length
-            )));
+            return Err(rebuild(format!("built at max_length {}, now {}", spec.max_length, expect.max_length)));
         }
         if (spec.query_field.as_str(), spec.item_field.as_str())
             != (expect.query_field.as_str(), expect.item_field.as_str())
@@ -150,34 +124,14 @@ impl CurIndex {
         }
         let (u, rest) = data.split_at(4 * sizes[0]);
         let (rt, e) = rest.split_at(4 * sizes[1]);
-        let pos = header
-            .meta
-            .item_ids
-            .iter()
-            .enumerate()
-            .map(|(i, id)| (id.clone(), i))
-            .collect();
+        let pos = header.meta.item_ids.iter().enumerate().map(|(i, id)| (id.clone(), i)).collect();
         let anchor_item_pos = header
             .meta
             .anchor_item_ids
             .iter()
-            .map(|id| {
-                header
-                    .meta
-                    .item_ids
-                    .iter()
-                    .position(|x| x == id)
-                    .ok_or_else(|| format("anchor not an item"))
-            })
+            .map(|id| header.meta.item_ids.iter().position(|x| x == id).ok_or_else(|| format("anchor not an item")))
             .collect::<Result<Vec<_>, _>>()?;
-        Ok(CurIndex {
-            meta: header.meta,
-            pos,
-            anchor_item_pos,
-            u: le_to_f32s(u),
-            rt: le_to_f32s(rt),
-            e: le_to_f32s(e),
-        })
+        Ok(CurIndex { meta: header.meta, pos, anchor_item_pos, u: le_to_f32s(u), rt: le_to_f32s(rt), e: le_to_f32s(e) })
     }
 }
 
@@ -218,19 +172,14 @@ pub struct PartialWriter {
 
 /// Opens (or starts) the partial files at `base`. Returns the writer and the complete `Rᵀ` values
 /// already on disk for these inputs (none when the inputs differ or nothing is there).
-pub fn open_partial(
-    base: &Path,
-    fresh: &PartialManifest,
-) -> Result<(PartialWriter, Vec<f32>), CurError> {
+pub fn open_partial(base: &Path, fresh: &PartialManifest) -> Result<(PartialWriter, Vec<f32>), CurError> {
     let data_path = with_suffix(base, ".r.f32");
     let manifest_path = with_suffix(base, ".manifest.json");
     if let Some(dir) = base.parent().filter(|d| !d.as_os_str().is_empty()) {
         fs::create_dir_all(dir).map_err(|e| CurError::io(dir, e))?;
     }
-    let old: Option<PartialManifest> = fs::read(&manifest_path)
-        .ok()
-        .and_then(|b| serde_json::from_slice(&b).ok())
-        .filter(|m| fresh.same_inputs(m));
+    let old: Option<PartialManifest> =
+        fs::read(&manifest_path).ok().and_then(|b| serde_json::from_slice(&b).ok()).filter(|m| fresh.same_inputs(m));
     let mut data = OpenOptions::new()
         .read(true)
         .write(true)
@@ -242,51 +191,30 @@ pub fn open_partial(
     let mut existing = Vec::new();
     let done = old.map_or(0, |m| m.items_done.min(fresh.n_items));
     let keep = (done * k_q * 4) as u64;
-    let have = data
-        .metadata()
-        .map_err(|e| CurError::io(&data_path, e))?
-        .len();
+    let have = data.metadata().map_err(|e| CurError::io(&data_path, e))?.len();
     let done = if have >= keep { done } else { 0 };
     let keep = (done * k_q * 4) as u64;
     if done > 0 {
         let mut buf = vec![0u8; keep as usize];
-        data.read_exact(&mut buf)
-            .map_err(|e| CurError::io(&data_path, e))?;
+        data.read_exact(&mut buf).map_err(|e| CurError::io(&data_path, e))?;
         existing = le_to_f32s(&buf);
     }
     // Drop any torn tail written after the last manifest update.
-    data.set_len(keep)
-        .map_err(|e| CurError::io(&data_path, e))?;
-    data.seek(SeekFrom::Start(keep))
-        .map_err(|e| CurError::io(&data_path, e))?;
+    data.set_len(keep).map_err(|e| CurError::io(&data_path, e))?;
+    data.seek(SeekFrom::Start(keep)).map_err(|e| CurError::io(&data_path, e))?;
     let mut m = fresh.clone();
     m.items_done = done;
     let bytes = serde_json::to_vec_pretty(&m).map_err(|e| CurError::Invalid(e.to_string()))?;
     write_atomic(&manifest_path, &bytes)?;
-    Ok((
-        PartialWriter {
-            data,
-            data_path,
-            manifest_path,
-        },
-        existing,
-    ))
+    Ok((PartialWriter { data, data_path, manifest_path }, existing))
 }
 
 /// Appends one complete chunk and then records it in the manifest.
-pub fn append_partial(
-    w: &mut PartialWriter,
-    chunk: &[f32],
-    manifest: &PartialManifest,
-) -> Result<(), CurError> {
+pub fn append_partial(w: &mut PartialWriter, chunk: &[f32], manifest: &PartialManifest) -> Result<(), CurError> {
     let mut bytes = Vec::new();
     f32s_to_le(&mut bytes, chunk);
-    w.data
-        .write_all(&bytes)
-        .map_err(|e| CurError::io(&w.data_path, e))?;
-    w.data
-        .sync_data()
-        .map_err(|e| CurError::io(&w.data_path, e))?;
+    w.data.write_all(&bytes).map_err(|e| CurError::io(&w.data_path, e))?;
+    w.data.sync_data().map_err(|e| CurError::io(&w.data_path, e))?;
     let m = serde_json::to_vec_pretty(manifest).map_err(|e| CurError::Invalid(e.to_string()))?;
     write_atomic(&w.manifest_path, &m)
 }

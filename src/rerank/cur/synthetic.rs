@@ -27,11 +27,7 @@ pub fn fnv1a(bytes: &[u8], seed: u64) -> u64 {
 
 impl LowRankScorer {
     pub fn new(rank: usize, seed: u64) -> Self {
-        Self {
-            rank,
-            noise: 0.0,
-            seed,
-        }
+        Self { rank, noise: 0.0, seed }
     }
 
     pub fn with_noise(mut self, noise: f32) -> Self {
@@ -41,9 +37,7 @@ impl LowRankScorer {
 
     fn latent(&self, text: &str, side: u64) -> Vec<f32> {
         let mut rng = StdRng::seed_from_u64(fnv1a(text.as_bytes(), self.seed ^ side));
-        (0..self.rank)
-            .map(|_| rng.random_range(-1.0f32..1.0))
-            .collect()
+        (0..self.rank).map(|_| rng.random_range(-1.0f32..1.0)).collect()
     }
 }
 
@@ -65,9 +59,6 @@ impl PairScorer for LowRankScorer {
     }
 
     fn model_id(&self) -> String {
-        format!(
-            "synthetic-low-rank-r{}-n{}-s{}",
-            self.rank, self.noise, self.seed
-        )
+        format!("synthetic-low-rank-r{}-n{}-s{}", self.rank, self.noise, self.seed)
     }
 }
