@@ -30,6 +30,7 @@ pub struct Config {
     pub arxiv: ArxivConfig,
     pub server: ServerConfig,
     pub ingest: IngestConfig,
+    pub llm: crate::llm::LlmConfig,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -77,6 +78,7 @@ impl Default for Config {
             arxiv: ArxivConfig::default(),
             server: ServerConfig::default(),
             ingest: IngestConfig::default(),
+            llm: crate::llm::LlmConfig::default(),
         }
     }
 }
@@ -160,6 +162,7 @@ impl Config {
         if let Some(v) = var("PAPERTIDE_CONTACT") {
             self.contact = Some(v).filter(|v| !v.trim().is_empty());
         }
+        self.llm.apply_env(&var)?;
         Ok(())
     }
 

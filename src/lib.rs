@@ -6,6 +6,7 @@ pub mod cli;
 pub mod config;
 pub mod domain;
 pub mod ingest;
+pub mod llm;
 pub mod rerank;
 pub mod search;
 pub mod store;

@@ -5,6 +5,7 @@
 
 mod api;
 mod error;
+pub mod summary;
 
 use std::net::SocketAddr;
 
@@ -20,7 +21,12 @@ pub fn build_router(app: App) -> Router {
     Router::new()
         .route("/healthz", get(api::healthz))
         .route("/api/search", get(api::search))
-        .route("/api/papers/{*id}", get(api::paper))
+        // LLM summaries (src/web/summary.rs): `/api/papers/{id}/summary[/regenerate]` is dispatched inside
+        // the catch-all (old-style ids hold a slash), and the `/arxiv/{id}/summary` page.
+        .route("/api/papers/{*id}", get(summary::api_get).post(summary::api_post))
+        .route("/arxiv/{*rest}", get(summary::arxiv_get))
+        .route("/static/summary.js", get(summary::script))
+        .route("/static/summary.css", get(summary::style))
         .fallback(api::not_found)
         .layer(TraceLayer::new_for_http())
         .with_state(app)
@@ -30,7 +36,10 @@ pub fn build_router(app: App) -> Router {
 pub async fn serve(app: App, addr: SocketAddr) -> std::io::Result<()> {
     let listener = tokio::net::TcpListener::bind(addr).await?;
     tracing::info!("serving on http://{}", listener.local_addr()?);
-    axum::serve(listener, build_router(app)).with_graceful_shutdown(shutdown_signal()).await
+    // ConnectInfo gives handlers the peer address (the LLM summaries' per-client rate limit).
+    axum::serve(listener, build_router(app).into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(shutdown_signal())
+        .await
 }
 
 async fn shutdown_signal() {
