@@ -434,7 +434,8 @@ async fn the_api_key_goes_to_the_llm_only() {
     let (_, page) = h.page("/arxiv/2501.00002/summary").await;
     let (_, json) = h.page("/api/papers/2501.00002").await;
     let (_, health) = h.page("/healthz").await;
-    for (what, text) in [("error stream", &s.raw), ("stream", &ok.raw), ("page", &page), ("json", &json), ("health", &health)]
+    for (what, text) in
+        [("error stream", &s.raw), ("stream", &ok.raw), ("page", &page), ("json", &json), ("health", &health)]
     {
         assert!(!text.contains(KEY) && !text.contains("9f8e7d6c5b4a"), "key in the {what}");
     }

@@ -349,7 +349,10 @@ mod tests {
 
     #[test]
     fn error_bodies_are_read() {
-        assert_eq!(error_message(Some(r#"{"error":{"message":"Rate limit reached","type":"x"}}"#)), "Rate limit reached");
+        assert_eq!(
+            error_message(Some(r#"{"error":{"message":"Rate limit reached","type":"x"}}"#)),
+            "Rate limit reached"
+        );
         assert_eq!(error_message(Some(r#"{"error":"model not found"}"#)), "model not found");
         assert_eq!(error_message(Some("Bad gateway")), "Bad gateway");
         assert_eq!(error_message(None), "no body");

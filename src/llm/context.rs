@@ -69,17 +69,50 @@ pub struct Section {
 }
 
 const SKIP_TAGS: &[&str] = &[
-    "script", "style", "nav", "header", "footer", "noscript", "template", "button", "form", "input", "select",
-    "svg", "img", "iframe", "object", "canvas", "video", "audio",
+    "script", "style", "nav", "header", "footer", "noscript", "template", "button", "form", "input", "select", "svg",
+    "img", "iframe", "object", "canvas", "video", "audio",
 ];
 const SKIP_CLASSES: &[&str] = &[
-    "ltx_bibliography", "ltx_page_header", "ltx_page_footer", "ltx_page_navbar", "ltx_TOC", "ltx_authors",
-    "ltx_dates", "ltx_abstract", "ltx_title_document", "ltx_note", "ltx_role_footnote", "ltx_keywords",
-    "ltx_classification", "ltx_acknowledgements", "package-alerts", "ltx_pagination", "ltx_ERROR",
+    "ltx_bibliography",
+    "ltx_page_header",
+    "ltx_page_footer",
+    "ltx_page_navbar",
+    "ltx_TOC",
+    "ltx_authors",
+    "ltx_dates",
+    "ltx_abstract",
+    "ltx_title_document",
+    "ltx_note",
+    "ltx_role_footnote",
+    "ltx_keywords",
+    "ltx_classification",
+    "ltx_acknowledgements",
+    "package-alerts",
+    "ltx_pagination",
+    "ltx_ERROR",
 ];
 const BLOCK_TAGS: &[&str] = &[
-    "p", "div", "section", "article", "li", "ul", "ol", "dl", "dt", "dd", "table", "tr", "figure", "figcaption",
-    "blockquote", "pre", "br", "main", "aside", "tbody", "thead",
+    "p",
+    "div",
+    "section",
+    "article",
+    "li",
+    "ul",
+    "ol",
+    "dl",
+    "dt",
+    "dd",
+    "table",
+    "tr",
+    "figure",
+    "figcaption",
+    "blockquote",
+    "pre",
+    "br",
+    "main",
+    "aside",
+    "tbody",
+    "thead",
 ];
 
 /// The sections of a LaTeXML page (`article.ltx_document`, else the whole body), in document order.
@@ -90,7 +123,8 @@ pub fn extract(html: &str) -> Vec<Section> {
         .and_then(|s| doc.select(&s).next())
         .or_else(|| Selector::parse("body").ok().and_then(|s| doc.select(&s).next()))
         .unwrap_or_else(|| doc.root_element());
-    let mut b = Builder { sections: vec![Section { heading: None, level: 1, body: String::new() }], para: String::new() };
+    let mut b =
+        Builder { sections: vec![Section { heading: None, level: 1, body: String::new() }], para: String::new() };
     walk(root, &mut b);
     b.flush();
     b.sections.retain(|s| s.heading.is_some() || !s.body.is_empty());

@@ -56,13 +56,14 @@ mod tests {
     fn markdown_math_and_sanitizing() {
         let html = markdown_to_safe_html(
             "**Bold** list:\n\n- $a_1 < b_2$\n- \\(x^*\\) and *y*\n\n$$\\sum_i w_i$$\n\n<script>alert(1)</script>\
-             <img src=x onerror=alert(1)> [l](javascript:alert(1))",
+             <img src=x onerror=alert(1)>\n\n[l](javascript:alert(1)) [ok](https://arxiv.org)",
         );
         assert!(html.contains("<strong>Bold</strong>"), "{html}");
         assert!(html.contains("<li><span class=\"math math-inline\">\\(a_1 &lt; b_2\\)</span></li>"), "{html}");
         assert!(html.contains("\\(x^*\\)"), "{html}");
         assert!(html.contains("<span class=\"math math-display\">\\[\\sum_i w_i\\]</span>"), "{html}");
-        for bad in ["<script", "onerror", "javascript:"] {
+        assert!(html.contains("<a href=\"https://arxiv.org\" rel=\"noopener noreferrer nofollow\">ok</a>"), "{html}");
+        for bad in ["<script", "onerror", "href=\"javascript"] {
             assert!(!html.contains(bad), "{bad} in {html}");
         }
     }

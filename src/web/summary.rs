@@ -92,13 +92,7 @@ impl Caller {
     }
 }
 
-async fn summary_stream(
-    app: &App,
-    raw_id: &str,
-    params: &SummaryParams,
-    req: &Caller,
-    regenerate: bool,
-) -> Response {
+async fn summary_stream(app: &App, raw_id: &str, params: &SummaryParams, req: &Caller, regenerate: bool) -> Response {
     let result = async {
         let lang = parse_lang(params.lang.as_deref())?;
         let id = ArxivId::parse(raw_id).map_err(|e| WebError::BadRequest(e.to_string()))?;
@@ -134,11 +128,15 @@ async fn summary_stream(
 }
 
 async fn find_paper(app: &App, id: &ArxivId) -> Result<StoredPaper, WebError> {
-    app.store.get_paper(id).await?.ok_or_else(|| WebError::NotFound(format!("paper {id} is not in this Papertide's store")))
+    app.store
+        .get_paper(id)
+        .await?
+        .ok_or_else(|| WebError::NotFound(format!("paper {id} is not in this Papertide's store")))
 }
 
 fn sse(sub: Subscription) -> impl IntoResponse {
-    let events = sub.into_stream().map(|ev| Ok::<_, Infallible>(SseEvent::default().event(ev.kind).data(ev.data.to_string())));
+    let events =
+        sub.into_stream().map(|ev| Ok::<_, Infallible>(SseEvent::default().event(ev.kind).data(ev.data.to_string())));
     // Proxies such as nginx buffer responses unless told not to, which would hold the stream back.
     ([("x-accel-buffering", "no")], Sse::new(events).keep_alive(KeepAlive::default()))
 }
@@ -190,7 +188,8 @@ struct SummaryPage<'a> {
 pub async fn summary_page(app: &App, id: &str, lang: Lang) -> Response {
     match render_page(app, id, lang).await {
         Ok(html) => {
-            let csp = "default-src 'self'; script-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'";
+            let csp =
+                "default-src 'self'; script-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'";
             ([(header::CONTENT_SECURITY_POLICY, csp)], Html(html)).into_response()
         }
         Err(e) => page_error(e),
@@ -237,7 +236,8 @@ fn page_error(e: WebError) -> Response {
         tracing::error!(error = %e, "summary page failed");
     }
     let text = e.public_message().replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;");
-    (status, Html(format!("<!DOCTYPE html><meta charset=\"utf-8\"><title>Papertide</title><p>{text}</p>"))).into_response()
+    (status, Html(format!("<!DOCTYPE html><meta charset=\"utf-8\"><title>Papertide</title><p>{text}</p>")))
+        .into_response()
 }
 
 static SUMMARY_JS: &str = include_str!("../../static/summary.js");
@@ -245,7 +245,10 @@ static SUMMARY_CSS: &str = include_str!("../../static/summary.css");
 
 /// `GET /static/summary.js`, embedded so the binary stays self-contained.
 pub(super) async fn script() -> impl IntoResponse {
-    ([(header::CONTENT_TYPE, "text/javascript; charset=utf-8"), (header::CACHE_CONTROL, "public, max-age=3600")], SUMMARY_JS)
+    (
+        [(header::CONTENT_TYPE, "text/javascript; charset=utf-8"), (header::CACHE_CONTROL, "public, max-age=3600")],
+        SUMMARY_JS,
+    )
 }
 
 /// `GET /static/summary.css`.

@@ -141,7 +141,8 @@ async fn chat(State(s): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> 
     }
     .unwrap_or_else(Behavior::ok);
     if let Behavior::Status { code, retry_after, body } = behavior {
-        let mut res = (StatusCode::from_u16(code).unwrap(), [("content-type", "application/json")], body).into_response();
+        let mut res =
+            (StatusCode::from_u16(code).unwrap(), [("content-type", "application/json")], body).into_response();
         if let Some(secs) = retry_after {
             res.headers_mut().insert("retry-after", secs.to_string().parse().unwrap());
         }
@@ -178,6 +179,8 @@ async fn chat(State(s): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> 
                 let _ = tx.send(Ok(Bytes::from_static(b"data: [DONE]\n\n"))).await;
             }
             Behavior::FailAfter { .. } => {
+                // Let the pieces reach the client first: hyper drops unflushed data when the body errors.
+                tokio::time::sleep(Duration::from_millis(50)).await;
                 let _ = tx.send(Err(std::io::Error::other("injected mid-stream failure"))).await;
             }
             Behavior::StallAfter { .. } => {
@@ -185,7 +188,9 @@ async fn chat(State(s): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> 
                 tokio::time::sleep(Duration::from_secs(60)).await;
             }
             Behavior::Malformed => {
-                let _ = tx.send(Ok(Bytes::from_static(b"data: {\"choices\": [{\"delta\": {\"content\": \"oops\"\n\n"))).await;
+                let _ = tx
+                    .send(Ok(Bytes::from_static(b"data: {\"choices\": [{\"delta\": {\"content\": \"oops\"\n\n")))
+                    .await;
                 let _ = tx.send(Ok(Bytes::from_static(b"data: [DONE]\n\n"))).await;
             }
             Behavior::Status { .. } => {}
