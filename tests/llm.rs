@@ -108,10 +108,7 @@ async fn harness(llm: Option<LlmConfig>) -> Harness {
     app.store_batch(&records, &[], None).await.unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
-    let router = papertide::web::build_router(app.clone());
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, router.into_make_service_with_connect_info::<std::net::SocketAddr>()).await;
-    });
+    tokio::spawn(papertide::web::serve_listener(listener, app.clone(), std::future::pending()));
     Harness { _dir: dir, app, base, http: reqwest::Client::new() }
 }
 
@@ -445,4 +442,143 @@ async fn the_api_key_goes_to_the_llm_only() {
     assert!(logs.contains("fake-model"), "the config was logged");
     assert!(!logs.contains("9f8e7d6c5b4a"), "the key is in no log line");
     assert!(!logs.contains(ADMIN), "nor the admin token");
+}
+
+/// Resident memory of this process (server, fake upstream and clients together: an upper bound), in MiB.
+fn rss_mib() -> f64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let kib: f64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0.0);
+    kib / 1024.0
+}
+
+async fn add_papers(h: &Harness, prefix: &str, n: usize) -> Vec<String> {
+    let ids: Vec<String> = (1..=n).map(|i| format!("{prefix}.{i:05}")).collect();
+    let records: Vec<PaperRecord> = ids
+        .iter()
+        .map(|id| PaperRecord {
+            id: ArxivId::parse(id).unwrap(),
+            title: format!("Bench paper {id}"),
+            abstract_text: "A paper for the benchmark. ".repeat(40),
+            authors: vec!["Ada Lovelace".into()],
+            categories: vec![Category::parse("cs.CL").unwrap()],
+            comments: None,
+            journal_ref: None,
+            doi: None,
+            license: None,
+            submitted: None,
+            updated: None,
+        })
+        .collect();
+    h.app.store_batch(&records, &[], None).await.unwrap();
+    ids
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+/// The README's LLM figures: `cargo test --test llm -- --ignored --nocapture bench_`.
+/// Time to first token added by Papertide (request to first `delta` event, minus the upstream's own time to its
+/// first content chunk) and memory with 100 summary streams open at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "benchmark: run explicitly"]
+async fn bench_time_to_first_token_and_memory_of_100_streams() {
+    use futures::StreamExt;
+    let fake = FakeLlm::start().await;
+    let mut cfg = llm_config(&fake);
+    cfg.max_concurrent = 100;
+    let h = harness(Some(cfg)).await;
+
+    // Upstream alone: POST straight to the fake, until its first content chunk.
+    let mut upstream = Vec::new();
+    for _ in 0..20 {
+        let t = Instant::now();
+        let res = h
+            .http
+            .post(format!("{}/chat/completions", fake.base_url()))
+            .json(&serde_json::json!({"model": "fake-model", "stream": true, "messages": [{"role": "user", "content": "q"}]}))
+            .send()
+            .await
+            .unwrap();
+        let mut body = res.bytes_stream();
+        let mut seen = String::new();
+        while let Some(Ok(chunk)) = body.next().await {
+            seen.push_str(&String::from_utf8_lossy(&chunk));
+            if seen.contains("\"content\":\"Answer") {
+                break;
+            }
+        }
+        upstream.push(t.elapsed().as_secs_f64() * 1000.0);
+    }
+    // Through Papertide: a fresh paper each time (cache miss, context lookup, daily counter, queue, stream).
+    let ids = add_papers(&h, "2601", 20).await;
+    let mut through = Vec::new();
+    for id in &ids {
+        let t = Instant::now();
+        let res = h.get(&format!("/api/papers/{id}/summary")).await;
+        let mut parser = SseParser::new();
+        let mut body = res.bytes_stream();
+        'read: while let Some(Ok(chunk)) = body.next().await {
+            for ev in parser.feed(&chunk).unwrap() {
+                if ev.event == "delta" {
+                    break 'read;
+                }
+            }
+        }
+        through.push(t.elapsed().as_secs_f64() * 1000.0);
+    }
+    let (up, pt) = (median(upstream), median(through));
+    println!("TTFT upstream median {up:.2} ms, through Papertide median {pt:.2} ms, added {:.2} ms", pt - up);
+
+    // 100 streams at once, each a live generation trickling a piece every 300 ms.
+    fake.script([Behavior::slow(300)]);
+    let ids = add_papers(&h, "2602", 100).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let before = rss_mib();
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<()>(100);
+    let mut readers = Vec::new();
+    for id in &ids {
+        let res = h.get(&format!("/api/papers/{id}/summary")).await;
+        let tx = tx.clone();
+        readers.push(tokio::spawn(async move {
+            let mut parser = SseParser::new();
+            let mut body = res.bytes_stream();
+            let mut first = true;
+            let mut events = 0usize;
+            while let Some(Ok(chunk)) = body.next().await {
+                for ev in parser.feed(&chunk).unwrap() {
+                    events += 1;
+                    if first && ev.event == "delta" {
+                        first = false;
+                        let _ = tx.send(()).await;
+                    }
+                    if ev.event == "complete" || ev.event == "error" {
+                        return (events, ev.event);
+                    }
+                }
+            }
+            (events, "eof".to_string())
+        }));
+    }
+    for _ in 0..100 {
+        tokio::time::timeout(Duration::from_secs(60), rx.recv()).await.unwrap();
+    }
+    let open = rss_mib();
+    let mut peak = open;
+    let mut ends = Vec::new();
+    for r in readers {
+        peak = peak.max(rss_mib());
+        ends.push(r.await.unwrap());
+    }
+    assert!(ends.iter().all(|(_, e)| e == "complete"), "{ends:?}");
+    println!(
+        "RSS before {before:.1} MiB, with 100 streams open {open:.1} MiB (+{:.1}), peak {peak:.1} MiB",
+        open - before
+    );
+    assert!(open - before < 200.0, "memory per stream is bounded");
 }

@@ -91,11 +91,7 @@ impl Queue {
         };
         self.edit(|w| w.retain(|&t| t != ticket));
         self.changed.send_modify(|v| *v += 1);
-        // The semaphore is never closed, so acquiring cannot fail; `expect` would still be a panic path.
-        match permit {
-            Ok(p) => p,
-            Err(_) => unreachable_permit(),
-        }
+        permit.expect("the generation semaphore is never closed")
     }
 
     fn edit<T>(&self, f: impl FnOnce(&mut Vec<u64>) -> T) -> T {
@@ -106,12 +102,6 @@ impl Queue {
     pub fn waiting(&self) -> usize {
         self.edit(|w| w.len())
     }
-}
-
-#[cold]
-fn unreachable_permit() -> OwnedSemaphorePermit {
-    // Semaphore::close is never called on this semaphore.
-    panic!("the generation semaphore was closed")
 }
 
 #[cfg(test)]

@@ -36,9 +36,27 @@ pub fn build_router(app: App) -> Router {
 pub async fn serve(app: App, addr: SocketAddr) -> std::io::Result<()> {
     let listener = tokio::net::TcpListener::bind(addr).await?;
     tracing::info!("serving on http://{}", listener.local_addr()?);
-    // ConnectInfo gives handlers the peer address (the LLM summaries' per-client rate limit).
+    serve_listener(listener, app, shutdown_signal()).await
+}
+
+/// Serves the router on a bound listener until `shutdown` completes (tests pass `std::future::pending()`).
+///
+/// TCP_NODELAY: streamed responses (the LLM summaries' SSE) are many small writes; with Nagle's algorithm each
+/// one after the first waits for the client's delayed ACK, about 40 ms. ConnectInfo gives handlers the peer
+/// address (the summaries' per-client rate limit).
+pub async fn serve_listener(
+    listener: tokio::net::TcpListener,
+    app: App,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    use axum::serve::ListenerExt;
+    let listener = listener.tap_io(|tcp| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::trace!("cannot set TCP_NODELAY: {e}");
+        }
+    });
     axum::serve(listener, build_router(app).into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(shutdown_signal())
+        .with_graceful_shutdown(shutdown)
         .await
 }
 
