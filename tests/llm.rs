@@ -193,7 +193,7 @@ impl Harness {
 async fn streams_frames_reattaches_and_caches() {
     let fake = FakeLlm::start().await;
     fake.set_html("2501.00001", PAGE);
-    fake.script([Behavior::slow(40)]);
+    fake.script([Behavior::slow(60)]);
     let h = harness(Some(llm_config(&fake))).await;
     let path = "/api/papers/2501.00001/summary?lang=en";
 
@@ -581,4 +581,52 @@ async fn bench_time_to_first_token_and_memory_of_100_streams() {
         open - before
     );
     assert!(open - before < 200.0, "memory per stream is bounded");
+}
+
+/// Headless Chromium opens the summary page of a paper with no summary yet; the answers stream in through
+/// `static/summary.js` (the fake upstream sends a piece every 150 ms, so the page opened long before the
+/// end) and are rendered as sanitized HTML. A second paper's generation fails at question 3: the page keeps
+/// the two finished answers and says what went wrong. (`--virtual-time-budget` makes Chromium wait for the
+/// open stream, so the dump comes after its last event.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn browser_sees_the_summary_stream_in() {
+    let chromium = std::path::Path::new("/usr/bin/chromium");
+    if !chromium.exists() {
+        eprintln!("skipped: /usr/bin/chromium is not installed (apt-get install chromium)");
+        return;
+    }
+    let fake = FakeLlm::start().await;
+    fake.script([Behavior::slow(150)]);
+    let h = harness(Some(llm_config(&fake))).await;
+    let dump = |id: &'static str| {
+        let url = format!("{}/arxiv/{id}/summary", h.base);
+        async move {
+            let profile = tempfile::tempdir().unwrap();
+            let out = tokio::process::Command::new(chromium)
+                .args(["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run"])
+                .arg(format!("--user-data-dir={}", profile.path().display()))
+                .args(["--virtual-time-budget=60000", "--dump-dom", &url])
+                .kill_on_drop(true)
+                .output();
+            let out = tokio::time::timeout(Duration::from_secs(90), out).await.expect("chromium hung").unwrap();
+            String::from_utf8_lossy(&out.stdout).into_owned()
+        }
+    };
+    let started = Instant::now();
+    let full = dump("2501.00001").await;
+    assert!(started.elapsed() >= Duration::from_secs(4), "30 pieces 150 ms apart streamed in");
+    assert!(full.contains("data-cached=\"0\""), "nothing was cached when the page loaded: {full}");
+    assert_eq!(full.matches("class=\"faq-item\"").count(), 6, "{full}");
+    assert_eq!(full.matches("<strong>done</strong>").count(), 6, "answers rendered as HTML: {full}");
+    assert!(full.contains("<p>Answer 6: <span class=\"math math-inline\">\\(x^2\\)</span>"), "{full}");
+    assert!(!full.contains("answer streaming"), "every answer finished: {full}");
+
+    fake.script([
+        Behavior::ok(),
+        Behavior::ok(),
+        Behavior::Status { code: 400, retry_after: None, body: r#"{"error":{"message":"context too long"}}"# },
+    ]);
+    let failed = dump("2501.00002").await;
+    assert_eq!(failed.matches("<strong>done</strong>").count(), 2, "{failed}");
+    assert!(failed.contains("summary-error") && failed.contains("context too long"), "{failed}");
 }
