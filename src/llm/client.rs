@@ -10,7 +10,6 @@
 //! are refused so it cannot travel anywhere else, and the key is scrubbed from any upstream error text.
 
 use std::fmt;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, SystemTime};
 
 use futures::StreamExt;
@@ -45,7 +44,7 @@ impl ChatMessage {
 pub enum ClientEvent {
     /// The next piece of the answer.
     Delta(String),
-    /// The stream died after text was handed out; the answer starts again from nothing.
+    /// The stream died after text was handed out: drop it; a retry (if any) starts the answer from nothing.
     Restart { reason: String },
 }
 
@@ -183,9 +182,7 @@ impl LlmClient {
             stream_options: serde_json::json!({ "include_usage": true }),
         };
         let body = serde_json::to_vec(&body).map_err(|e| LlmError::Failed(e.to_string()))?;
-        // Whether the consumer holds text of a failed attempt that it must be told to drop.
-        let dirty = AtomicBool::new(false);
-        let result = retry::retry(&self.retry, &self.url, || self.attempt(&body, on_event, &dirty)).await;
+        let result = retry::retry(&self.retry, &self.url, || self.attempt(&body, on_event)).await;
         result.map_err(|e| match e {
             RetryError::Permanent(f) => LlmError::Failed(f.0),
             RetryError::GaveUp { attempts, last, .. } => {
@@ -198,7 +195,6 @@ impl LlmClient {
         &self,
         body: &[u8],
         on_event: &(dyn Fn(ClientEvent) + Sync),
-        dirty: &AtomicBool,
     ) -> Result<Completion, Attempt<Failure>> {
         let mut req = self
             .http
@@ -231,12 +227,17 @@ impl LlmClient {
         let mut finish_reason: Option<String> = None;
         let mut usage = None;
         let mut done = false;
-        // A failure from here on, after text went out, makes the next attempt announce a restart.
+        // A failure from here on, after text went out, tells the consumer at once to drop it: the retry (if
+        // the budget allows one) starts the answer from nothing.
         let fail = |text: &str, reason: String| {
+            let failure = self.transient(reason);
             if !text.is_empty() {
-                dirty.store(true, Ordering::SeqCst);
+                let reason = match &failure {
+                    Attempt::Transient { error, .. } | Attempt::Permanent(error) => error.0.clone(),
+                };
+                on_event(ClientEvent::Restart { reason });
             }
-            self.transient(reason)
+            failure
         };
         let mut ended = false;
         while !done && !ended {
@@ -270,9 +271,6 @@ impl LlmClient {
                 usage = chunk.usage.or(usage);
                 let Some(choice) = chunk.choices.into_iter().next() else { continue };
                 if let Some(piece) = choice.delta.content.filter(|p| !p.is_empty()) {
-                    if dirty.swap(false, Ordering::SeqCst) {
-                        on_event(ClientEvent::Restart { reason: "the LLM stream broke off; starting over".into() });
-                    }
                     text.push_str(&piece);
                     on_event(ClientEvent::Delta(piece));
                 }

@@ -34,15 +34,23 @@ impl PaperContext {
     }
 }
 
+const FETCH_LIMIT: std::time::Duration = std::time::Duration::from_secs(60);
+
 /// Fetches the HTML rendering through the app's polite arXiv client. A 404 (no rendering) or any failure
 /// falls back to the abstract: a summary from the abstract beats no summary.
 pub async fn build(http: &ArxivHttp, html_base_url: &str, paper: &StoredPaper, token_budget: usize) -> PaperContext {
     let mut ctx = PaperContext::abstract_only(paper);
     let url = format!("{}/{}", html_base_url.trim_end_matches('/'), paper.id);
-    let html = match http.get(&url, None).await {
-        Ok(fetched) => String::from_utf8_lossy(&fetched.body).into_owned(),
-        Err(FetchError::Status { status: 404, .. }) => return ctx,
-        Err(e) => {
+    // The arXiv client retries 5xx for minutes; a reader waiting for a summary should not.
+    let fetched = tokio::time::timeout(FETCH_LIMIT, http.get(&url, None)).await;
+    let html = match fetched {
+        Ok(Ok(fetched)) => String::from_utf8_lossy(&fetched.body).into_owned(),
+        Ok(Err(FetchError::Status { status: 404, .. })) => return ctx,
+        Err(_) => {
+            tracing::warn!(paper = %paper.id, "arXiv HTML took too long; summarising from the abstract");
+            return ctx;
+        }
+        Ok(Err(e)) => {
             tracing::warn!(paper = %paper.id, error = %e, "no full text for the summary; using the abstract");
             return ctx;
         }
