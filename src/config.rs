@@ -266,6 +266,11 @@ mod tests {
         let c = Config::from_file(&p).unwrap();
         assert_eq!(c.arxiv.request_interval_ms, 10);
         assert_eq!(c.categories[0].code(), "cs.CL");
+        std::fs::write(&p, "[llm]\nbase_url = \"http://127.0.0.1:8080/v1\"\nmodel = \"qwen\"\nmax_concurrent = 3\n")
+            .unwrap();
+        let c = Config::from_file(&p).unwrap();
+        assert!(c.llm.is_configured());
+        assert_eq!(c.llm.max_concurrent, 3);
         std::fs::write(&p, "catgories = []\n").unwrap();
         assert!(Config::from_file(&p).unwrap_err().to_string().contains("catgories"));
     }

@@ -192,6 +192,18 @@ mod tests {
     }
 
     #[test]
+    fn a_prompts_file_overrides_the_builtin_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("faq.toml");
+        let text = BUILTIN.replace("version = \"1\"", "version = \"mine-2\"");
+        std::fs::write(&path, &text).unwrap();
+        assert_eq!(Prompts::load(Some(&path)).unwrap().version, "mine-2");
+        std::fs::write(&path, text.replace("{abstract}", "{abstrakt}")).unwrap();
+        assert!(Prompts::load(Some(&path)).unwrap_err().contains("unknown placeholder {abstrakt}"));
+        assert!(Prompts::load(Some(&dir.path().join("missing.toml"))).unwrap_err().contains("cannot read"));
+    }
+
+    #[test]
     fn templates_are_checked() {
         assert_eq!(fill("{{x}} {title}", &[("title", "T")]).unwrap(), "{x} T");
         assert!(fill("{nope}", &[]).unwrap_err().contains("unknown placeholder"));
