@@ -436,6 +436,12 @@ async fn the_api_key_goes_to_the_llm_only() {
     {
         assert!(!text.contains(KEY) && !text.contains("9f8e7d6c5b4a"), "key in the {what}");
     }
+    // A redirect elsewhere is refused, so the key cannot follow it.
+    let elsewhere = FakeLlm::start().await;
+    fake.script([Behavior::Redirect(format!("{}/chat/completions", elsewhere.base_url()))]);
+    let redirected = h.stream("/api/papers/2501.00003/summary").await;
+    assert_eq!(redirected.kinds().last(), Some(&"error"));
+    assert_eq!(elsewhere.hits(), 0, "nothing, and no key, went to the other host");
     tracing::info!(config = ?h.app.config, "config as logged at start-up");
     let logs = logs();
     assert!(logs.contains("transient failure, retrying"), "the capture works");

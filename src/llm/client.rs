@@ -242,6 +242,8 @@ impl LlmClient {
         let mut ended = false;
         while !done && !ended {
             let next = match tokio::time::timeout(self.idle_timeout, stream.next()).await {
+                // The answer is over (finish_reason came) and only `[DONE]` is missing: keep it.
+                Err(_) if finish_reason.is_some() => break,
                 Err(_) => return Err(fail(&text, format!("the stream stalled for {:?}", self.idle_timeout))),
                 Ok(next) => next,
             };

@@ -33,6 +33,8 @@ pub enum Behavior {
     Malformed,
     /// A plain error response.
     Status { code: u16, retry_after: Option<u64>, body: &'static str },
+    /// `307 Temporary Redirect` to this URL (which must never receive the API key).
+    Redirect(String),
 }
 
 impl Behavior {
@@ -140,6 +142,9 @@ async fn chat(State(s): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> 
         if script.len() > 1 { script.pop_front() } else { script.front().cloned() }
     }
     .unwrap_or_else(Behavior::ok);
+    if let Behavior::Redirect(to) = &behavior {
+        return (StatusCode::TEMPORARY_REDIRECT, [("location", to.clone())]).into_response();
+    }
     if let Behavior::Status { code, retry_after, body } = behavior {
         let mut res =
             (StatusCode::from_u16(code).unwrap(), [("content-type", "application/json")], body).into_response();
@@ -193,7 +198,7 @@ async fn chat(State(s): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> 
                     .await;
                 let _ = tx.send(Ok(Bytes::from_static(b"data: [DONE]\n\n"))).await;
             }
-            Behavior::Status { .. } => {}
+            Behavior::Status { .. } | Behavior::Redirect(_) => {}
         }
     });
     ([("content-type", "text/event-stream"), ("cache-control", "no-cache")], Body::from_stream(rx)).into_response()
