@@ -620,7 +620,7 @@ async fn browser_sees_the_summary_stream_in() {
     };
     let started = Instant::now();
     let full = dump("2501.00001").await;
-    assert!(started.elapsed() >= Duration::from_secs(4), "30 pieces 150 ms apart streamed in");
+    assert!(started.elapsed() >= Duration::from_millis(3600), "24 gaps of 150 ms: it streamed in");
     assert!(full.contains("data-cached=\"0\""), "nothing was cached when the page loaded: {full}");
     assert_eq!(full.matches("class=\"faq-item\"").count(), 6, "{full}");
     assert_eq!(full.matches("<strong>done</strong>").count(), 6, "answers rendered as HTML: {full}");

@@ -82,6 +82,12 @@ impl FakeLlm {
             .with_state(Arc::clone(&shared));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
+        // TCP_NODELAY like real API servers: otherwise each small chunk after the first can wait ~40 ms for a
+        // delayed ACK, which would show up as latency in the time-to-first-token benchmark.
+        use axum::serve::ListenerExt;
+        let listener = listener.tap_io(|tcp| {
+            let _ = tcp.set_nodelay(true);
+        });
         tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
         });
