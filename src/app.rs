@@ -19,6 +19,8 @@ pub enum AppError {
     Search(#[from] search::SearchError),
     #[error(transparent)]
     Http(#[from] crate::arxiv::http::FetchError),
+    #[error("LLM summaries: {0}")]
+    Llm(String),
 }
 
 #[derive(Clone)]
@@ -29,6 +31,8 @@ pub struct App {
     pub indexer: Indexer,
     /// The one polite, retrying client for every arXiv source.
     pub http: ArxivHttp,
+    /// LLM FAQ summaries; `None` when no LLM is configured (the pages then say how to configure one).
+    pub llm: Option<Arc<crate::llm::Service>>,
     /// Held across "store a batch, hand its rows to the indexer", so rows reach the indexer in sequence
     /// order and an index commit never claims a row that another task stored but had not yet added.
     write_lock: Arc<tokio::sync::Mutex<()>>,
@@ -49,7 +53,8 @@ impl App {
             tracing::info!(indexed = stats.indexed, seq = stats.seq, "search index caught up with the store");
         }
         let http = ArxivHttp::new(config.http())?;
-        Ok(App { config: Arc::new(config), store, index, indexer, http, write_lock: Arc::default() })
+        let llm = crate::llm::Service::from_config(&config.llm).map_err(AppError::Llm)?;
+        Ok(App { config: Arc::new(config), store, index, indexer, http, llm, write_lock: Arc::default() })
     }
 
     /// Stores a batch (with an optional checkpoint committed atomically with it) and adds the changed rows

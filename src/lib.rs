@@ -8,6 +8,7 @@ pub mod config;
 pub mod domain;
 pub mod eval;
 pub mod ingest;
+pub mod llm;
 pub mod rerank;
 pub mod search;
 pub mod store;

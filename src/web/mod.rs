@@ -5,6 +5,7 @@
 
 mod api;
 mod error;
+pub mod summary;
 
 use std::net::SocketAddr;
 
@@ -20,7 +21,12 @@ pub fn build_router(app: App) -> Router {
     Router::new()
         .route("/healthz", get(api::healthz))
         .route("/api/search", get(api::search))
-        .route("/api/papers/{*id}", get(api::paper))
+        // LLM summaries (src/web/summary.rs): `/api/papers/{id}/summary[/regenerate]` is dispatched inside
+        // the catch-all (old-style ids hold a slash), and the `/arxiv/{id}/summary` page.
+        .route("/api/papers/{*id}", get(summary::api_get).post(summary::api_post))
+        .route("/arxiv/{*rest}", get(summary::arxiv_get))
+        .route("/static/summary.js", get(summary::script))
+        .route("/static/summary.css", get(summary::style))
         .fallback(api::not_found)
         .layer(TraceLayer::new_for_http())
         .with_state(app)
@@ -30,7 +36,28 @@ pub fn build_router(app: App) -> Router {
 pub async fn serve(app: App, addr: SocketAddr) -> std::io::Result<()> {
     let listener = tokio::net::TcpListener::bind(addr).await?;
     tracing::info!("serving on http://{}", listener.local_addr()?);
-    axum::serve(listener, build_router(app)).with_graceful_shutdown(shutdown_signal()).await
+    serve_listener(listener, app, shutdown_signal()).await
+}
+
+/// Serves the router on a bound listener until `shutdown` completes (tests pass `std::future::pending()`).
+///
+/// TCP_NODELAY: streamed responses (the LLM summaries' SSE) are many small writes; with Nagle's algorithm each
+/// one after the first waits for the client's delayed ACK, about 40 ms. ConnectInfo gives handlers the peer
+/// address (the summaries' per-client rate limit).
+pub async fn serve_listener(
+    listener: tokio::net::TcpListener,
+    app: App,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    use axum::serve::ListenerExt;
+    let listener = listener.tap_io(|tcp| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::trace!("cannot set TCP_NODELAY: {e}");
+        }
+    });
+    axum::serve(listener, build_router(app).into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(shutdown)
+        .await
 }
 
 async fn shutdown_signal() {
