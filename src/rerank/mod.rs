@@ -193,7 +193,8 @@ impl CrossEncoder {
 
     /// Short description of the engine (kernel ISA, dtype, threads), for logs and benchmarks.
     pub fn engine_name(&self) -> String {
-        format!("papertide-ce {} ({}, {} threads)", env!("CARGO_PKG_VERSION"), self.bert.isa.name(), self.threads)
+        let isa = if self.bert.amx { "avx512+amx-bf16" } else { self.bert.isa.name() };
+        format!("papertide-ce {} ({isa}, {} threads)", env!("CARGO_PKG_VERSION"), self.threads)
     }
 
     /// Bytes of packed weights held in memory.
