@@ -567,7 +567,7 @@ pub unsafe fn exp512(x: __m512) -> __m512 {
 #[inline]
 unsafe fn gelu512(x: __m512) -> __m512 {
     let ax = _mm512_mul_ps(_mm512_abs_ps(x), _mm512_set1_ps(FRAC_1_SQRT2));
-    let t = _mm512_div_ps(_mm512_set1_ps(1.0), _mm512_fmadd_ps(ax, _mm512_set1_ps(ERF_P), _mm512_set1_ps(1.0)));
+    let t = unsafe { recip512(_mm512_fmadd_ps(ax, _mm512_set1_ps(ERF_P), _mm512_set1_ps(1.0))) };
     let mut p = _mm512_set1_ps(ERF_A[4]);
     p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(ERF_A[3]));
     p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(ERF_A[2]));
@@ -587,7 +587,21 @@ unsafe fn gelu_tanh512(x: __m512) -> __m512 {
     let x3 = _mm512_mul_ps(_mm512_mul_ps(x, x), x);
     let u = _mm512_mul_ps(_mm512_set1_ps(SQRT_2_OVER_PI), _mm512_fmadd_ps(x3, _mm512_set1_ps(0.044_715), x));
     let e = unsafe { exp512(_mm512_mul_ps(u, _mm512_set1_ps(-2.0))) };
-    _mm512_div_ps(x, _mm512_add_ps(_mm512_set1_ps(1.0), e))
+    _mm512_mul_ps(x, unsafe { recip512(_mm512_add_ps(_mm512_set1_ps(1.0), e)) })
+}
+
+/// `1 / d` for `d >= 1` (finite or +inf): `rcp14` refined by one Newton step (relative error ~1e-8), much cheaper
+/// than a 512-bit division.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+#[inline]
+unsafe fn recip512(d: __m512) -> __m512 {
+    let r = _mm512_rcp14_ps(d);
+    // r * (2 - d r); for d = +inf, rcp14 gives 0 and the step keeps 0
+    let corr = _mm512_fnmadd_ps(d, r, _mm512_set1_ps(2.0));
+    let refined = _mm512_mul_ps(r, corr);
+    let is_zero = _mm512_cmp_ps_mask::<_CMP_EQ_OQ>(r, _mm512_setzero_ps());
+    _mm512_mask_blend_ps(is_zero, refined, r)
 }
 
 /// In-place GELU over a slice (used where it cannot be fused).
