@@ -1,5 +1,6 @@
 //! BERT encoder + sequence-classification head: weights prepared once at load, forward pass over a packed
 //! (unpadded) batch of variable-length sequences.
+#![allow(clippy::needless_range_loop)]
 
 use super::RerankError;
 use super::buf::AlignedBuf;
@@ -35,7 +36,7 @@ impl Linear {
             a16.ensure_u16(m.div_ceil(32) * 32 * kp);
             let a = a16.u16_mut();
             kernels::convert_bf16(isa, x, m, self.k, ldx, a, kp);
-            if amx && self.k % 32 == 0 {
+            if amx && self.k.is_multiple_of(32) {
                 kernels::gemm_amx(m, self.n, self.k, a16.u16(), kp, self.w.u16(), Some(&self.bias), out, ldo, epi);
             } else {
                 kernels::gemm_bf16(isa, m, self.n, self.k, a16.u16(), kp, self.w.u16(), Some(&self.bias), out, ldo, epi);
