@@ -204,7 +204,14 @@ impl CrossEncoder {
 
     /// Short description of the engine (kernel ISA, dtype, threads), for logs and benchmarks.
     pub fn engine_name(&self) -> String {
-        let isa = if self.bert.amx { "avx512+amx-bf16" } else { self.bert.isa.name() };
+        use kernels::Isa;
+        let isa = match (self.opts.dtype, self.bert.isa) {
+            (_, Isa::Generic) => "portable kernels",
+            (Dtype::F32, _) => "avx512 f32",
+            (Dtype::Bf16, _) if self.bert.amx => "amx bf16",
+            (Dtype::Bf16, Isa::Avx512Bf16) => "avx512 vdpbf16ps",
+            (Dtype::Bf16, Isa::Avx512) => "bf16 emulated",
+        };
         format!("papertide-ce {} ({isa}, {} threads)", env!("CARGO_PKG_VERSION"), self.threads)
     }
 
