@@ -2,28 +2,74 @@
 //!
 //! `build_router` takes the opened [`App`] and returns a plain `Router`, so tests drive the real router
 //! with `tower::ServiceExt::oneshot` and no socket.
+//!
+//! Reader pages live under `/arxiv/{*rest}` (see [`dispatch`]): category expressions, paper ids (old-style
+//! ids hold a slash), `search` and the `/feed` suffix share that segment, so one wildcard route parses the rest.
 
 mod api;
+mod assets;
+mod cache;
+mod dispatch;
 mod error;
+mod feeds;
+mod headers;
+mod listing;
+mod math;
+mod pages;
+mod paper;
+mod search;
+mod text;
+mod views;
 
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use axum::Router;
+use axum::extract::FromRef;
 use axum::routing::get;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::compression::CompressionLayer;
+use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::trace::TraceLayer;
 
-pub use error::WebError;
+pub use error::{PageError, WebError};
 
 use crate::app::App;
 
+/// The router's state: the application and what the web layer keeps beside it.
+#[derive(Clone)]
+pub struct WebState {
+    pub app: App,
+    cache: cache::PageCache,
+    misses: paper::MissCache,
+}
+
+impl FromRef<WebState> for App {
+    fn from_ref(s: &WebState) -> App {
+        s.app.clone()
+    }
+}
+
 pub fn build_router(app: App) -> Router {
+    let state = WebState { app, cache: cache::PageCache::default(), misses: paper::MissCache::default() };
     Router::new()
         .route("/healthz", get(api::healthz))
         .route("/api/search", get(api::search))
         .route("/api/papers/{*id}", get(api::paper))
-        .fallback(api::not_found)
+        .route("/api/arxiv/{*cats}", get(api::listing))
+        .route("/", get(pages::home))
+        .route("/starred", get(pages::starred))
+        .route("/opensearch.xml", get(pages::opensearch))
+        .route("/static/{file}", get(assets::serve))
+        .route("/arxiv/{*rest}", get(dispatch::arxiv))
+        .fallback(error::fallback)
+        .layer(axum::middleware::from_fn(headers::limit_uri))
+        .layer(headers::security_headers())
+        .layer(CompressionLayer::new())
+        .layer(RequestBodyLimitLayer::new(16 * 1024))
+        .layer(CatchPanicLayer::custom(error::panic_response))
         .layer(TraceLayer::new_for_http())
-        .with_state(app)
+        .with_state(state)
 }
 
 /// Serves the router on `addr` until Ctrl-C or SIGTERM.
@@ -32,6 +78,9 @@ pub async fn serve(app: App, addr: SocketAddr) -> std::io::Result<()> {
     tracing::info!("serving on http://{}", listener.local_addr()?);
     axum::serve(listener, build_router(app)).with_graceful_shutdown(shutdown_signal()).await
 }
+
+/// How long a paper page waits for an arXiv API lookup before answering without it.
+pub(crate) const LOOKUP_TIMEOUT: Duration = Duration::from_secs(20);
 
 async fn shutdown_signal() {
     let ctrl_c = async {
