@@ -1,8 +1,8 @@
 //! TeX math to MathML, server side, with `pulldown-latex`.
 //!
-//! The renderer is not trusted blindly: `<`, `>` and `&` are rewritten to TeX commands before rendering (the
-//! crate writes a literal `<` operator unescaped), expressions it cannot parse fall back to the escaped source,
-//! and its output is checked against an allow-list of MathML elements and attributes before it reaches a page.
+//! The renderer is not trusted blindly: it writes `<`, `>` and `&` operators unescaped (`<mo><</mo>`), so its
+//! text content is escaped afterwards; expressions it cannot parse fall back to the escaped source; and the
+//! result is checked against an allow-list of MathML elements and attributes before it reaches a page.
 
 use pulldown_latex::{Parser, RenderConfig, Storage, push_mathml};
 
@@ -15,14 +15,14 @@ pub fn to_mathml(tex: &str, display: bool) -> Option<String> {
         return None;
     }
     let mut input = String::with_capacity(tex.len() + 8);
+    let mut prev = ' ';
     for c in tex.chars() {
         match c {
-            '<' => input.push_str("\\lt "),
-            '>' => input.push_str("\\gt "),
-            // An unescaped `&` is an alignment tab in TeX and an error here anyway.
-            '&' => input.push_str("\\& "),
+            // An unescaped `&` is an alignment tab in TeX and an error here anyway: show it as an ampersand.
+            '&' if prev != '\\' => input.push_str("\\& "),
             _ => input.push(c),
         }
+        prev = c;
     }
     let storage = Storage::new();
     let parser = Parser::new(&input, &storage);
@@ -32,10 +32,49 @@ pub fn to_mathml(tex: &str, display: bool) -> Option<String> {
         config.display_mode = pulldown_latex::config::DisplayMode::Block;
     }
     push_mathml(&mut out, parser, config).ok()?;
-    if out.contains("<merror") || !is_safe_mathml(&out) {
+    if out.contains("<merror") {
         return None;
     }
-    Some(out)
+    let out = escape_text(&out);
+    is_safe_mathml(&out).then_some(out)
+}
+
+/// Escapes `<`, `>` and `&` in the text between tags. A `<` starts a tag only when a letter or `/` follows;
+/// entities the renderer already wrote (`&lt;` in `\text{}`) are kept.
+fn escape_text(html: &str) -> String {
+    let mut out = String::with_capacity(html.len() + 16);
+    let mut rest = html;
+    while let Some(c) = rest.chars().next() {
+        let next = rest[c.len_utf8()..].chars().next();
+        if c == '<' && next.is_some_and(|n| n.is_ascii_alphabetic() || n == '/') {
+            let end = rest.find('>').map_or(rest.len(), |i| i + 1);
+            out.push_str(&rest[..end]);
+            rest = &rest[end..];
+            continue;
+        }
+        match c {
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '&' if !is_entity(rest) => out.push_str("&amp;"),
+            _ => out.push(c),
+        }
+        rest = &rest[c.len_utf8()..];
+    }
+    out
+}
+
+fn is_entity(s: &str) -> bool {
+    let body = &s[1..];
+    match body.find(';') {
+        Some(end) if end > 0 && end <= 10 => {
+            let name = &body[..end];
+            name.strip_prefix('#').map_or(name.chars().all(|c| c.is_ascii_alphanumeric()), |n| {
+                n.strip_prefix('x')
+                    .map_or(n.chars().all(|c| c.is_ascii_digit()), |h| h.chars().all(|c| c.is_ascii_hexdigit()))
+            })
+        }
+        _ => false,
+    }
 }
 
 const ELEMENTS: &[&str] = &[
@@ -176,6 +215,10 @@ mod tests {
             }
         }
         assert!(to_mathml(r"\frac{1}{2", false).is_none(), "parse errors fall back to the source");
+        let m = to_mathml("a<b>c", false).unwrap();
+        assert!(m.contains("<mo>&lt;</mo>") && m.contains("<mo>&gt;</mo>"), "{m}");
+        let m = to_mathml(r"\text{<b>x</b>} \& y", false).unwrap();
+        assert!(m.contains("&lt;b&gt;") && m.contains("&amp;") && !m.contains("<b>"), "{m}");
     }
 
     #[test]
