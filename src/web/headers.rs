@@ -18,8 +18,10 @@ pub const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; 
 const MAX_URI: usize = 4_096;
 
 type H = SetResponseHeaderLayer<HeaderValue>;
+/// The four header layers, outermost last.
+type SecurityLayers = ServiceBuilder<Stack<H, Stack<H, Stack<H, Stack<H, Identity>>>>>;
 
-pub fn security_headers() -> ServiceBuilder<Stack<H, Stack<H, Stack<H, Stack<H, Identity>>>>> {
+pub fn security_headers() -> SecurityLayers {
     let set = |name: HeaderName, value: &'static str| {
         SetResponseHeaderLayer::if_not_present(name, HeaderValue::from_static(value))
     };
