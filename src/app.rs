@@ -20,6 +20,8 @@ pub enum AppError {
     Search(#[from] search::SearchError),
     #[error(transparent)]
     Http(#[from] crate::arxiv::http::FetchError),
+    #[error("LLM summaries: {0}")]
+    Llm(String),
 }
 
 #[derive(Clone)]
@@ -30,6 +32,8 @@ pub struct App {
     pub indexer: Indexer,
     /// The one polite, retrying client for every arXiv source.
     pub http: ArxivHttp,
+    /// LLM FAQ summaries; `None` when no LLM is configured (the pages then say how to configure one).
+    pub llm: Option<Arc<crate::llm::Service>>,
     /// Held across "store a batch, hand its rows to the indexer", so rows reach the indexer in sequence
     /// order and an index commit never claims a row that another task stored but had not yet added.
     write_lock: Arc<tokio::sync::Mutex<()>>,
@@ -52,12 +56,14 @@ impl App {
             tracing::info!(indexed = stats.indexed, seq = stats.seq, "search index caught up with the store");
         }
         let http = ArxivHttp::new(config.http())?;
+        let llm = crate::llm::Service::from_config(&config.llm).map_err(AppError::Llm)?;
         Ok(App {
             config: Arc::new(config),
             store,
             index,
             indexer,
             http,
+            llm,
             write_lock: Arc::default(),
             generation: Arc::default(),
         })

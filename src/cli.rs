@@ -54,6 +54,15 @@ pub enum Command {
     /// Benchmarks (see the README's Performance section).
     #[command(subcommand)]
     Bench(BenchCommand),
+    /// Quality evaluations (see the README).
+    #[command(subcommand)]
+    Eval(EvalCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum EvalCommand {
+    /// CUR (ANNCUR) retrieval against exact cross-encoder scores on a corpus slice: Top-k-Recall@m.
+    Cur(crate::eval::cur::EvalCurArgs),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -92,6 +101,8 @@ pub enum BenchCommand {
         #[arg(long, value_name = "DIR")]
         keep: Option<PathBuf>,
     },
+    /// Cross-encoder throughput on a pairs file (JSONL of query/document), one JSON line.
+    Ce(crate::bench::ce::CeBenchArgs),
 }
 
 /// Runs the command line; the process exit code.
@@ -110,6 +121,21 @@ pub fn main() -> ExitCode {
         }
     };
     init_tracing();
+    // Pure CPU commands need neither the data directory nor the async runtime.
+    let cpu_only = match &cli.command {
+        Command::Bench(BenchCommand::Ce(args)) => Some(crate::bench::ce::run(args)),
+        Command::Eval(EvalCommand::Cur(args)) => Some(crate::eval::cur::run(args)),
+        _ => None,
+    };
+    if let Some(result) = cpu_only {
+        return match result {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("error: {e:#}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     let mut config = match Config::load(cli.config.as_deref()) {
         Ok(c) => c,
         Err(e) => {
@@ -202,6 +228,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
         Command::Bench(BenchCommand::Import { files, keep }) => {
             crate::ingest::bench::import_bench(&files, keep.as_deref()).await?;
         }
+        Command::Bench(BenchCommand::Ce(_)) | Command::Eval(_) => unreachable!("handled before the runtime starts"),
     }
     Ok(ExitCode::SUCCESS)
 }

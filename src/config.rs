@@ -30,6 +30,7 @@ pub struct Config {
     pub arxiv: ArxivConfig,
     pub server: ServerConfig,
     pub ingest: IngestConfig,
+    pub llm: crate::llm::LlmConfig,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -80,6 +81,7 @@ impl Default for Config {
             arxiv: ArxivConfig::default(),
             server: ServerConfig::default(),
             ingest: IngestConfig::default(),
+            llm: crate::llm::LlmConfig::default(),
         }
     }
 }
@@ -173,6 +175,7 @@ impl Config {
         if let Some(v) = var("PAPERTIDE_CONTACT") {
             self.contact = Some(v).filter(|v| !v.trim().is_empty());
         }
+        self.llm.apply_env(&var)?;
         Ok(())
     }
 
@@ -284,6 +287,11 @@ mod tests {
         let c = Config::from_file(&p).unwrap();
         assert_eq!(c.arxiv.request_interval_ms, 10);
         assert_eq!(c.categories[0].code(), "cs.CL");
+        std::fs::write(&p, "[llm]\nbase_url = \"http://127.0.0.1:8080/v1\"\nmodel = \"qwen\"\nmax_concurrent = 3\n")
+            .unwrap();
+        let c = Config::from_file(&p).unwrap();
+        assert!(c.llm.is_configured());
+        assert_eq!(c.llm.max_concurrent, 3);
         std::fs::write(&p, "catgories = []\n").unwrap();
         assert!(Config::from_file(&p).unwrap_err().to_string().contains("catgories"));
     }

@@ -2,10 +2,13 @@
 
 pub mod app;
 pub mod arxiv;
+pub mod bench;
 pub mod cli;
 pub mod config;
 pub mod domain;
+pub mod eval;
 pub mod ingest;
+pub mod llm;
 pub mod rerank;
 pub mod search;
 pub mod store;

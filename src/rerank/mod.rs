@@ -1,1 +1,358 @@
-//! (in progress)
+//! Cross-encoder (CE) inference engine: scores (query, document) pairs with a Hugging Face
+//! `BertForSequenceClassification` (`num_labels = 1`, raw logit), in process, on the CPU.
+//!
+//! Pure library code: no HTTP (the optional hub download takes the fetcher as a parameter), no database.
+//!
+//! Design (see ARCHITECTURE.md):
+//! - weights are read from `model.safetensors` (mmap; f32/f16/bf16 converted at load) and packed once into
+//!   the GEMM kernel's panel layout (f32, or bf16 pairs for AVX-512 BF16 `vdpbf16ps`);
+//! - pairs are tokenized with `tokenizers` (`[CLS] q [SEP] d [SEP]`, `truncation = only_second`), sorted by length
+//!   and cut into batches of `batch_size`; a batch is a packed, unpadded token matrix, and attention runs per
+//!   sequence, so no FLOP is spent on padding;
+//! - batches are spread over `threads` worker threads (each with its own reusable scratch buffers); the weights
+//!   are shared read-only;
+//! - kernels: AVX-512 register-tiled GEMM (14×32 tile) with fused bias/GELU/residual epilogue, vectorised softmax
+//!   and layernorm, chosen at run time (`is_x86_feature_detected!`) with a portable fallback;
+//! - the last layer is computed for the `[CLS]` rows only (the only ones the classifier reads).
+
+mod buf;
+pub mod config;
+pub mod cur;
+mod hub;
+pub mod kernels;
+mod model;
+
+pub use hub::{Fetch, resolve_model};
+
+use model::{Bert, Encoded, Scratch};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+/// Numeric precision of the GEMMs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Dtype {
+    /// f32 everywhere (matches PyTorch f32 within 1e-3).
+    #[default]
+    F32,
+    /// Linear layers take bf16 inputs and weights with f32 accumulation (AVX-512 BF16 `vdpbf16ps`; emulated,
+    /// slowly, on CPUs without it); attention, softmax, layernorm and GELU stay f32.
+    Bf16,
+}
+
+impl Dtype {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Dtype::F32 => "f32",
+            Dtype::Bf16 => "bf16",
+        }
+    }
+}
+
+impl std::str::FromStr for Dtype {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.to_ascii_lowercase().as_str() {
+            "f32" | "fp32" | "float32" => Ok(Dtype::F32),
+            "bf16" | "bfloat16" => Ok(Dtype::Bf16),
+            other => Err(format!("unknown dtype {other:?} (expected f32 or bf16)")),
+        }
+    }
+}
+
+impl std::fmt::Display for Dtype {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Engine options.
+#[derive(Clone, Debug)]
+pub struct EngineOptions {
+    /// Tokens per pair including `[CLS]` and the two `[SEP]`; the document is truncated to fit.
+    pub max_length: usize,
+    /// Worker threads (0 = all available cores).
+    pub threads: usize,
+    pub dtype: Dtype,
+    /// Pairs per batch (after sorting by length).
+    pub batch_size: usize,
+}
+
+impl Default for EngineOptions {
+    fn default() -> Self {
+        EngineOptions { max_length: 256, threads: 0, dtype: Dtype::F32, batch_size: 32 }
+    }
+}
+
+/// Errors of the engine; messages name the file, field or tensor concerned.
+#[derive(Debug, thiserror::Error)]
+pub enum RerankError {
+    #[error("{path}: {source}")]
+    Io { path: PathBuf, source: std::io::Error },
+    #[error("{path}: missing; a cross-encoder directory needs config.json, model.safetensors and tokenizer.json")]
+    MissingFile { path: PathBuf },
+    #[error("{file}: field `{field}`: {message}")]
+    Config { file: PathBuf, field: String, message: String },
+    #[error("{file}: tensor `{name}`: {message}")]
+    Tensor { file: PathBuf, name: String, message: String },
+    #[error("{file}: tokenizer: {message}")]
+    Tokenizer { file: PathBuf, message: String },
+    #[error("pair {index}: {message}")]
+    Tokenize { index: usize, message: String },
+    #[error("invalid option `{option}`: {message}")]
+    Option { option: &'static str, message: String },
+    #[error("could not download {file} from {url}: {message}; pass a local model directory")]
+    Download { file: String, url: String, message: String },
+    #[error("model spec {spec:?}: {message}")]
+    Spec { spec: String, message: String },
+}
+
+impl RerankError {
+    pub(crate) fn io(path: &Path, source: std::io::Error) -> Self {
+        if source.kind() == std::io::ErrorKind::NotFound {
+            RerankError::MissingFile { path: path.to_path_buf() }
+        } else {
+            RerankError::Io { path: path.to_path_buf(), source }
+        }
+    }
+}
+
+/// A loaded cross-encoder. `Send + Sync`: share it behind an `Arc`; calls may run concurrently.
+pub struct CrossEncoder {
+    bert: Bert,
+    tokenizer: tokenizers::Tokenizer,
+    opts: EngineOptions,
+    threads: usize,
+    model_id: String,
+    scratch: Mutex<Vec<Scratch>>,
+}
+
+impl std::fmt::Debug for CrossEncoder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CrossEncoder").field("model_id", &self.model_id).field("opts", &self.opts).finish()
+    }
+}
+
+impl CrossEncoder {
+    /// Loads `config.json`, `model.safetensors` and `tokenizer.json` from `dir`.
+    pub fn load(dir: &Path, opts: EngineOptions) -> Result<Self, RerankError> {
+        let cfg_path = dir.join("config.json");
+        let weights_path = dir.join("model.safetensors");
+        let tok_path = dir.join("tokenizer.json");
+        for p in [&cfg_path, &weights_path, &tok_path] {
+            if !p.is_file() {
+                return Err(RerankError::MissingFile { path: p.clone() });
+            }
+        }
+        let cfg = config::BertConfig::from_file(&cfg_path)?;
+        if opts.max_length < 4 {
+            return Err(RerankError::Option {
+                option: "max_length",
+                message: format!("{} is too small (at least 4)", opts.max_length),
+            });
+        }
+        if opts.max_length > cfg.max_position_embeddings {
+            return Err(RerankError::Option {
+                option: "max_length",
+                message: format!(
+                    "{} exceeds the model's max_position_embeddings {} ({})",
+                    opts.max_length,
+                    cfg.max_position_embeddings,
+                    cfg_path.display()
+                ),
+            });
+        }
+        if opts.batch_size == 0 {
+            return Err(RerankError::Option { option: "batch_size", message: "must be at least 1".into() });
+        }
+        let threads =
+            if opts.threads == 0 { std::thread::available_parallelism().map_or(1, |n| n.get()) } else { opts.threads };
+        let mut tokenizer = tokenizers::Tokenizer::from_file(&tok_path)
+            .map_err(|e| RerankError::Tokenizer { file: tok_path.clone(), message: e.to_string() })?;
+        tokenizer
+            .with_truncation(Some(tokenizers::TruncationParams {
+                max_length: opts.max_length,
+                strategy: tokenizers::TruncationStrategy::OnlySecond,
+                stride: 0,
+                direction: tokenizers::TruncationDirection::Right,
+            }))
+            .map_err(|e| RerankError::Tokenizer { file: tok_path.clone(), message: e.to_string() })?;
+        tokenizer.with_padding(None);
+        let vocab = tokenizer.get_vocab_size(true);
+        if vocab > cfg.vocab_size {
+            return Err(RerankError::Config {
+                file: cfg_path,
+                field: "vocab_size".into(),
+                message: format!(
+                    "{} is smaller than the tokenizer's vocabulary ({vocab}, {})",
+                    cfg.vocab_size,
+                    tok_path.display()
+                ),
+            });
+        }
+        let isa = kernels::Isa::detect();
+        let bert = Bert::load(cfg, &weights_path, opts.dtype == Dtype::Bf16, isa)?;
+        let model_id = model_id_of(dir, &weights_path)?;
+        Ok(CrossEncoder { bert, tokenizer, opts, threads, model_id, scratch: Mutex::new(Vec::new()) })
+    }
+
+    /// `<dir name>@<16 hex digits>`: a hash of the size and first/last MiB of `model.safetensors`.
+    pub fn model_id(&self) -> &str {
+        &self.model_id
+    }
+
+    pub fn options(&self) -> &EngineOptions {
+        &self.opts
+    }
+
+    /// Short description of the engine (kernel ISA, dtype, threads), for logs and benchmarks.
+    pub fn engine_name(&self) -> String {
+        format!("papertide-ce {} ({}, {} threads)", env!("CARGO_PKG_VERSION"), self.bert.isa.name(), self.threads)
+    }
+
+    /// Bytes of packed weights held in memory.
+    pub fn weight_bytes(&self) -> usize {
+        self.bert.weight_bytes()
+    }
+
+    /// Token ids and token type ids of one pair as the model sees them (after truncation).
+    pub fn encode_pair(&self, query: &str, document: &str) -> Result<(Vec<u32>, Vec<u32>), RerankError> {
+        let e = self.encode(0, query, document)?;
+        Ok((e.ids, e.types))
+    }
+
+    fn encode(&self, index: usize, q: &str, d: &str) -> Result<Encoded, RerankError> {
+        let enc = self.tokenizer.encode_fast((q, d), true).map_err(|e| {
+            let msg = e.to_string();
+            let message = if msg.contains("too short") {
+                // What Hugging Face does too (it raises): only the document may be truncated.
+                format!(
+                    "the query alone does not fit max_length {} with at least one document token ({msg})",
+                    self.opts.max_length
+                )
+            } else {
+                msg
+            };
+            RerankError::Tokenize { index, message }
+        })?;
+        let ids = enc.get_ids().to_vec();
+        let types = enc.get_type_ids().to_vec();
+        let cfg = &self.bert.cfg;
+        if ids.len() > self.opts.max_length
+            || ids.iter().any(|&i| i as usize >= cfg.vocab_size)
+            || types.iter().any(|&t| t as usize >= cfg.type_vocab_size)
+        {
+            return Err(RerankError::Tokenize { index, message: "token ids out of the model's range".into() });
+        }
+        Ok(Encoded { ids, types })
+    }
+
+    /// Scores (query, document) pairs; output in input order. Internally sorts by length into batches so no
+    /// padding is wasted. Fails as a whole if a pair cannot be tokenized (a query longer than `max_length`).
+    pub fn score_pairs(&self, pairs: &[(&str, &str)]) -> Result<Vec<f32>, RerankError> {
+        let n = pairs.len();
+        if n == 0 {
+            return Ok(Vec::new());
+        }
+        let threads = self.threads.min(n).max(1);
+        // tokenize in parallel
+        let encs: Vec<Encoded> = if threads > 1 && n >= 16 {
+            let chunk = n.div_ceil(threads);
+            let parts: Vec<Result<Vec<Encoded>, RerankError>> = std::thread::scope(|s| {
+                let hs: Vec<_> = pairs
+                    .chunks(chunk)
+                    .enumerate()
+                    .map(|(ci, c)| {
+                        s.spawn(move || {
+                            c.iter().enumerate().map(|(i, (q, d))| self.encode(ci * chunk + i, q, d)).collect()
+                        })
+                    })
+                    .collect();
+                hs.into_iter().map(|h| h.join().expect("tokenizer thread panicked")).collect()
+            });
+            let mut v = Vec::with_capacity(n);
+            for p in parts {
+                v.extend(p?);
+            }
+            v
+        } else {
+            pairs.iter().enumerate().map(|(i, (q, d))| self.encode(i, q, d)).collect::<Result<_, _>>()?
+        };
+        // longest first: big batches start early, short ones fill the tail
+        let mut order: Vec<usize> = (0..n).collect();
+        order.sort_by_key(|&i| std::cmp::Reverse(encs[i].ids.len()));
+        let unit = self.opts.batch_size.min(n.div_ceil(threads)).max(1);
+        let units: Vec<&[usize]> = order.chunks(unit).collect();
+        let next = AtomicUsize::new(0);
+        let work = |sc: &mut Scratch| -> Vec<(usize, f32)> {
+            let mut res = Vec::new();
+            let mut out = vec![0f32; unit];
+            loop {
+                let u = next.fetch_add(1, Ordering::Relaxed);
+                if u >= units.len() {
+                    break;
+                }
+                let idx = units[u];
+                let seqs: Vec<&Encoded> = idx.iter().map(|&i| &encs[i]).collect();
+                self.bert.forward(&seqs, sc, &mut out[..idx.len()]);
+                res.extend(idx.iter().copied().zip(out[..idx.len()].iter().copied()));
+            }
+            res
+        };
+        let workers = threads.min(units.len());
+        let mut scratches: Vec<Scratch> = {
+            let mut pool = self.scratch.lock().unwrap_or_else(|p| p.into_inner());
+            (0..workers).map(|_| pool.pop().unwrap_or_default()).collect()
+        };
+        let results: Vec<Vec<(usize, f32)>> = if workers == 1 {
+            vec![work(&mut scratches[0])]
+        } else {
+            std::thread::scope(|s| {
+                let (first, rest) = scratches.split_first_mut().expect("workers >= 1");
+                let hs: Vec<_> = rest.iter_mut().map(|sc| s.spawn(|| work(sc))).collect();
+                let mut r = vec![work(first)];
+                r.extend(hs.into_iter().map(|h| h.join().expect("scoring thread panicked")));
+                r
+            })
+        };
+        self.scratch.lock().unwrap_or_else(|p| p.into_inner()).extend(scratches.drain(..));
+        let mut scores = vec![f32::NAN; n];
+        for (i, s) in results.into_iter().flatten() {
+            scores[i] = s;
+        }
+        Ok(scores)
+    }
+}
+
+/// FNV-1a 64 (stable across Rust versions, unlike `DefaultHasher`).
+fn fnv1a(h: &mut u64, bytes: &[u8]) {
+    for &b in bytes {
+        *h ^= b as u64;
+        *h = h.wrapping_mul(0x100000001b3);
+    }
+}
+
+fn model_id_of(dir: &Path, weights: &Path) -> Result<String, RerankError> {
+    use std::io::{Read, Seek, SeekFrom};
+    const MIB: u64 = 1 << 20;
+    let mut f = std::fs::File::open(weights).map_err(|e| RerankError::io(weights, e))?;
+    let len = f.metadata().map_err(|e| RerankError::io(weights, e))?.len();
+    let mut h = 0xcbf29ce484222325u64;
+    fnv1a(&mut h, &len.to_le_bytes());
+    let mut buf = vec![0u8; MIB.min(len) as usize];
+    f.read_exact(&mut buf).map_err(|e| RerankError::io(weights, e))?;
+    fnv1a(&mut h, &buf);
+    if len > MIB {
+        let start = len.saturating_sub(MIB).max(MIB.min(len));
+        f.seek(SeekFrom::Start(start)).map_err(|e| RerankError::io(weights, e))?;
+        buf.resize((len - start) as usize, 0);
+        f.read_exact(&mut buf).map_err(|e| RerankError::io(weights, e))?;
+        fnv1a(&mut h, &buf);
+    }
+    let canon = dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf());
+    let name = canon.file_name().map_or_else(|| "model".to_string(), |s| s.to_string_lossy().into_owned());
+    Ok(format!("{name}@{h:016x}"))
+}
+
+#[cfg(test)]
+mod tests;

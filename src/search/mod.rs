@@ -7,6 +7,7 @@
 mod indexer;
 mod query;
 mod schema;
+mod stem;
 
 pub use indexer::{IndexStats, Indexer, catch_up, reindex};
 pub use query::{Hit, SearchOptions, SearchResults, Sort};

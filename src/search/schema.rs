@@ -4,14 +4,14 @@ use tantivy::Index;
 use tantivy::schema::{
     FAST, Field, INDEXED, IndexRecordOption, STORED, STRING, Schema, TextFieldIndexing, TextOptions,
 };
-use tantivy::tokenizer::{
-    AsciiFoldingFilter, Language, LowerCaser, RemoveLongFilter, SimpleTokenizer, Stemmer, TextAnalyzer,
-};
+use tantivy::tokenizer::{AsciiFoldingFilter, LowerCaser, RemoveLongFilter, SimpleTokenizer, TextAnalyzer};
+
+use super::stem::PluralStemmer;
 
 /// Bump when fields or analyzers change: an index of another version is rebuilt from the store.
-pub(super) const SCHEMA_VERSION: u32 = 1;
+pub(super) const SCHEMA_VERSION: u32 = 2;
 
-/// English prose: stemmed, lower-cased, accents folded (so `Schrodinger` finds `Schrödinger`).
+/// English prose: lower-cased, accents folded (so `Schrodinger` finds `Schrödinger`), plurals folded.
 const TEXT_ANALYZER: &str = "pt_text";
 /// Names: lower-cased and folded, never stemmed.
 const NAME_ANALYZER: &str = "pt_name";
@@ -52,7 +52,7 @@ pub(super) fn register_tokenizers(index: &Index) {
         .filter(RemoveLongFilter::limit(40))
         .filter(LowerCaser)
         .filter(AsciiFoldingFilter)
-        .filter(Stemmer::new(Language::English))
+        .filter(PluralStemmer)
         .build();
     let name = TextAnalyzer::builder(SimpleTokenizer::default())
         .filter(RemoveLongFilter::limit(40))

@@ -7,6 +7,7 @@ mod checkpoints;
 mod listings;
 mod papers;
 mod rows;
+mod summaries;
 
 use std::path::Path;
 use std::str::FromStr;
@@ -17,6 +18,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePo
 pub use listings::{CategoryFilter, DayCount, ListingEntry};
 pub use papers::{IndexRow, UpsertOutcome};
 pub use rows::StoredPaper;
+pub use summaries::{StoredSummary, SummaryAnswer, SummaryKey};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {

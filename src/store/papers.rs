@@ -264,8 +264,13 @@ async fn write_rows(tx: &mut Transaction<'static, Sqlite>, rows: &[PaperRow]) ->
 
 /// Folds white space (old API responses hard-wrap titles and abstracts) and decodes TeX accents.
 fn display_text(raw: &str) -> String {
-    let folded = raw.split_whitespace().collect::<Vec<_>>().join(" ");
-    tex::decode(&folded)
+    // Most records are already single-spaced: skip the fold (an allocation and a scan) for them.
+    let b = raw.as_bytes();
+    let needs_fold = b.first().is_some_and(u8::is_ascii_whitespace)
+        || b.last().is_some_and(u8::is_ascii_whitespace)
+        || b.windows(2).any(|w| w[0].is_ascii_whitespace() && (w[1].is_ascii_whitespace() || w[0] != b' '))
+        || !raw.is_ascii();
+    if needs_fold { tex::decode(&tex::normalize_whitespace(raw)) } else { tex::decode(raw) }
 }
 
 fn is_withdrawn(rec: &PaperRecord) -> bool {

@@ -28,6 +28,8 @@ pub enum Target {
 pub enum Action {
     Page,
     Feed,
+    /// `/arxiv/{id}/summary`: the LLM summary page (src/web/summary.rs).
+    Summary,
 }
 
 /// Most ids one paper page shows.
@@ -38,13 +40,14 @@ pub fn parse(rest: &str) -> Result<(Target, Action), PageError> {
     let rest = rest.trim_matches('/');
     let (body, action) = match rest.rsplit_once('/') {
         Some((body, "feed")) => (body, Action::Feed),
+        Some((body, "summary")) => (body, Action::Summary),
         _ => (rest, Action::Page),
     };
     if body == "search" {
         return Ok((Target::Search, action));
     }
     if looks_like_ids(body) {
-        if action != Action::Page {
+        if action == Action::Feed {
             return Err(PageError::not_found("Papers have no feed; feeds are per category or search."));
         }
         let ids = body
@@ -57,7 +60,13 @@ pub fn parse(rest: &str) -> Result<(Target, Action), PageError> {
                 "Name between 1 and {MAX_IDS} arXiv ids, separated by commas."
             )));
         }
+        if action == Action::Summary && ids.len() != 1 {
+            return Err(PageError::bad_request("A summary is of one paper: /arxiv/2401.01234/summary."));
+        }
         return Ok((Target::Papers(ids), action));
+    }
+    if action == Action::Summary {
+        return Err(PageError::not_found("Summaries are of papers: /arxiv/2401.01234/summary."));
     }
     Ok((Target::Listing(parse_categories(body)?), action))
 }
@@ -140,7 +149,11 @@ pub(super) async fn arxiv(
         (Target::Listing(f), Action::Page) => listing::page(&state, f, &params, &headers).await,
         (Target::Listing(f), Action::Feed) => feeds::listing_feed(&state, f, &headers).await,
         (Target::Papers(ids), Action::Page) => paper::page(&state, ids, &headers).await,
-        (Target::Papers(_), Action::Feed) => Err(PageError::not_found("Papers have no feed.")),
+        (Target::Papers(ids), Action::Summary) => {
+            let lang = super::summary::parse_lang(params.get("lang").map(String::as_str)).map_err(PageError::from)?;
+            Ok(super::summary::summary_page(&state.app, ids[0].as_str(), lang).await)
+        }
+        (Target::Papers(_), Action::Feed) | (_, Action::Summary) => Err(PageError::not_found("There is nothing here.")),
     }
 }
 
@@ -174,5 +187,9 @@ mod tests {
         assert!(matches!(parse("hep-th/9901001").unwrap(), (Target::Papers(v), Action::Page) if v.len() == 1));
         assert!(matches!(parse("2401.01234,2401.01235v2").unwrap(), (Target::Papers(v), _) if v.len() == 2));
         assert_eq!(parse("2401.0").unwrap_err().status(), axum::http::StatusCode::BAD_REQUEST);
+        assert!(
+            matches!(parse("hep-th/9901001/summary").unwrap(), (Target::Papers(v), Action::Summary) if v.len() == 1)
+        );
+        assert!(parse("cs.CL/summary").is_err());
     }
 }

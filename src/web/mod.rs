@@ -18,6 +18,7 @@ mod math;
 mod pages;
 mod paper;
 mod search;
+pub mod summary;
 mod text;
 mod views;
 
@@ -55,11 +56,14 @@ pub fn build_router(app: App) -> Router {
     Router::new()
         .route("/healthz", get(api::healthz))
         .route("/api/search", get(api::search))
-        .route("/api/papers/{*id}", get(api::paper))
+        // `/api/papers/{id}` and, with a `/summary` suffix, its LLM summary stream (src/web/summary.rs).
+        .route("/api/papers/{*id}", get(summary::api_get).post(summary::api_post))
         .route("/api/arxiv/{*cats}", get(api::listing))
         .route("/", get(pages::home))
         .route("/starred", get(pages::starred))
         .route("/opensearch.xml", get(pages::opensearch))
+        .route("/static/summary.js", get(summary::script))
+        .route("/static/summary.css", get(summary::style))
         .route("/static/{file}", get(assets::serve))
         .route("/arxiv/{*rest}", get(dispatch::arxiv))
         .fallback(error::fallback)
@@ -76,7 +80,28 @@ pub fn build_router(app: App) -> Router {
 pub async fn serve(app: App, addr: SocketAddr) -> std::io::Result<()> {
     let listener = tokio::net::TcpListener::bind(addr).await?;
     tracing::info!("serving on http://{}", listener.local_addr()?);
-    axum::serve(listener, build_router(app)).with_graceful_shutdown(shutdown_signal()).await
+    serve_listener(listener, app, shutdown_signal()).await
+}
+
+/// Serves the router on a bound listener until `shutdown` completes (tests pass `std::future::pending()`).
+///
+/// TCP_NODELAY: streamed responses (the LLM summaries' SSE) are many small writes; with Nagle's algorithm each
+/// one after the first waits for the client's delayed ACK, about 40 ms. ConnectInfo gives handlers the peer
+/// address (the summaries' per-client rate limit).
+pub async fn serve_listener(
+    listener: tokio::net::TcpListener,
+    app: App,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    use axum::serve::ListenerExt;
+    let listener = listener.tap_io(|tcp| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::trace!("cannot set TCP_NODELAY: {e}");
+        }
+    });
+    axum::serve(listener, build_router(app).into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(shutdown)
+        .await
 }
 
 /// How long a paper page waits for an arXiv API lookup before answering without it.

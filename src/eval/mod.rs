@@ -1,0 +1,3 @@
+//! Offline evaluations (`papertide eval ...`).
+
+pub mod cur;

@@ -1,0 +1,258 @@
+//! Index-level tests with the synthetic low-rank scorer.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use super::synthetic::LowRankScorer;
+use super::*;
+
+struct Corpus {
+    ids: Vec<String>,
+    titles: Vec<String>,
+    abstracts: Vec<String>,
+}
+
+fn corpus(n: usize) -> Corpus {
+    Corpus {
+        ids: (0..n).map(|i| format!("2501.{i:05}")).collect(),
+        titles: (0..n).map(|i| format!("title of paper {i}")).collect(),
+        abstracts: (0..n).map(|i| format!("abstract of paper {i}, with some words")).collect(),
+    }
+}
+
+impl Corpus {
+    fn items(&self) -> Vec<(&str, &str)> {
+        self.ids.iter().zip(&self.abstracts).map(|(a, b)| (a.as_str(), b.as_str())).collect()
+    }
+    fn queries(&self, range: std::ops::Range<usize>) -> Vec<(&str, &str)> {
+        range.map(|i| (self.ids[i].as_str(), self.titles[i].as_str())).collect()
+    }
+    fn text(&self, id: &str) -> Option<String> {
+        self.ids.iter().position(|x| x == id).map(|i| self.abstracts[i].clone())
+    }
+}
+
+fn opts(k_i: usize, method: AnchorMethod) -> BuildOptions {
+    BuildOptions { max_length: 128, k_i, anchor_method: method, rcond: 1e-5, chunk_items: 16 }
+}
+
+fn build(scorer: &dyn PairScorer, c: &Corpus, k_q: usize, o: &BuildOptions) -> CurIndex {
+    CurIndex::build(scorer, &c.queries(0..k_q), &c.items(), o, None, &mut |_| {}).unwrap()
+}
+
+#[test]
+fn rank_r_scores_are_recovered_with_enough_anchors() {
+    let scorer = LowRankScorer::new(6, 11);
+    let c = corpus(300);
+    for method in [
+        AnchorMethod::Random { seed: 5 },
+        AnchorMethod::PivotedQr,
+        AnchorMethod::TopCoverage { depth: 5, per_query: 1 },
+    ] {
+        let index = build(&scorer, &c, 20, &opts(10, method));
+        for q in 250..260 {
+            let cq = index.anchor_scores(&scorer, &c.titles[q]).unwrap();
+            let approx = index.approx_scores(&cq);
+            let pairs: Vec<(&str, &str)> = c.abstracts.iter().map(|a| (c.titles[q].as_str(), a.as_str())).collect();
+            let exact = scorer.score(&pairs).unwrap();
+            let num: f32 = approx.iter().zip(&exact).map(|(a, b)| (a - b) * (a - b)).sum();
+            let den: f32 = exact.iter().map(|b| b * b).sum();
+            assert!((num / den).sqrt() < 1e-4, "relative error {}", (num / den).sqrt());
+        }
+    }
+}
+
+#[test]
+fn query_returns_exact_top_k_for_low_rank_scores_and_excludes_ids() {
+    let scorer = LowRankScorer::new(4, 3);
+    let c = corpus(200);
+    let index = build(&scorer, &c, 12, &opts(8, AnchorMethod::PivotedQr));
+    let q = 150;
+    let pairs: Vec<(&str, &str)> = c.abstracts.iter().map(|a| (c.titles[q].as_str(), a.as_str())).collect();
+    let exact = scorer.score(&pairs).unwrap();
+    let mut order: Vec<usize> = (0..200).collect();
+    order.sort_by(|&a, &b| exact[b].total_cmp(&exact[a]));
+    let best = c.ids[order[0]].as_str();
+    let res = index.query(&scorer, &c.titles[q], &[best], QueryOptions { k: 5, k_r: 10 }, &|id| c.text(id)).unwrap();
+    let got: Vec<&str> = res.items.iter().map(|s| s.id.as_str()).collect();
+    let want: Vec<&str> = order[1..6].iter().map(|&i| c.ids[i].as_str()).collect();
+    assert_eq!(got, want, "exact top 5 without the excluded best item");
+    assert!(!got.contains(&best));
+    for s in &res.items {
+        assert!((s.score - exact[s.pos]).abs() < 1e-6, "returned scores are exact");
+    }
+    // Excluding an anchor item removes it from the results too.
+    let anchor = index.meta().anchor_item_ids[0].clone();
+    let res = index
+        .query(&scorer, &c.titles[q], &[anchor.as_str()], QueryOptions { k: 200, k_r: 50 }, &|id| c.text(id))
+        .unwrap();
+    assert!(res.items.iter().all(|s| s.id != anchor));
+}
+
+#[test]
+fn budget_is_exactly_k_i_plus_k_r_per_query() {
+    let c = corpus(150);
+    let counting = CountingScorer::new(LowRankScorer::new(5, 1).with_noise(0.5));
+    let index = build(&counting, &c, 10, &opts(7, AnchorMethod::Random { seed: 2 }));
+    assert_eq!(counting.pairs(), 10 * 150, "indexing costs k_q × N");
+    for (k_r, rounds) in [(0, 1), (13, 1), (20, 3), (5, 7)] {
+        counting.reset();
+        let o = QueryOptions { k: 10, k_r };
+        let res = index.query(&counting, &c.titles[120], &[c.ids[120].as_str()], o, &|id| c.text(id)).unwrap();
+        assert_eq!(counting.pairs(), 7 + k_r);
+        assert_eq!(res.ce_pairs, 7 + k_r);
+        counting.reset();
+        let res = index
+            .query_adaptive(&counting, &c.titles[120], &[c.ids[120].as_str()], o, rounds, &|id| c.text(id))
+            .unwrap();
+        assert_eq!(counting.pairs(), 7 + k_r, "adaptive k_r={k_r} rounds={rounds}");
+        assert_eq!(res.ce_pairs, 7 + k_r);
+        assert!(res.items.iter().all(|s| s.id != c.ids[120]));
+    }
+}
+
+#[test]
+fn adaptive_recovers_low_rank_top_k() {
+    let scorer = LowRankScorer::new(4, 9);
+    let c = corpus(200);
+    let index = build(&scorer, &c, 12, &opts(6, AnchorMethod::Random { seed: 1 }));
+    let q = 190;
+    let pairs: Vec<(&str, &str)> = c.abstracts.iter().map(|a| (c.titles[q].as_str(), a.as_str())).collect();
+    let exact = scorer.score(&pairs).unwrap();
+    let mut order: Vec<usize> = (0..200).collect();
+    order.sort_by(|&a, &b| exact[b].total_cmp(&exact[a]));
+    let res =
+        index.query_adaptive(&scorer, &c.titles[q], &[], QueryOptions { k: 5, k_r: 12 }, 3, &|id| c.text(id)).unwrap();
+    let got: Vec<usize> = res.items.iter().map(|s| s.pos).collect();
+    assert_eq!(got, order[..5].to_vec());
+}
+
+#[test]
+fn save_load_round_trip_gives_identical_results() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("cur.idx");
+    let scorer = LowRankScorer::new(5, 4).with_noise(0.3);
+    let c = corpus(120);
+    let index = build(&scorer, &c, 10, &opts(8, AnchorMethod::PivotedQr));
+    index.save(&path).unwrap();
+    let spec = index.meta().spec.clone();
+    let loaded = CurIndex::load(&path, &spec).unwrap();
+    assert_eq!(loaded.meta(), index.meta());
+    assert_eq!(loaded.u, index.u);
+    assert_eq!(loaded.rt, index.rt);
+    assert_eq!(loaded.e, index.e);
+    for q in [100, 110, 119] {
+        let o = QueryOptions { k: 10, k_r: 12 };
+        let a = index.query(&scorer, &c.titles[q], &[c.ids[q].as_str()], o, &|id| c.text(id)).unwrap();
+        let b = loaded.query(&scorer, &c.titles[q], &[c.ids[q].as_str()], o, &|id| c.text(id)).unwrap();
+        assert_eq!(a.items, b.items);
+    }
+}
+
+#[test]
+fn version_model_and_anchor_changes_force_a_rebuild() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("cur.idx");
+    let scorer = LowRankScorer::new(3, 4);
+    let c = corpus(40);
+    let index = build(&scorer, &c, 5, &opts(4, AnchorMethod::Random { seed: 0 }));
+    index.save(&path).unwrap();
+    let spec = index.meta().spec.clone();
+    let is_rebuild = |r: Result<CurIndex, CurError>| matches!(r, Err(CurError::RebuildRequired { .. }));
+
+    let mut other_model = spec.clone();
+    other_model.model_id = "another-model".into();
+    assert!(is_rebuild(CurIndex::load(&path, &other_model)));
+    let mut other_len = spec.clone();
+    other_len.max_length = 256;
+    assert!(is_rebuild(CurIndex::load(&path, &other_len)));
+    let mut other_anchors = spec.clone();
+    other_anchors.anchor_query_ids[0] = "9999.99999".into();
+    assert!(is_rebuild(CurIndex::load(&path, &other_anchors)));
+    let mut other_field = spec.clone();
+    other_field.item_field = "title".into();
+    assert!(is_rebuild(CurIndex::load(&path, &other_field)));
+
+    // An older format version on disk.
+    let mut bytes = std::fs::read(&path).unwrap();
+    bytes[8..12].copy_from_slice(&(FORMAT_VERSION + 1).to_le_bytes());
+    std::fs::write(&path, &bytes).unwrap();
+    let err = CurIndex::load(&path, &spec).unwrap_err();
+    assert!(matches!(err, CurError::RebuildRequired { .. }), "{err}");
+    assert!(err.to_string().contains("rebuilt"), "{err}");
+
+    std::fs::write(&path, b"not an index").unwrap();
+    assert!(matches!(CurIndex::load(&path, &spec), Err(CurError::Format { .. })));
+}
+
+#[test]
+fn append_equals_rebuild_including_the_item() {
+    let scorer = LowRankScorer::new(5, 8).with_noise(0.2);
+    let c = corpus(60);
+    let items = c.items();
+    let queries = c.queries(0..8);
+    let base =
+        CurIndex::build(&scorer, &queries, &items[..59], &opts(6, AnchorMethod::PivotedQr), None, &mut |_| {}).unwrap();
+    let given = AnchorMethod::Given { ids: base.meta().anchor_item_ids.clone() };
+    let mut appended = base.clone();
+    appended.append(&scorer, items[59].0, items[59].1).unwrap();
+    let mut o = opts(6, given);
+    o.chunk_items = 7;
+    let rebuilt = CurIndex::build(&scorer, &queries, &items, &o, None, &mut |_| {}).unwrap();
+    assert_eq!(appended.meta().item_ids, rebuilt.meta().item_ids);
+    assert_eq!(appended.rt, rebuilt.rt);
+    assert_eq!(appended.u, rebuilt.u);
+    for (a, b) in appended.e.iter().zip(&rebuilt.e) {
+        assert!((a - b).abs() <= 1e-6 * (1.0 + b.abs()), "{a} vs {b}");
+    }
+    assert!(appended.append(&scorer, items[59].0, items[59].1).is_err(), "duplicate id refused");
+}
+
+/// Fails once it has scored `fail_after` pairs.
+struct FailingScorer {
+    inner: LowRankScorer,
+    fail_after: usize,
+    done: AtomicUsize,
+}
+
+impl PairScorer for FailingScorer {
+    fn score(&self, pairs: &[(&str, &str)]) -> Result<Vec<f32>, ScorerError> {
+        if self.done.fetch_add(pairs.len(), Ordering::SeqCst) + pairs.len() > self.fail_after {
+            return Err(ScorerError::new("interrupted"));
+        }
+        self.inner.score(pairs)
+    }
+    fn model_id(&self) -> String {
+        self.inner.model_id()
+    }
+}
+
+#[test]
+fn interrupted_build_resumes_from_the_last_complete_chunk() {
+    let dir = tempfile::tempdir().unwrap();
+    let partial = dir.path().join("build/cur");
+    let c = corpus(100);
+    let (items, queries) = (c.items(), c.queries(0..6));
+    let inner = LowRankScorer::new(4, 2).with_noise(0.1);
+    let o = opts(5, AnchorMethod::PivotedQr); // 16 items per chunk = 96 pairs
+    let failing = FailingScorer { inner: inner.clone(), fail_after: 96 * 3 + 50, done: AtomicUsize::new(0) };
+    let err = CurIndex::build(&failing, &queries, &items, &o, Some(&partial), &mut |_| {}).unwrap_err();
+    assert!(matches!(err, CurError::Scorer(_)));
+
+    let counting = CountingScorer::new(inner.clone());
+    let mut seen = Vec::new();
+    let resumed = CurIndex::build(&counting, &queries, &items, &o, Some(&partial), &mut |p| seen.push(p)).unwrap();
+    assert_eq!(seen[0].resumed_items, 48, "three complete chunks survive");
+    assert_eq!(counting.pairs(), (100 - 48) * 6, "only the rest is scored");
+    assert_eq!(seen.last().unwrap().items_done, 100);
+    let fresh = CurIndex::build(&inner, &queries, &items, &o, None, &mut |_| {}).unwrap();
+    assert_eq!(resumed.rt, fresh.rt);
+    assert_eq!(resumed.e, fresh.e);
+    assert!(!dir.path().join("build/cur.manifest.json").exists(), "partial files are removed when done");
+
+    // A partial for another model is not reused.
+    let failing = FailingScorer { inner: inner.clone(), fail_after: 96 * 2, done: AtomicUsize::new(0) };
+    let _ = CurIndex::build(&failing, &queries, &items, &o, Some(&partial), &mut |_| {});
+    let other = CountingScorer::new(LowRankScorer::new(4, 3));
+    CurIndex::build(&other, &queries, &items, &o, Some(&partial), &mut |_| {}).unwrap();
+    assert_eq!(other.pairs(), 100 * 6);
+}

@@ -1,0 +1,67 @@
+//! Resolving a model spec: a local directory, or a Hugging Face hub id downloaded into a cache directory through
+//! a fetcher the caller injects (the project's HTTP client with its retry policy), so this module stays pure.
+
+use super::RerankError;
+use std::path::{Path, PathBuf};
+
+/// Downloads one URL and returns its body (or a human-readable reason).
+pub type Fetch<'a> = &'a dyn Fn(&str) -> Result<Vec<u8>, String>;
+
+/// The files a cross-encoder directory needs.
+pub const MODEL_FILES: [&str; 3] = ["config.json", "model.safetensors", "tokenizer.json"];
+
+/// Resolves `spec` to a model directory.
+///
+/// - an existing local directory is used as-is;
+/// - otherwise `spec` must be a hub id (`owner/name`, optionally `owner/name@revision`); its files are fetched from
+///   `{hub_base_url}/{id}/resolve/{revision or main}/{file}` into `cache_dir/{owner}--{name}[--revision]/`, each written
+///   to a temporary file and renamed into place (so an interrupted download never leaves a truncated file);
+///   files already present are not fetched again.
+pub fn resolve_model(spec: &str, cache_dir: &Path, hub_base_url: &str, fetch: Fetch) -> Result<PathBuf, RerankError> {
+    let local = Path::new(spec);
+    if local.is_dir() {
+        return Ok(local.to_path_buf());
+    }
+    let (id, rev) = match spec.split_once('@') {
+        Some((i, r)) => (i, Some(r)),
+        None => (spec, None),
+    };
+    let valid_part = |s: &str| {
+        !s.is_empty() && s != "." && s != ".." && s.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+    };
+    let parts: Vec<&str> = id.split('/').collect();
+    if parts.len() != 2 || !parts.iter().all(|p| valid_part(p)) || rev.is_some_and(|r| !valid_part(r)) {
+        return Err(RerankError::Spec {
+            spec: spec.to_string(),
+            message: "neither an existing directory nor a Hugging Face hub id of the form owner/name[@revision]".into(),
+        });
+    }
+    let rev_s = rev.unwrap_or("main");
+    let mut dir_name = format!("{}--{}", parts[0], parts[1]);
+    if let Some(r) = rev {
+        dir_name.push_str("--");
+        dir_name.push_str(r);
+    }
+    let dir = cache_dir.join(dir_name);
+    std::fs::create_dir_all(&dir).map_err(|e| RerankError::io(&dir, e))?;
+    let base = hub_base_url.trim_end_matches('/');
+    for file in MODEL_FILES {
+        let dest = dir.join(file);
+        if dest.is_file() {
+            continue;
+        }
+        let url = format!("{base}/{id}/resolve/{rev_s}/{file}");
+        let bytes = fetch(&url).map_err(|message| RerankError::Download {
+            file: file.to_string(),
+            url: url.clone(),
+            message,
+        })?;
+        if bytes.is_empty() {
+            return Err(RerankError::Download { file: file.to_string(), url, message: "empty response".into() });
+        }
+        let tmp = dir.join(format!(".{file}.part{}", std::process::id()));
+        std::fs::write(&tmp, &bytes).map_err(|e| RerankError::io(&tmp, e))?;
+        std::fs::rename(&tmp, &dest).map_err(|e| RerankError::io(&dest, e))?;
+    }
+    Ok(dir)
+}

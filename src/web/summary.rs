@@ -1,0 +1,243 @@
+//! LLM summaries over HTTP: the SSE stream `GET /api/papers/{id}/summary?lang=en|zh`, the admin-only
+//! regenerate (`POST .../summary/regenerate`, or `?regenerate=1`, with `Authorization: Bearer <admin_token>`),
+//! and the page `GET /arxiv/{id}/summary?lang=en|zh`, which shows a cached summary without JavaScript and
+//! otherwise streams it in with `static/summary.js` (no inline script, so a strict CSP holds).
+
+use std::convert::Infallible;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+
+use askama::Template;
+use axum::Json;
+use axum::extract::{ConnectInfo, Path, Query, Request, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
+use axum::response::{Html, IntoResponse, Response};
+use futures::StreamExt;
+use serde::Deserialize;
+use serde_json::json;
+
+use super::WebError;
+use crate::app::App;
+use crate::domain::ArxivId;
+use crate::llm::render::markdown_to_safe_html;
+use crate::llm::{Lang, Opened, Service, Subscription, UNCONFIGURED};
+use crate::store::StoredPaper;
+
+#[derive(Debug, Default, Deserialize)]
+pub struct SummaryParams {
+    pub lang: Option<String>,
+    pub regenerate: Option<String>,
+}
+
+/// `GET /api/papers/{*id}`: a paper's JSON, or with a trailing `/summary` its summary stream (old-style ids
+/// contain a slash, so the suffix is matched here rather than by the router).
+pub(super) async fn api_get(
+    State(app): State<App>,
+    Path(raw): Path<String>,
+    Query(params): Query<SummaryParams>,
+    req: Request,
+) -> Response {
+    match raw.strip_suffix("/summary") {
+        Some(id) => {
+            let regenerate = params.regenerate.as_deref().is_some_and(|v| !matches!(v, "" | "0" | "false"));
+            summary_stream(&app, id, &params, &Caller::of(req), regenerate).await
+        }
+        None => super::api::paper(State(app), Path(raw)).await.into_response(),
+    }
+}
+
+/// `POST /api/papers/{*id}/summary/regenerate`.
+pub(super) async fn api_post(
+    State(app): State<App>,
+    Path(raw): Path<String>,
+    Query(params): Query<SummaryParams>,
+    req: Request,
+) -> Response {
+    match raw.strip_suffix("/summary/regenerate") {
+        Some(id) => summary_stream(&app, id, &params, &Caller::of(req), true).await,
+        None => WebError::NotFound("There is nothing to POST at this address.".into()).into_response(),
+    }
+}
+
+pub(super) fn parse_lang(lang: Option<&str>) -> Result<Lang, WebError> {
+    Lang::parse(lang.unwrap_or("en")).ok_or_else(|| WebError::BadRequest("lang must be en or zh".into()))
+}
+
+/// What the summary stream needs of the request (its headers and peer address; not the body, which is not
+/// `Sync` and would make the handler's future not `Send`).
+struct Caller {
+    headers: HeaderMap,
+    peer: Option<SocketAddr>,
+}
+
+impl Caller {
+    fn of(req: Request) -> Caller {
+        let (parts, _) = req.into_parts();
+        let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0);
+        Caller { headers: parts.headers, peer }
+    }
+}
+
+async fn summary_stream(app: &App, raw_id: &str, params: &SummaryParams, req: &Caller, regenerate: bool) -> Response {
+    let result = async {
+        let lang = parse_lang(params.lang.as_deref())?;
+        let id = ArxivId::parse(raw_id).map_err(|e| WebError::BadRequest(e.to_string()))?;
+        let Some(service) = &app.llm else {
+            return Ok(sse(Subscription::fixed(Service::unconfigured_events())).into_response());
+        };
+        if regenerate && !service.is_admin(bearer(&req.headers)) {
+            let body = json!({ "error": "Regenerating a summary needs the admin token (Authorization: Bearer).",
+                               "status": 401 });
+            return Ok((StatusCode::UNAUTHORIZED, [(header::WWW_AUTHENTICATE, "Bearer")], Json(body)).into_response());
+        }
+        let paper = find_paper(app, &id).await?;
+        let client = client_ip(req, service.trust_forwarded_for());
+        Ok(match service.open(app, &paper, lang, client, regenerate).await? {
+            Opened::Stream(sub) => sse(sub).into_response(),
+            Opened::Refused { message, retry_after } => {
+                let events = vec![crate::llm::Event {
+                    seq: 0,
+                    kind: "error",
+                    data: json!({ "message": message, "code": "over_budget" }),
+                }];
+                let mut res = (StatusCode::TOO_MANY_REQUESTS, sse(Subscription::fixed(events))).into_response();
+                if let Some(wait) = retry_after
+                    && let Ok(v) = HeaderValue::from_str(&wait.as_secs().max(1).to_string())
+                {
+                    res.headers_mut().insert(header::RETRY_AFTER, v);
+                }
+                res
+            }
+        })
+    };
+    result.await.unwrap_or_else(|e: WebError| e.into_response())
+}
+
+async fn find_paper(app: &App, id: &ArxivId) -> Result<StoredPaper, WebError> {
+    app.store
+        .get_paper(id)
+        .await?
+        .ok_or_else(|| WebError::NotFound(format!("paper {id} is not in this Papertide's store")))
+}
+
+fn sse(sub: Subscription) -> impl IntoResponse {
+    let events =
+        sub.into_stream().map(|ev| Ok::<_, Infallible>(SseEvent::default().event(ev.kind).data(ev.data.to_string())));
+    // Proxies such as nginx buffer responses unless told not to, which would hold the stream back.
+    ([("x-accel-buffering", "no")], Sse::new(events).keep_alive(KeepAlive::default()))
+}
+
+fn bearer(headers: &HeaderMap) -> Option<&str> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+}
+
+/// The connection's peer address; with `trust_forwarded_for`, the last `X-Forwarded-For` entry (the one the
+/// trusted proxy appended; earlier entries are the client's own claims). Without either, all clients share
+/// one bucket.
+fn client_ip(req: &Caller, trust_forwarded_for: bool) -> IpAddr {
+    if trust_forwarded_for
+        && let Some(ip) = req
+            .headers
+            .get("x-forwarded-for")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.rsplit(',').next())
+            .and_then(|v| v.trim().parse().ok())
+    {
+        return ip;
+    }
+    req.peer.map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |p| p.ip())
+}
+
+struct CachedAnswer {
+    question: String,
+    html: String,
+}
+
+#[derive(Template)]
+#[template(path = "summary.html")]
+struct SummaryPage<'a> {
+    paper_id: &'a str,
+    title: &'a str,
+    lang: &'a str,
+    other_lang: &'a str,
+    other_lang_name: &'a str,
+    unconfigured: Option<&'a str>,
+    stream_url: String,
+    cached: Vec<CachedAnswer>,
+    abstract_only: bool,
+    model: &'a str,
+}
+
+/// The summary page of paper `id` in `lang` (HTTP 200 whether or not an LLM is configured).
+pub async fn summary_page(app: &App, id: &str, lang: Lang) -> Response {
+    match render_page(app, id, lang).await {
+        Ok(html) => {
+            let csp =
+                "default-src 'self'; script-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'";
+            ([(header::CONTENT_SECURITY_POLICY, csp)], Html(html)).into_response()
+        }
+        Err(e) => page_error(e),
+    }
+}
+
+async fn render_page(app: &App, id: &str, lang: Lang) -> Result<String, WebError> {
+    let id = ArxivId::parse(id).map_err(|e| WebError::BadRequest(e.to_string()))?;
+    let paper = find_paper(app, &id).await?;
+    let (other_lang, other_lang_name) = match lang {
+        Lang::En => ("zh", "中文"),
+        Lang::Zh => ("en", "English"),
+    };
+    let mut page = SummaryPage {
+        paper_id: &paper.id,
+        title: &paper.title,
+        lang: lang.code(),
+        other_lang,
+        other_lang_name,
+        unconfigured: Some(UNCONFIGURED),
+        stream_url: format!("/api/papers/{}/summary?lang={}", paper.id, lang.code()),
+        cached: Vec::new(),
+        abstract_only: false,
+        model: "",
+    };
+    if let Some(service) = &app.llm {
+        page.unconfigured = None;
+        page.model = service.model();
+        if let Some(s) = app.store.complete_summary(&service.key(&paper.id, lang)).await? {
+            page.abstract_only = !s.full_text;
+            page.cached = s
+                .answers
+                .iter()
+                .map(|a| CachedAnswer { question: a.question.clone(), html: markdown_to_safe_html(&a.answer) })
+                .collect();
+        }
+    }
+    page.render().map_err(|e| WebError::Internal(e.to_string()))
+}
+
+fn page_error(e: WebError) -> Response {
+    let status = e.status();
+    if status.is_server_error() {
+        tracing::error!(error = %e, "summary page failed");
+    }
+    let text = e.public_message().replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;");
+    (status, Html(format!("<!DOCTYPE html><meta charset=\"utf-8\"><title>Papertide</title><p>{text}</p>")))
+        .into_response()
+}
+
+static SUMMARY_JS: &str = include_str!("../../static/summary.js");
+static SUMMARY_CSS: &str = include_str!("../../static/summary.css");
+
+/// `GET /static/summary.js`, embedded so the binary stays self-contained.
+pub(super) async fn script() -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "text/javascript; charset=utf-8"), (header::CACHE_CONTROL, "public, max-age=3600")],
+        SUMMARY_JS,
+    )
+}
+
+/// `GET /static/summary.css`.
+pub(super) async fn style() -> impl IntoResponse {
+    ([(header::CONTENT_TYPE, "text/css; charset=utf-8"), (header::CACHE_CONTROL, "public, max-age=3600")], SUMMARY_CSS)
+}
