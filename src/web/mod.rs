@@ -105,7 +105,7 @@ pub async fn serve_listener(
 }
 
 /// How long a paper page waits for an arXiv API lookup before answering without it.
-pub(crate) const LOOKUP_TIMEOUT: Duration = Duration::from_secs(20);
+pub(crate) const LOOKUP_TIMEOUT: Duration = Duration::from_secs(15);
 
 async fn shutdown_signal() {
     let ctrl_c = async {

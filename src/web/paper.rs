@@ -17,7 +17,7 @@ use crate::domain::ArxivId;
 use crate::ingest::RunSummary;
 use crate::store::StoredPaper;
 
-const MISS_TTL: Duration = Duration::from_secs(600);
+const MISS_TTL: Duration = Duration::from_secs(300);
 const MISS_MAX: usize = 10_000;
 
 /// Ids recently looked up at arXiv and not found there.
@@ -71,9 +71,9 @@ pub(super) async fn fetch(state: &WebState, ids: &[ArxivId]) -> Result<(Vec<Stor
             Err(_) => Some("arXiv did not answer in time; try again later.".to_string()),
         };
     papers = state.app.store.get_papers(&wanted).await?;
-    if note.is_none() {
-        state.misses.add(missing.iter().filter(|i| papers.iter().all(|p| p.id != i.as_str())).map(|i| i.to_string()));
-    }
+    // Failed lookups are remembered too: while arXiv is unreachable, repeated requests answer at once instead
+    // of each waiting out the timeout.
+    state.misses.add(missing.iter().filter(|i| papers.iter().all(|p| p.id != i.as_str())).map(|i| i.to_string()));
     Ok((papers, note))
 }
 
@@ -92,7 +92,7 @@ pub(super) async fn page(state: &WebState, ids: Vec<ArxivId>, headers: &HeaderMa
             let shown: Vec<String> = ids.iter().map(|i| i.to_string()).collect();
             let msg = match note {
                 Some(n) => format!("{} is not in this Papertide's store, and {n}", shown.join(", ")),
-                None => format!("{} is not in this Papertide's store, and arXiv does not know it.", shown.join(", ")),
+                None => format!("{} is not in this Papertide's store, and arXiv did not return it.", shown.join(", ")),
             };
             return Err(PageError::not_found(msg));
         }
