@@ -2,6 +2,7 @@
 //! the server.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::arxiv::http::ArxivHttp;
 use crate::config::Config;
@@ -36,6 +37,8 @@ pub struct App {
     /// Held across "store a batch, hand its rows to the indexer", so rows reach the indexer in sequence
     /// order and an index commit never claims a row that another task stored but had not yet added.
     write_lock: Arc<tokio::sync::Mutex<()>>,
+    /// Bumped after every stored batch and index commit: caches of rendered pages key on it.
+    generation: Arc<AtomicU64>,
 }
 
 impl App {
@@ -54,7 +57,16 @@ impl App {
         }
         let http = ArxivHttp::new(config.http())?;
         let llm = crate::llm::Service::from_config(&config.llm).map_err(AppError::Llm)?;
-        Ok(App { config: Arc::new(config), store, index, indexer, http, llm, write_lock: Arc::default() })
+        Ok(App {
+            config: Arc::new(config),
+            store,
+            index,
+            indexer,
+            http,
+            llm,
+            write_lock: Arc::default(),
+            generation: Arc::default(),
+        })
     }
 
     /// Stores a batch (with an optional checkpoint committed atomically with it) and adds the changed rows
@@ -70,11 +82,19 @@ impl App {
         if !rows.is_empty() {
             self.indexer.add(rows).await?;
         }
+        self.generation.fetch_add(1, Ordering::Release);
         Ok(outcome)
     }
 
     /// Commits the index so everything stored so far is searchable.
     pub async fn commit_index(&self) -> Result<(), AppError> {
-        Ok(self.indexer.commit().await?)
+        self.indexer.commit().await?;
+        self.generation.fetch_add(1, Ordering::Release);
+        Ok(())
+    }
+
+    /// A number that changes whenever this process stored or committed something (see `web::cache`).
+    pub fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
     }
 }

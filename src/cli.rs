@@ -171,7 +171,10 @@ fn init_tracing() {
 async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
     match command {
         Command::Serve { addr, no_ingest } => {
+            let mut config = config;
             let addr = addr.unwrap_or(config.server.addr);
+            // The default public URL follows the address actually served.
+            config.server.addr = addr;
             let app = App::open(config).await?;
             if !no_ingest {
                 crate::ingest::scheduler::spawn(app.clone());
@@ -205,7 +208,9 @@ async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
             println!("reindexed {} papers", stats.indexed);
         }
         Command::Demo { addr } => {
+            let mut config = config;
             let addr = addr.unwrap_or(config.server.addr);
+            config.server.addr = addr;
             let app = App::open(config).await?;
             if app.store.paper_count().await? == 0 {
                 println!("importing the bundled sample (3,256 real papers) into {}", app.config.data_dir.display());

@@ -56,6 +56,9 @@ pub struct ArxivConfig {
 #[serde(default, deny_unknown_fields)]
 pub struct ServerConfig {
     pub addr: SocketAddr,
+    /// The address readers reach this server at (`https://papers.example.org`), used for absolute links in
+    /// feeds and OpenSearch; `http://{addr}` when unset.
+    pub public_url: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -101,7 +104,7 @@ impl Default for ArxivConfig {
 
 impl Default for ServerConfig {
     fn default() -> Self {
-        ServerConfig { addr: SocketAddr::from(([127, 0, 0, 1], 3000)) }
+        ServerConfig { addr: SocketAddr::from(([127, 0, 0, 1], 3000)), public_url: None }
     }
 }
 
@@ -159,6 +162,16 @@ impl Config {
                 reason: "must be a whole number of milliseconds".into(),
             })?;
         }
+        if let Some(v) = var("PAPERTIDE_PUBLIC_URL") {
+            if !(v.starts_with("http://") || v.starts_with("https://")) {
+                return Err(ConfigError::Env {
+                    name: "PAPERTIDE_PUBLIC_URL",
+                    value: v,
+                    reason: "must be an http(s) URL".into(),
+                });
+            }
+            self.server.public_url = Some(v.trim_end_matches('/').to_string());
+        }
         if let Some(v) = var("PAPERTIDE_CONTACT") {
             self.contact = Some(v).filter(|v| !v.trim().is_empty());
         }
@@ -172,6 +185,14 @@ impl Config {
 
     pub fn index_dir(&self) -> PathBuf {
         self.data_dir.join("index")
+    }
+
+    /// The base of absolute links (feeds, OpenSearch), without a trailing slash.
+    pub fn public_url(&self) -> String {
+        match &self.server.public_url {
+            Some(u) => u.trim_end_matches('/').to_string(),
+            None => format!("http://{}", self.server.addr),
+        }
     }
 
     pub fn request_interval(&self) -> Duration {

@@ -78,3 +78,57 @@ impl Store {
             .collect())
     }
 }
+
+/// A listing's category expression: papers announced in any of `include` whose categories hold none of
+/// `exclude` (`cs.AI+cs.LG-cs.CY`).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct CategoryFilter {
+    pub include: Vec<Category>,
+    pub exclude: Vec<Category>,
+}
+
+impl Store {
+    /// Like [`Store::listing`], leaving out papers cross-listed in any of `filter.exclude` (by the paper's own
+    /// category list, so a paper is excluded whichever category announced it).
+    pub async fn filtered_listing(&self, filter: &CategoryFilter, date: NaiveDate) -> Result<Vec<ListingEntry>> {
+        if filter.include.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new(
+            "SELECT a.paper_id, MIN(CASE a.kind WHEN 'new' THEN 0 WHEN 'cross' THEN 1 WHEN 'replace' THEN 2 ELSE 3 END) \
+             FROM announcements a JOIN papers p ON p.id = a.paper_id WHERE a.date = ",
+        );
+        qb.push_bind(date.format("%Y-%m-%d").to_string()).push(" AND a.");
+        push_in_list(&mut qb, &filter.include);
+        for c in &filter.exclude {
+            // `categories` is space separated: pad it so a code only matches whole.
+            qb.push(" AND (' ' || p.categories || ' ') NOT LIKE ").push_bind(format!("% {} %", c.code()));
+        }
+        qb.push(" GROUP BY a.paper_id ORDER BY a.paper_id");
+        let rows: Vec<(String, i64)> = qb.build_query_as().fetch_all(self.reader()).await?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, k)| ListingEntry {
+                id,
+                kind: match k {
+                    0 => AnnounceKind::New,
+                    1 => AnnounceKind::Cross,
+                    2 => AnnounceKind::Replace,
+                    _ => AnnounceKind::ReplaceCross,
+                },
+            })
+            .collect())
+    }
+
+    /// Every announcement day of any of `categories`, newest first (no counts: cheap enough for a day picker).
+    pub async fn listing_days(&self, categories: &[Category]) -> Result<Vec<NaiveDate>> {
+        if categories.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new("SELECT DISTINCT date FROM announcements WHERE");
+        push_in_list(&mut qb, categories);
+        qb.push(" ORDER BY date DESC LIMIT 5000");
+        let rows: Vec<(String,)> = qb.build_query_as().fetch_all(self.reader()).await?;
+        Ok(rows.into_iter().filter_map(|(d,)| NaiveDate::parse_from_str(&d, "%Y-%m-%d").ok()).collect())
+    }
+}

@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 
-pub use listings::{DayCount, ListingEntry};
+pub use listings::{CategoryFilter, DayCount, ListingEntry};
 pub use papers::{IndexRow, UpsertOutcome};
 pub use rows::StoredPaper;
 pub use summaries::{StoredSummary, SummaryAnswer, SummaryKey};

@@ -74,6 +74,49 @@ pub(super) async fn search(State(app): State<App>, Query(p): Query<SearchParams>
     })))
 }
 
-pub(super) async fn not_found() -> WebError {
-    WebError::NotFound("There is nothing at this address.".into())
+/// `/api/arxiv/{cats}?date=&skip=&show=`: the listing page's data. Errors answer as JSON.
+pub(super) async fn listing(
+    State(state): State<super::WebState>,
+    Path(cats): Path<String>,
+    query: Result<Query<std::collections::HashMap<String, String>>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<Value>, WebError> {
+    let Query(params) = query.map_err(|_| WebError::BadRequest("The query string could not be read.".into()))?;
+    let page_err = |e: super::PageError| WebError::BadRequest(e.message().to_string());
+    let filter = super::dispatch::parse_categories(&cats).map_err(page_err)?;
+    let date = super::listing::parse_date(&params).map_err(page_err)?;
+    let paging = super::listing::parse_paging(&params).map_err(page_err)?;
+    let day = super::listing::load_day(&state, &filter, date).await.map_err(|e| match e.status().as_u16() {
+        400..=499 => WebError::BadRequest(e.message().to_string()),
+        _ => WebError::Internal(e.message().to_string()),
+    })?;
+    let end = paging.show.map_or(day.entries.len(), |n| paging.skip.saturating_add(n).min(day.entries.len()));
+    let start = paging.skip.min(end);
+    let slice = &day.entries[start..end];
+    let ids: Vec<String> = slice.iter().map(|e| e.id.clone()).collect();
+    let papers = state.app.store.get_papers(&ids).await?;
+    let kinds: std::collections::HashMap<&str, &str> = slice.iter().map(|e| (e.id.as_str(), e.kind.as_str())).collect();
+    let papers: Vec<Value> = papers
+        .into_iter()
+        .map(|p| {
+            let kind = kinds.get(p.id.as_str()).copied().unwrap_or("new");
+            let mut v = serde_json::to_value(p).unwrap_or(Value::Null);
+            if let Some(o) = v.as_object_mut() {
+                o.insert("announce_type".into(), json!(kind));
+            }
+            v
+        })
+        .collect();
+    let [new, cross, replace] = day.section_totals;
+    Ok(Json(json!({
+        "categories": filter.include.iter().map(|c| c.code()).collect::<Vec<_>>(),
+        "exclude": filter.exclude.iter().map(|c| c.code()).collect::<Vec<_>>(),
+        "date": day.date,
+        "previous": day.prev,
+        "next": day.next,
+        "days": day.days,
+        "total": day.entries.len(),
+        "counts": { "new": new, "cross": cross, "replace": replace },
+        "skip": start,
+        "papers": papers,
+    })))
 }

@@ -1,9 +1,13 @@
 //! The web layer's error: logs internals, shows users a helpful message without them.
 
+use askama::Template;
 use axum::Json;
+use axum::extract::OriginalUri;
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
+use axum::response::{Html, IntoResponse, Response};
 use serde_json::json;
+
+use super::views::Chrome;
 
 #[derive(Debug, thiserror::Error)]
 pub enum WebError {
@@ -47,4 +51,98 @@ impl IntoResponse for WebError {
         }
         (status, Json(json!({ "error": self.public_message(), "status": status.as_u16() }))).into_response()
     }
+}
+
+/// An error answered as the site's HTML error page (or as JSON under `/api/`).
+#[derive(Debug)]
+pub struct PageError {
+    status: StatusCode,
+    message: String,
+    json: bool,
+}
+
+impl PageError {
+    pub fn new(status: StatusCode, message: impl Into<String>) -> Self {
+        PageError { status, message: message.into(), json: false }
+    }
+
+    pub fn bad_request(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, message)
+    }
+
+    pub fn not_found(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, message)
+    }
+
+    pub fn uri_too_long(message: String, json: bool) -> Self {
+        PageError { status: StatusCode::URI_TOO_LONG, message, json }
+    }
+
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+}
+
+impl From<WebError> for PageError {
+    fn from(e: WebError) -> Self {
+        let status = e.status();
+        if status.is_server_error() {
+            tracing::error!(error = %e, "request failed");
+        }
+        PageError { status, message: e.public_message(), json: false }
+    }
+}
+
+impl From<crate::store::StoreError> for PageError {
+    fn from(e: crate::store::StoreError) -> Self {
+        WebError::from(e).into()
+    }
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+struct ErrorPage<'a> {
+    chrome: Chrome,
+    status: u16,
+    reason: &'a str,
+    message: &'a str,
+}
+
+impl IntoResponse for PageError {
+    fn into_response(self) -> Response {
+        if self.json {
+            let body = json!({ "error": self.message, "status": self.status.as_u16() });
+            return (self.status, Json(body)).into_response();
+        }
+        let reason = self.status.canonical_reason().unwrap_or("Error");
+        let page =
+            ErrorPage { chrome: Chrome::new(reason), status: self.status.as_u16(), reason, message: &self.message };
+        match page.render() {
+            Ok(html) => (self.status, [(axum::http::header::CACHE_CONTROL, "no-store")], Html(html)).into_response(),
+            Err(e) => {
+                tracing::error!(error = %e, "error page failed to render");
+                (self.status, self.message).into_response()
+            }
+        }
+    }
+}
+
+/// Unknown addresses: an HTML page, or JSON under `/api/`.
+pub(super) async fn fallback(OriginalUri(uri): OriginalUri) -> Response {
+    if uri.path().starts_with("/api/") {
+        WebError::NotFound("There is nothing at this address.".into()).into_response()
+    } else {
+        PageError::not_found("There is nothing at this address.").into_response()
+    }
+}
+
+/// A handler panicked: log it and answer the 500 page, never a dropped connection.
+pub(super) fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    tracing::error!("a request handler panicked");
+    PageError::new(StatusCode::INTERNAL_SERVER_ERROR, "Something went wrong on our side; it has been logged.")
+        .into_response()
 }

@@ -2,34 +2,78 @@
 //!
 //! `build_router` takes the opened [`App`] and returns a plain `Router`, so tests drive the real router
 //! with `tower::ServiceExt::oneshot` and no socket.
+//!
+//! Reader pages live under `/arxiv/{*rest}` (see [`dispatch`]): category expressions, paper ids (old-style
+//! ids hold a slash), `search` and the `/feed` suffix share that segment, so one wildcard route parses the rest.
 
 mod api;
+mod assets;
+mod cache;
+mod dispatch;
 mod error;
+mod feeds;
+mod headers;
+mod listing;
+mod math;
+mod pages;
+mod paper;
+mod search;
 pub mod summary;
+mod text;
+mod views;
 
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use axum::Router;
+use axum::extract::FromRef;
 use axum::routing::get;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::compression::CompressionLayer;
+use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::trace::TraceLayer;
 
-pub use error::WebError;
+pub use error::{PageError, WebError};
 
 use crate::app::App;
 
+/// The router's state: the application and what the web layer keeps beside it.
+#[derive(Clone)]
+pub struct WebState {
+    pub app: App,
+    cache: cache::PageCache,
+    misses: paper::MissCache,
+}
+
+impl FromRef<WebState> for App {
+    fn from_ref(s: &WebState) -> App {
+        s.app.clone()
+    }
+}
+
 pub fn build_router(app: App) -> Router {
+    let state = WebState { app, cache: cache::PageCache::default(), misses: paper::MissCache::default() };
     Router::new()
         .route("/healthz", get(api::healthz))
         .route("/api/search", get(api::search))
-        // LLM summaries (src/web/summary.rs): `/api/papers/{id}/summary[/regenerate]` is dispatched inside
-        // the catch-all (old-style ids hold a slash), and the `/arxiv/{id}/summary` page.
+        // `/api/papers/{id}` and, with a `/summary` suffix, its LLM summary stream (src/web/summary.rs).
         .route("/api/papers/{*id}", get(summary::api_get).post(summary::api_post))
-        .route("/arxiv/{*rest}", get(summary::arxiv_get))
+        .route("/api/arxiv/{*cats}", get(api::listing))
+        .route("/", get(pages::home))
+        .route("/starred", get(pages::starred))
+        .route("/opensearch.xml", get(pages::opensearch))
         .route("/static/summary.js", get(summary::script))
         .route("/static/summary.css", get(summary::style))
-        .fallback(api::not_found)
+        .route("/static/{file}", get(assets::serve))
+        .route("/arxiv/{*rest}", get(dispatch::arxiv))
+        .fallback(error::fallback)
+        .layer(axum::middleware::from_fn(headers::limit_uri))
+        .layer(headers::security_headers())
+        .layer(CompressionLayer::new())
+        .layer(RequestBodyLimitLayer::new(16 * 1024))
+        .layer(CatchPanicLayer::custom(error::panic_response))
         .layer(TraceLayer::new_for_http())
-        .with_state(app)
+        .with_state(state)
 }
 
 /// Serves the router on `addr` until Ctrl-C or SIGTERM.
@@ -59,6 +103,9 @@ pub async fn serve_listener(
         .with_graceful_shutdown(shutdown)
         .await
 }
+
+/// How long a paper page waits for an arXiv API lookup before answering without it.
+pub(crate) const LOOKUP_TIMEOUT: Duration = Duration::from_secs(15);
 
 async fn shutdown_signal() {
     let ctrl_c = async {

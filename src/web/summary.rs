@@ -59,21 +59,7 @@ pub(super) async fn api_post(
     }
 }
 
-/// `GET /arxiv/{*rest}`: the summary page for `.../summary`, the not-found answer otherwise. (The reader app's
-/// own `/arxiv/...` dispatcher can call [`summary_page`] directly instead.)
-pub(super) async fn arxiv_get(
-    State(app): State<App>,
-    Path(rest): Path<String>,
-    Query(params): Query<SummaryParams>,
-) -> Response {
-    let Some(id) = rest.strip_suffix("/summary") else { return super::api::not_found().await.into_response() };
-    match parse_lang(params.lang.as_deref()) {
-        Ok(lang) => summary_page(&app, id, lang).await,
-        Err(e) => page_error(e),
-    }
-}
-
-fn parse_lang(lang: Option<&str>) -> Result<Lang, WebError> {
+pub(super) fn parse_lang(lang: Option<&str>) -> Result<Lang, WebError> {
     Lang::parse(lang.unwrap_or("en")).ok_or_else(|| WebError::BadRequest("lang must be en or zh".into()))
 }
 

@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Web benchmark: imports the whole shared corpus into a temporary data directory (release build), serves it
+# with live ingest off, and drives it with wrk (64 connections, 30 s each) on a listing page, a paper page and
+# a search. Prints requests/s, p99 latency, errors and the server's resident memory.
+#
+#   scripts/bench_web.sh [CORPUS.jsonl.gz]        (default: ../shared/data/arxiv-cs-2025-2026.jsonl.gz)
+#   KEEP=/tmp/dir scripts/bench_web.sh            reuse (or keep) the imported data directory
+#   DURATION=30s CONNECTIONS=64 THREADS=2         wrk settings
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+corpus=${1:-}
+if [ -z "$corpus" ]; then
+  for c in ../shared/data/arxiv-cs-2025-2026.jsonl.gz /work/shared/data/arxiv-cs-2025-2026.jsonl.gz; do
+    [ -f "$c" ] && corpus=$c && break
+  done
+fi
+[ -n "$corpus" ] && [ -f "$corpus" ] || { echo "no corpus found: pass the path of arxiv-cs-2025-2026.jsonl.gz" >&2; exit 2; }
+command -v wrk >/dev/null || { echo "wrk is missing: apt-get install wrk" >&2; exit 2; }
+
+duration=${DURATION:-30s}; conns=${CONNECTIONS:-64}; threads=${THREADS:-2}
+cargo build --release --quiet
+bin=target/release/papertide
+data=${KEEP:-$(mktemp -d)}
+if [ ! -f "$data/papertide.sqlite" ]; then
+  echo "== importing $corpus into $data"
+  /usr/bin/time -f "import: %e s, max RSS %M KiB" "$bin" --data-dir "$data" import "$corpus"
+fi
+
+port=$(( 20000 + RANDOM % 20000 ))
+addr=127.0.0.1:$port
+RUST_LOG=warn "$bin" --data-dir "$data" serve --no-ingest --addr "$addr" >"$data/serve.log" 2>&1 &
+server=$!
+cleanup() { kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; [ -n "${KEEP:-}" ] || rm -rf "$data"; }
+trap cleanup EXIT
+for _ in $(seq 1 300); do curl -fs "http://$addr/healthz" >/dev/null 2>&1 && break; sleep 0.2; done
+curl -fs "http://$addr/healthz"; echo
+
+# A busy listing (the followed categories together, latest day), a paper from it, and a common search.
+listing="/arxiv/cs.AI,cs.CL,cs.CV,cs.LG"
+paper_id=$(curl -fs "http://$addr/api/arxiv/cs.LG?show=1" | sed -n 's/.*"papers":\[{[^}]*"id":"\([^"]*\)".*/\1/p' | head -1)
+[ -n "$paper_id" ] || paper_id=$(curl -fs "http://$addr/api/search?query=transformer&limit=1" | sed -n 's/.*"id":"\([^"]*\)".*/\1/p')
+search="/arxiv/search?query=diffusion+model"
+
+echo "== machine: $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
+printf "%-40s %10s %10s %8s %10s\n" target req/s p99 errors rss_mib
+for path in "$listing" "/arxiv/$paper_id" "$search"; do
+  curl -fs -o /dev/null "http://$addr$path"   # warm
+  out=$(wrk -t"$threads" -c"$conns" -d"$duration" --latency "http://$addr$path")
+  rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
+  p99=$(awk '$1 == "99%" {print $2}' <<<"$out")
+  errs=$(awk '/Socket errors/ {gsub(/,/, ""); n += $4+$6+$8+$10} /Non-2xx/ {n += $5} END {print n+0}' <<<"$out")
+  rss=$(awk '/VmRSS/ {printf "%.0f", $2/1024}' "/proc/$server/status")
+  printf "%-40s %10s %10s %8s %10s\n" "$path" "$rps" "$p99" "${errs:-0}" "$rss"
+done
+echo "== load after: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -1,0 +1,195 @@
+//! `/arxiv/{*rest}`: category listings, paper pages, site search and their feeds share one segment (and
+//! old-style ids contain a slash), so one wildcard route reads the rest and picks the handler.
+//!
+//! To add an action on papers (`/arxiv/{id}/related`, `/arxiv/{id}/summary`), add a suffix to
+//! [`Action`] and a match arm in [`arxiv`].
+
+use std::collections::HashMap;
+
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Path, Query, State};
+use axum::http::HeaderMap;
+use axum::response::Response;
+
+use super::{PageError, WebState, feeds, listing, paper, search};
+use crate::domain::{ArxivId, Category};
+use crate::store::CategoryFilter;
+
+/// What `/arxiv/...` names, read from its last segment.
+#[derive(Debug, PartialEq)]
+pub enum Target {
+    Search,
+    Listing(CategoryFilter),
+    Papers(Vec<ArxivId>),
+}
+
+/// What is asked of the target: the page itself or one of its suffixes.
+#[derive(Debug, PartialEq, Clone, Copy)]
+pub enum Action {
+    Page,
+    Feed,
+    /// `/arxiv/{id}/summary`: the LLM summary page (src/web/summary.rs).
+    Summary,
+}
+
+/// Most ids one paper page shows.
+const MAX_IDS: usize = 20;
+
+/// Splits off a known suffix (`/feed`), then reads the rest as `search`, a category expression or ids.
+pub fn parse(rest: &str) -> Result<(Target, Action), PageError> {
+    let rest = rest.trim_matches('/');
+    let (body, action) = match rest.rsplit_once('/') {
+        Some((body, "feed")) => (body, Action::Feed),
+        Some((body, "summary")) => (body, Action::Summary),
+        _ => (rest, Action::Page),
+    };
+    if body == "search" {
+        return Ok((Target::Search, action));
+    }
+    if looks_like_ids(body) {
+        if action == Action::Feed {
+            return Err(PageError::not_found("Papers have no feed; feeds are per category or search."));
+        }
+        let ids = body
+            .split(',')
+            .filter(|s| !s.trim().is_empty())
+            .map(|s| ArxivId::parse(s).map_err(|e| PageError::bad_request(e.to_string())))
+            .collect::<Result<Vec<_>, _>>()?;
+        if ids.is_empty() || ids.len() > MAX_IDS {
+            return Err(PageError::bad_request(format!(
+                "Name between 1 and {MAX_IDS} arXiv ids, separated by commas."
+            )));
+        }
+        if action == Action::Summary && ids.len() != 1 {
+            return Err(PageError::bad_request("A summary is of one paper: /arxiv/2401.01234/summary."));
+        }
+        return Ok((Target::Papers(ids), action));
+    }
+    if action == Action::Summary {
+        return Err(PageError::not_found("Summaries are of papers: /arxiv/2401.01234/summary."));
+    }
+    Ok((Target::Listing(parse_categories(body)?), action))
+}
+
+/// Ids start with a digit (`2401.01234`) or hold a slash (`hep-th/9901001`); category codes do neither.
+fn looks_like_ids(s: &str) -> bool {
+    s.starts_with(|c: char| c.is_ascii_digit())
+        || s.contains('/')
+        || s.split(',').any(|p| p.trim().starts_with(|c: char| c.is_ascii_digit()))
+}
+
+/// `cs.AI`, `cs.AI,cs.CL` (either), `cs.AI+cs.LG-cs.CY` (either, but not in cs.CY). A space stands for `+`,
+/// since a `+` in a query string or a careless client arrives as one.
+pub fn parse_categories(expr: &str) -> Result<CategoryFilter, PageError> {
+    let mut filter = CategoryFilter::default();
+    let mut token = String::new();
+    let mut excluding = false;
+    let mut push = |token: &mut String, excluding: bool| -> Result<(), PageError> {
+        if token.is_empty() {
+            return Ok(());
+        }
+        let cat = Category::parse(token).map_err(|e| {
+            PageError::bad_request(format!("{e}. Combine categories as cs.AI,cs.CL or cs.AI+cs.LG-cs.CY."))
+        })?;
+        let list = if excluding { &mut filter.exclude } else { &mut filter.include };
+        if !list.contains(&cat) {
+            list.push(cat);
+        }
+        token.clear();
+        Ok(())
+    };
+    for (i, c) in expr.char_indices() {
+        match c {
+            ',' | '+' | ' ' => {
+                push(&mut token, excluding)?;
+                excluding = false;
+            }
+            '-' if token.is_empty() => excluding = true,
+            // `-` also occurs inside codes (hep-th, cond-mat.mes-hall): it starts an exclusion only between
+            // two whole arXiv codes.
+            '-' if starts_exclusion(&token, &expr[i + 1..]) => {
+                push(&mut token, excluding)?;
+                excluding = true;
+            }
+            _ => token.push(c),
+        }
+    }
+    push(&mut token, excluding)?;
+    if filter.include.is_empty() {
+        return Err(PageError::bad_request("Name at least one category to include, e.g. /arxiv/cs.CL."));
+    }
+    Ok(filter)
+}
+
+fn starts_exclusion(before: &str, after: &str) -> bool {
+    let next = after.split([',', '+', ' ']).next().unwrap_or("");
+    Category::parse_arxiv(before).is_ok() && Category::parse_arxiv(next).is_ok()
+}
+
+/// The canonical text of a filter, as used in links.
+pub fn expr_of(f: &CategoryFilter) -> String {
+    let mut s = f.include.iter().map(|c| c.code()).collect::<Vec<_>>().join("+");
+    for c in &f.exclude {
+        s.push('-');
+        s.push_str(c.code());
+    }
+    s
+}
+
+pub(super) async fn arxiv(
+    State(state): State<WebState>,
+    Path(rest): Path<String>,
+    query: Result<Query<HashMap<String, String>>, QueryRejection>,
+    headers: HeaderMap,
+) -> Result<Response, PageError> {
+    let Query(params) = query.map_err(|_| PageError::bad_request("The query string could not be read."))?;
+    match parse(&rest)? {
+        (Target::Search, Action::Page) => Ok(search::page(&state, &params, &headers).await),
+        (Target::Search, Action::Feed) => feeds::search_feed(&state, &params, &headers).await,
+        (Target::Listing(f), Action::Page) => listing::page(&state, f, &params, &headers).await,
+        (Target::Listing(f), Action::Feed) => feeds::listing_feed(&state, f, &headers).await,
+        (Target::Papers(ids), Action::Page) => paper::page(&state, ids, &headers).await,
+        (Target::Papers(ids), Action::Summary) => {
+            let lang = super::summary::parse_lang(params.get("lang").map(String::as_str)).map_err(PageError::from)?;
+            Ok(super::summary::summary_page(&state.app, ids[0].as_str(), lang).await)
+        }
+        (Target::Papers(_), Action::Feed) | (_, Action::Summary) => Err(PageError::not_found("There is nothing here.")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn codes(v: &[Category]) -> Vec<&str> {
+        v.iter().map(|c| c.code()).collect()
+    }
+
+    #[test]
+    fn reads_category_expressions() {
+        let f = parse_categories("cs.AI+cs.LG-cs.CY").unwrap();
+        assert_eq!((codes(&f.include), codes(&f.exclude)), (vec!["cs.AI", "cs.LG"], vec!["cs.CY"]));
+        let f = parse_categories("cs.AI,cs.CL,cs.AI").unwrap();
+        assert_eq!(codes(&f.include), ["cs.AI", "cs.CL"]);
+        let f = parse_categories("hep-th-cs.CY").unwrap();
+        assert_eq!(codes(&f.include), ["hep-th"], "a dash inside an archive name belongs to it");
+        let f = parse_categories("cond-mat.mes-hall").unwrap();
+        assert_eq!(codes(&f.include), ["cond-mat.mes-hall"]);
+        assert!(parse_categories("-cs.CY").is_err(), "nothing included");
+        assert!(parse_categories("cs.AI,<script>").is_err());
+    }
+
+    #[test]
+    fn dispatches_on_the_last_segment() {
+        assert_eq!(parse("search").unwrap(), (Target::Search, Action::Page));
+        assert_eq!(parse("search/feed").unwrap(), (Target::Search, Action::Feed));
+        assert!(matches!(parse("cs.CL/feed").unwrap(), (Target::Listing(_), Action::Feed)));
+        assert!(matches!(parse("hep-th/9901001").unwrap(), (Target::Papers(v), Action::Page) if v.len() == 1));
+        assert!(matches!(parse("2401.01234,2401.01235v2").unwrap(), (Target::Papers(v), _) if v.len() == 2));
+        assert_eq!(parse("2401.0").unwrap_err().status(), axum::http::StatusCode::BAD_REQUEST);
+        assert!(
+            matches!(parse("hep-th/9901001/summary").unwrap(), (Target::Papers(v), Action::Summary) if v.len() == 1)
+        );
+        assert!(parse("cs.CL/summary").is_err());
+    }
+}

@@ -1,0 +1,238 @@
+//! The daily listing page: one announcement day of a category expression, in sections, paged.
+
+use std::collections::HashMap;
+
+use askama::Template;
+use axum::http::HeaderMap;
+use axum::response::Response;
+use chrono::NaiveDate;
+
+use super::cache::Page;
+use super::dispatch::expr_of;
+use super::views::{Chrome, PaperView};
+use super::{PageError, WebState, pages};
+use crate::domain::AnnounceKind;
+use crate::store::{CategoryFilter, ListingEntry, StoredPaper};
+
+pub const DEFAULT_SHOW: usize = 25;
+/// Pages at least this long render on the blocking pool, not on an async worker.
+const BLOCKING_RENDER: usize = 100;
+
+/// A listing's sections in page order.
+pub const SECTIONS: [(&str, &str); 3] =
+    [("New submissions", "new"), ("Cross-lists", "cross"), ("Replacements", "replace")];
+
+pub fn section_of(k: AnnounceKind) -> usize {
+    match k {
+        AnnounceKind::New => 0,
+        AnnounceKind::Cross => 1,
+        AnnounceKind::Replace | AnnounceKind::ReplaceCross => 2,
+    }
+}
+
+/// A day's listing, resolved: the day shown, its neighbours, and its entries in section order.
+pub struct Day {
+    pub date: Option<NaiveDate>,
+    pub days: Vec<NaiveDate>,
+    pub prev: Option<NaiveDate>,
+    pub next: Option<NaiveDate>,
+    pub entries: Vec<ListingEntry>,
+    pub section_totals: [usize; 3],
+}
+
+/// `?skip=&show=`: `show` is a number or `all`.
+#[derive(Debug, Clone, Copy)]
+pub struct Paging {
+    pub skip: usize,
+    pub show: Option<usize>,
+}
+
+pub fn parse_date(params: &HashMap<String, String>) -> Result<Option<NaiveDate>, PageError> {
+    match params.get("date").map(|s| s.trim()).filter(|s| !s.is_empty()) {
+        None => Ok(None),
+        Some(s) => NaiveDate::parse_from_str(s, "%Y-%m-%d")
+            .map(Some)
+            .map_err(|_| PageError::bad_request("date must be a day like 2026-06-15.")),
+    }
+}
+
+pub fn parse_paging(params: &HashMap<String, String>) -> Result<Paging, PageError> {
+    let skip = match params.get("skip").map(|s| s.trim()).filter(|s| !s.is_empty()) {
+        None => 0,
+        Some(s) => s.parse::<usize>().map_err(|_| PageError::bad_request("skip must be a whole number."))?,
+    };
+    let show = match params.get("show").map(|s| s.trim()).filter(|s| !s.is_empty()) {
+        None => Some(DEFAULT_SHOW),
+        Some("all") => None,
+        Some(s) => match s.parse::<usize>() {
+            Ok(n) if (1..=2_000).contains(&n) => Some(n),
+            _ => return Err(PageError::bad_request("show must be a number from 1 to 2000, or all.")),
+        },
+    };
+    Ok(Paging { skip, show })
+}
+
+/// Loads the day asked for (or the latest) of `filter`.
+pub async fn load_day(state: &WebState, filter: &CategoryFilter, date: Option<NaiveDate>) -> Result<Day, PageError> {
+    let days = state.app.store.listing_days(&filter.include).await?;
+    let date = date.or_else(|| days.first().copied());
+    let mut entries = match date {
+        Some(d) => state.app.store.filtered_listing(filter, d).await?,
+        None => Vec::new(),
+    };
+    // Sections in page order, arXiv's id order within each.
+    entries.sort_by(|a, b| section_of(a.kind).cmp(&section_of(b.kind)).then_with(|| a.id.cmp(&b.id)));
+    let mut section_totals = [0; 3];
+    for e in &entries {
+        section_totals[section_of(e.kind)] += 1;
+    }
+    // `days` is newest first: the previous day is the next older one.
+    let (prev, next) = match date {
+        Some(d) => (days.iter().find(|x| **x < d).copied(), days.iter().rev().find(|x| **x > d).copied()),
+        None => (None, None),
+    };
+    Ok(Day { date, days, prev, next, entries, section_totals })
+}
+
+struct SectionLink {
+    name: &'static str,
+    total: usize,
+    url: String,
+}
+
+struct Section {
+    name: &'static str,
+    anchor: &'static str,
+    total: usize,
+    papers: Vec<PaperView>,
+}
+
+#[derive(Template)]
+#[template(path = "listing.html")]
+struct ListingPage {
+    chrome: Chrome,
+    heading: String,
+    expr: String,
+    excluded: String,
+    date: Option<NaiveDate>,
+    prev_url: Option<String>,
+    next_url: Option<String>,
+    days: Vec<(String, bool)>,
+    total: usize,
+    summary: Vec<SectionLink>,
+    sections: Vec<Section>,
+    show: usize,
+    shown_from: usize,
+    shown_to: usize,
+    prev_page: Option<String>,
+    next_page: Option<String>,
+    all_url: Option<String>,
+}
+
+pub(super) async fn page(
+    state: &WebState,
+    filter: CategoryFilter,
+    params: &HashMap<String, String>,
+    headers: &HeaderMap,
+) -> Result<Response, PageError> {
+    let date = parse_date(params)?;
+    let paging = parse_paging(params)?;
+    let expr = expr_of(&filter);
+    let key = format!(
+        "listing:{expr}?{}&{}&{}",
+        date.map(|d| d.to_string()).unwrap_or_default(),
+        paging.skip,
+        paging.show.map_or("all".to_string(), |n| n.to_string())
+    );
+    pages::cached(state, key, headers, async {
+        let day = load_day(state, &filter, date).await?;
+        let end = paging.show.map_or(day.entries.len(), |n| paging.skip.saturating_add(n).min(day.entries.len()));
+        let start = paging.skip.min(end);
+        let slice = &day.entries[start..end];
+        let ids: Vec<String> = slice.iter().map(|e| e.id.clone()).collect();
+        let papers = state.app.store.get_papers(&ids).await?;
+        let kinds: HashMap<String, AnnounceKind> = slice.iter().map(|e| (e.id.clone(), e.kind)).collect();
+        let render = move || render(filter, expr, day, paging, start, end, papers, kinds);
+        let html = if end - start >= BLOCKING_RENDER {
+            tokio::task::spawn_blocking(render).await.map_err(|e| super::WebError::Internal(e.to_string()))??
+        } else {
+            render()?
+        };
+        Ok(Page::new(html, "text/html; charset=utf-8", "public, max-age=60"))
+    })
+    .await
+}
+
+#[allow(clippy::too_many_arguments)]
+fn render(
+    filter: CategoryFilter,
+    expr: String,
+    day: Day,
+    paging: Paging,
+    start: usize,
+    end: usize,
+    papers: Vec<StoredPaper>,
+    kinds: HashMap<String, AnnounceKind>,
+) -> Result<String, PageError> {
+    let names: Vec<String> = filter.include.iter().map(|c| format!("{} ({})", c.display_name(), c.code())).collect();
+    let heading = names.join(", ");
+    let date_q = |d: NaiveDate| format!("/arxiv/{expr}?date={d}");
+    let page_url = |skip: usize, show: Option<usize>| {
+        let mut u = format!("/arxiv/{expr}?");
+        if let Some(d) = day.date {
+            u.push_str(&format!("date={d}&"));
+        }
+        u.push_str(&format!("skip={skip}&show={}", show.map_or("all".into(), |n| n.to_string())));
+        u
+    };
+    let total = day.entries.len();
+    let mut sections: Vec<Section> = SECTIONS
+        .iter()
+        .enumerate()
+        .map(|(i, (name, anchor))| Section { name, anchor, total: day.section_totals[i], papers: Vec::new() })
+        .collect();
+    for p in &papers {
+        let kind = kinds.get(&p.id).copied().unwrap_or(AnnounceKind::New);
+        sections[section_of(kind)].papers.push(PaperView::new(p, Some(kind), &[]));
+    }
+    let mut offset = 0;
+    let summary = SECTIONS
+        .iter()
+        .enumerate()
+        .map(|(i, (name, anchor))| {
+            let link = SectionLink {
+                name,
+                total: day.section_totals[i],
+                url: format!("{}#{anchor}", page_url(offset, paging.show)),
+            };
+            offset += day.section_totals[i];
+            link
+        })
+        .collect();
+    sections.retain(|s| !s.papers.is_empty());
+    let show = paging.show.unwrap_or(total);
+    let title = match day.date {
+        Some(d) => format!("{expr} on {d}"),
+        None => expr.clone(),
+    };
+    let page = ListingPage {
+        chrome: Chrome::new(title).with_feed(format!("Papertide: {expr}"), format!("/arxiv/{expr}/feed")),
+        heading,
+        excluded: filter.exclude.iter().map(|c| c.code()).collect::<Vec<_>>().join(", "),
+        date: day.date,
+        prev_url: day.prev.map(date_q),
+        next_url: day.next.map(date_q),
+        days: day.days.iter().map(|d| (d.to_string(), Some(*d) == day.date)).collect(),
+        total,
+        summary,
+        sections,
+        show,
+        shown_from: if end > start { start + 1 } else { 0 },
+        shown_to: end,
+        prev_page: (start > 0).then(|| page_url(start.saturating_sub(show), paging.show)),
+        next_page: (end < total).then(|| page_url(end, paging.show)),
+        all_url: (paging.show.is_some() && total > show).then(|| page_url(0, None)),
+        expr,
+    };
+    page.render().map_err(|e| super::WebError::Internal(e.to_string()).into())
+}

@@ -1,0 +1,136 @@
+//! The front page, the starred page, OpenSearch, and the page cache every cacheable page goes through.
+
+use std::future::Future;
+
+use askama::Template;
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::response::Response;
+use chrono::NaiveDate;
+
+use super::cache::Page;
+use super::views::Chrome;
+use super::{PageError, WebError, WebState, listing};
+use crate::store::CategoryFilter;
+
+/// Answers from the page cache, rendering (and caching) on a miss. Errors are never cached.
+pub(super) async fn cached<F>(
+    state: &WebState,
+    key: String,
+    headers: &HeaderMap,
+    render: F,
+) -> Result<Response, PageError>
+where
+    F: Future<Output = Result<Page, PageError>>,
+{
+    let generation = state.cache.generation(&state.app).await;
+    if let Some(page) = state.cache.get(&key, generation) {
+        return Ok(page.respond(headers));
+    }
+    let page = render.await?;
+    let res = page.respond(headers);
+    state.cache.put(key, generation, page);
+    Ok(res)
+}
+
+pub(super) fn render_error(e: askama::Error) -> PageError {
+    WebError::Internal(e.to_string()).into()
+}
+
+struct Card {
+    code: String,
+    name: String,
+    date: Option<NaiveDate>,
+    new: usize,
+    cross: usize,
+    replace: usize,
+}
+
+#[derive(Template)]
+#[template(path = "home.html")]
+struct HomePage {
+    chrome: Chrome,
+    cards: Vec<Card>,
+    all_url: Option<String>,
+}
+
+pub(super) async fn home(State(state): State<WebState>, headers: HeaderMap) -> Result<Response, PageError> {
+    cached(&state, "home".into(), &headers, async {
+        let mut cards = Vec::new();
+        for cat in &state.app.config.categories {
+            let filter = CategoryFilter { include: vec![cat.clone()], exclude: vec![] };
+            let day = listing::load_day(&state, &filter, None).await?;
+            let [new, cross, replace] = day.section_totals;
+            cards.push(Card {
+                code: cat.code().to_string(),
+                name: cat.display_name().to_string(),
+                date: day.date,
+                new,
+                cross,
+                replace,
+            });
+        }
+        let codes: Vec<&str> = state.app.config.categories.iter().map(|c| c.code()).collect();
+        let all_url = (codes.len() > 1).then(|| format!("/arxiv/{}", codes.join(",")));
+        let mut chrome = Chrome::new("Today");
+        if let Some(u) = &all_url {
+            chrome = chrome.with_feed("Papertide: followed categories", format!("{u}/feed"));
+        }
+        let html = HomePage { chrome, cards, all_url }.render().map_err(render_error)?;
+        Ok(Page::new(html, "text/html; charset=utf-8", "public, max-age=60"))
+    })
+    .await
+}
+
+#[derive(Template)]
+#[template(path = "starred.html")]
+struct StarredPage {
+    chrome: Chrome,
+}
+
+pub(super) async fn starred(State(state): State<WebState>, headers: HeaderMap) -> Result<Response, PageError> {
+    cached(&state, "starred".into(), &headers, async {
+        let html = StarredPage { chrome: Chrome::new("Starred") }.render().map_err(render_error)?;
+        Ok(Page::new(html, "text/html; charset=utf-8", "public, max-age=300"))
+    })
+    .await
+}
+
+pub(super) async fn opensearch(State(state): State<WebState>, headers: HeaderMap) -> Result<Response, PageError> {
+    cached(&state, "opensearch".into(), &headers, async {
+        let base = xml_escape(&state.app.config.public_url());
+        let body = format!(
+            r#"<?xml version="1.0" encoding="UTF-8"?>
+<OpenSearchDescription xmlns="http://a9.com/-/spec/opensearch/1.1/">
+  <ShortName>Papertide</ShortName>
+  <Description>Search arXiv papers on this Papertide</Description>
+  <InputEncoding>UTF-8</InputEncoding>
+  <Image width="16" height="16" type="image/svg+xml">{base}/static/icon.svg</Image>
+  <Url type="text/html" method="get" template="{base}/arxiv/search?query={{searchTerms}}"/>
+  <Url type="application/rss+xml" method="get" template="{base}/arxiv/search/feed?query={{searchTerms}}"/>
+  <Url type="application/opensearchdescription+xml" rel="self" template="{base}/opensearch.xml"/>
+</OpenSearchDescription>
+"#
+        );
+        Ok(Page::new(body, "application/opensearchdescription+xml; charset=utf-8", "public, max-age=3600"))
+    })
+    .await
+}
+
+/// Escapes text for XML content and attribute values.
+pub(super) fn xml_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            // Characters XML 1.0 forbids (control characters) are dropped.
+            c if (c as u32) < 0x20 && !matches!(c, '\t' | '\n' | '\r') => {}
+            _ => out.push(c),
+        }
+    }
+    out
+}

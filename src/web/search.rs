@@ -1,0 +1,195 @@
+//! The search page: BM25 over title, abstract and authors with filters, sort, paging and highlighted
+//! snippets. Every user mistake (empty, too long, bad date) is a message on the page, never a 500.
+
+use std::collections::HashMap;
+
+use askama::Template;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{Html, IntoResponse, Response};
+
+use super::cache::Page;
+use super::pages::render_error;
+use super::text::query_terms;
+use super::views::{Chrome, PaperView, percent_encode};
+use super::{PageError, WebError, WebState};
+use crate::search::{SearchOptions, SearchResults, Sort};
+
+const DEFAULT_SHOW: usize = 25;
+
+#[derive(Template)]
+#[template(path = "search.html")]
+struct SearchPage {
+    chrome: Chrome,
+    query: String,
+    category: String,
+    from: String,
+    until: String,
+    by_date: bool,
+    message: Option<String>,
+    note: Option<String>,
+    searched: bool,
+    total: usize,
+    shown_from: usize,
+    shown_to: usize,
+    papers: Vec<PaperView>,
+    prev_page: Option<String>,
+    next_page: Option<String>,
+    feed_url: String,
+}
+
+/// The search form's fields, as typed.
+pub struct Form {
+    pub query: String,
+    pub category: String,
+    pub from: String,
+    pub until: String,
+    pub sort: String,
+    pub skip: usize,
+    pub show: usize,
+}
+
+impl Form {
+    pub fn read(params: &HashMap<String, String>) -> Self {
+        let get = |k: &str| params.get(k).map(|s| s.trim().to_string()).unwrap_or_default();
+        let query = params.get("query").or_else(|| params.get("q")).map(|s| s.trim().to_string()).unwrap_or_default();
+        Form {
+            query,
+            category: get("category"),
+            from: get("from"),
+            until: get("until"),
+            sort: get("sort"),
+            skip: get("skip").parse().unwrap_or(0).min(10_000),
+            show: get("show").parse().unwrap_or(DEFAULT_SHOW).clamp(1, 100),
+        }
+    }
+
+    /// Search options, or the message that says what to fix.
+    pub fn options(&self, limit: usize, offset: usize, sort: Option<Sort>) -> Result<SearchOptions, String> {
+        let categories =
+            if self.category.is_empty() { Vec::new() } else { crate::config::parse_categories(&self.category)? };
+        let day = |name: &str, v: &str| -> Result<Option<chrono::NaiveDate>, String> {
+            if v.is_empty() {
+                return Ok(None);
+            }
+            chrono::NaiveDate::parse_from_str(v, "%Y-%m-%d")
+                .map(Some)
+                .map_err(|_| format!("{name} must be a date like 2026-06-15."))
+        };
+        Ok(SearchOptions {
+            limit,
+            offset,
+            categories,
+            from: day("From", &self.from)?,
+            until: day("Until", &self.until)?,
+            sort: sort.unwrap_or(if self.sort == "date" { Sort::Date } else { Sort::Relevance }),
+        })
+    }
+
+    /// The query string for these fields at another offset.
+    fn url(&self, path: &str, skip: usize) -> String {
+        let mut u = format!("{path}?query={}", percent_encode(&self.query));
+        for (k, v) in [("category", &self.category), ("from", &self.from), ("until", &self.until), ("sort", &self.sort)]
+        {
+            if !v.is_empty() {
+                u.push_str(&format!("&{k}={}", percent_encode(v)));
+            }
+        }
+        if skip > 0 {
+            u.push_str(&format!("&skip={skip}"));
+        }
+        u
+    }
+}
+
+/// Runs a search on the blocking pool (tantivy is CPU work).
+pub async fn run(state: &WebState, query: &str, opts: SearchOptions) -> Result<SearchResults, WebError> {
+    let index = state.app.index.clone();
+    let query = query.to_string();
+    tokio::task::spawn_blocking(move || index.search(&query, &opts))
+        .await
+        .map_err(|e| WebError::Internal(e.to_string()))?
+        .map_err(WebError::from)
+}
+
+pub(super) async fn page(state: &WebState, params: &HashMap<String, String>, headers: &HeaderMap) -> Response {
+    let form = Form::read(params);
+    let key = format!("search:{}&show={}", form.url("", form.skip), form.show);
+    let generation = state.cache.generation(&state.app).await;
+    if let Some(page) = state.cache.get(&key, generation) {
+        return page.respond(headers);
+    }
+    match render(state, &form).await {
+        Ok((StatusCode::OK, html)) => {
+            let page = Page::new(html, "text/html; charset=utf-8", "public, max-age=60");
+            let res = page.respond(headers);
+            state.cache.put(key, generation, page);
+            res
+        }
+        // A mistake in the form: the page says what to fix, with its status, and is not cached.
+        Ok((status, html)) => (status, Html(html)).into_response(),
+        Err(e) => e.into_response(),
+    }
+}
+
+async fn render(state: &WebState, form: &Form) -> Result<(StatusCode, String), PageError> {
+    let mut page = SearchPage {
+        chrome: Chrome::new(if form.query.is_empty() {
+            "Search".to_string()
+        } else {
+            format!("{} — search", form.query)
+        }),
+        query: form.query.clone(),
+        category: form.category.clone(),
+        from: form.from.clone(),
+        until: form.until.clone(),
+        by_date: form.sort == "date",
+        message: None,
+        note: None,
+        searched: false,
+        total: 0,
+        shown_from: 0,
+        shown_to: 0,
+        papers: Vec::new(),
+        prev_page: None,
+        next_page: None,
+        feed_url: form.url("/arxiv/search/feed", 0),
+    };
+    page.chrome.query = form.query.clone();
+    let mut status = StatusCode::OK;
+    if form.query.is_empty() {
+        page.message = Some("Type some words to search titles, abstracts and authors. Try author:\"Geoffrey Hinton\" or \"diffusion model\" -survey.".into());
+    } else {
+        match form.options(form.show, form.skip, None) {
+            Err(m) => {
+                status = StatusCode::BAD_REQUEST;
+                page.message = Some(m);
+            }
+            Ok(opts) => match run(state, &form.query, opts).await {
+                Err(WebError::Search(crate::search::SearchError::BadQuery(m))) => {
+                    status = StatusCode::BAD_REQUEST;
+                    page.message = Some(m);
+                }
+                Err(e) => return Err(e.into()),
+                Ok(results) => {
+                    let ids: Vec<String> = results.hits.iter().map(|h| h.id.clone()).collect();
+                    let papers = state.app.store.get_papers(&ids).await?;
+                    let terms = query_terms(&form.query);
+                    page.searched = true;
+                    page.total = results.total;
+                    page.note = results.note;
+                    page.papers = papers.iter().map(|p| PaperView::snippet(p, &terms)).collect();
+                    page.shown_from = if papers.is_empty() { 0 } else { form.skip + 1 };
+                    page.shown_to = form.skip + papers.len();
+                    page.prev_page =
+                        (form.skip > 0).then(|| form.url("/arxiv/search", form.skip.saturating_sub(form.show)));
+                    page.next_page = (form.skip + form.show < results.total.min(10_000))
+                        .then(|| form.url("/arxiv/search", form.skip + form.show));
+                    page.chrome =
+                        page.chrome.with_feed(format!("Papertide search: {}", form.query), page.feed_url.clone());
+                    page.chrome.query = form.query.clone();
+                }
+            },
+        }
+    }
+    Ok((status, page.render().map_err(render_error)?))
+}

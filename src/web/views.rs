@@ -1,0 +1,139 @@
+//! What templates show of a paper: display-ready strings, built once per render from a [`StoredPaper`].
+
+use crate::domain::{AnnounceKind, Category};
+use crate::store::StoredPaper;
+
+use super::text;
+
+pub struct AuthorView {
+    pub name: String,
+    pub search: String,
+}
+
+pub struct CategoryView {
+    pub code: String,
+    pub name: String,
+    pub primary: bool,
+}
+
+pub struct PaperView {
+    pub id: String,
+    pub version: String,
+    /// Plain title (TeX left as is) for attributes, copying and feeds.
+    pub title: String,
+    pub title_html: String,
+    pub abstract_html: String,
+    pub authors: Vec<AuthorView>,
+    /// Authors joined by ` and `, for BibTeX built in the browser.
+    pub authors_plain: String,
+    pub categories: Vec<CategoryView>,
+    pub comments: Option<String>,
+    pub journal_ref: Option<String>,
+    pub doi: Option<String>,
+    pub year: String,
+    pub announced: String,
+    pub kind: &'static str,
+    pub withdrawn: bool,
+}
+
+impl PaperView {
+    pub fn new(p: &StoredPaper, kind: Option<AnnounceKind>, terms: &[String]) -> Self {
+        Self::build(p, kind, terms, None)
+    }
+
+    /// A view whose abstract is a snippet around the search terms.
+    pub fn snippet(p: &StoredPaper, terms: &[String]) -> Self {
+        Self::build(p, None, terms, Some(420))
+    }
+
+    fn build(p: &StoredPaper, kind: Option<AnnounceKind>, terms: &[String], snippet: Option<usize>) -> Self {
+        let abstract_html = match snippet {
+            Some(max) => text::snippet(&p.abstract_text, terms, max),
+            None => text::rich(&p.abstract_text, terms),
+        };
+        let year = p
+            .submitted
+            .as_deref()
+            .and_then(|s| s.get(..4))
+            .map(str::to_string)
+            .or_else(|| p.first_announced.map(|d| d.format("%Y").to_string()))
+            .unwrap_or_default();
+        PaperView {
+            id: p.id.clone(),
+            version: p.version.map(|v| format!("v{v}")).unwrap_or_default(),
+            title: p.title.clone(),
+            title_html: text::rich(&p.title, terms),
+            abstract_html,
+            authors: p.authors.iter().map(|a| AuthorView { name: a.clone(), search: author_search(a) }).collect(),
+            authors_plain: p.authors.join(" and "),
+            categories: p
+                .categories
+                .iter()
+                .map(|c| CategoryView {
+                    code: c.clone(),
+                    name: Category::parse(c).map(|c| c.display_name().to_string()).unwrap_or_else(|_| c.clone()),
+                    primary: *c == p.primary_category,
+                })
+                .collect(),
+            comments: p.comments.clone().filter(|c| !c.trim().is_empty()),
+            journal_ref: p.journal_ref.clone(),
+            doi: p.doi.clone(),
+            year,
+            announced: p.first_announced.map(|d| d.to_string()).unwrap_or_default(),
+            kind: kind.map_or("", kind_label),
+            withdrawn: p.withdrawn,
+        }
+    }
+}
+
+pub fn kind_label(k: AnnounceKind) -> &'static str {
+    match k {
+        AnnounceKind::New => "new",
+        AnnounceKind::Cross => "cross-list",
+        AnnounceKind::Replace | AnnounceKind::ReplaceCross => "replacement",
+    }
+}
+
+/// `/arxiv/search?query=author:"Name"`, percent-encoded.
+pub fn author_search(name: &str) -> String {
+    format!("/arxiv/search?query={}", percent_encode(&format!("author:\"{}\"", name.replace('"', ""))))
+}
+
+/// Percent-encodes everything but unreserved characters (RFC 3986), for query values.
+pub fn percent_encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() * 3);
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// A feed a page advertises with `<link rel="alternate">`.
+pub struct FeedLink {
+    pub title: String,
+    pub url: String,
+}
+
+/// What the base layout needs on every page.
+pub struct Chrome {
+    pub title: String,
+    pub asset_version: &'static str,
+    pub feed: Option<FeedLink>,
+    /// The search box's value.
+    pub query: String,
+}
+
+impl Chrome {
+    pub fn new(title: impl Into<String>) -> Self {
+        Chrome { title: title.into(), asset_version: super::assets::version(), feed: None, query: String::new() }
+    }
+
+    pub fn with_feed(mut self, title: impl Into<String>, url: impl Into<String>) -> Self {
+        self.feed = Some(FeedLink { title: title.into(), url: url.into() });
+        self
+    }
+}

@@ -1,0 +1,240 @@
+// Papertide's browser side: themes, stars, keyword highlighting and filtering, copy actions.
+// Progressive enhancement only: every page works without it. No inline script anywhere (CSP).
+(function () {
+  "use strict";
+  var doc = document, root = doc.documentElement;
+  var K_THEME = "pt-theme", K_STARS = "pt-stars", K_KW = "pt-keywords";
+
+  function load(key, fallback) {
+    try { var v = JSON.parse(localStorage.getItem(key)); return v == null ? fallback : v; } catch (e) { return fallback; }
+  }
+  function save(key, value) { try { localStorage.setItem(key, JSON.stringify(value)); } catch (e) { /* private mode */ } }
+  function $$(sel, el) { return Array.prototype.slice.call((el || doc).querySelectorAll(sel)); }
+
+  // --- theme: follows prefers-color-scheme until the toggle picks one.
+  var theme = load(K_THEME, null);
+  if (theme === "dark" || theme === "light") root.setAttribute("data-theme", theme);
+  function isDark() {
+    var t = root.getAttribute("data-theme");
+    if (t) return t === "dark";
+    return window.matchMedia && window.matchMedia("(prefers-color-scheme: dark)").matches;
+  }
+  function setupTheme() {
+    $$(".theme-toggle").forEach(function (b) {
+      b.setAttribute("aria-pressed", String(isDark()));
+      b.addEventListener("click", function () {
+        var next = isDark() ? "light" : "dark";
+        root.setAttribute("data-theme", next);
+        save(K_THEME, next);
+        b.setAttribute("aria-pressed", String(next === "dark"));
+      });
+    });
+  }
+
+  // --- stars: [{id, title, authors, year, added}]
+  function stars() { var s = load(K_STARS, []); return Array.isArray(s) ? s : []; }
+  function isStarred(id) { return stars().some(function (s) { return s.id === id; }); }
+  function paperData(article) {
+    return { id: article.dataset.id, title: article.dataset.title || "", authors: article.dataset.authors || "", year: article.dataset.year || "" };
+  }
+  function toggleStar(article) {
+    var d = paperData(article), list = stars(), i = list.findIndex(function (s) { return s.id === d.id; });
+    if (i >= 0) list.splice(i, 1); else { d.added = new Date().toISOString(); list.push(d); }
+    save(K_STARS, list);
+    paintStars();
+  }
+  function paintStars() {
+    $$("article.paper").forEach(function (a) {
+      var b = a.querySelector(".act-star"); if (!b) return;
+      var on = isStarred(a.dataset.id);
+      b.setAttribute("aria-pressed", String(on));
+      b.textContent = on ? "★ Starred" : "☆ Star";
+    });
+    var n = stars().length;
+    $$(".star-count").forEach(function (el) { el.textContent = n ? "(" + n + ")" : ""; });
+  }
+
+  // --- copy
+  function bibtex(p) {
+    var key = (p.authors.split(" and ")[0] || "arxiv").split(" ").pop().replace(/[^A-Za-z]/g, "") + (p.year || "") + "_" + p.id.replace(/[^0-9A-Za-z]/g, "");
+    return "@misc{" + key + ",\n  title = {" + p.title + "},\n  author = {" + p.authors + "},\n  year = {" + p.year +
+      "},\n  eprint = {" + p.id + "},\n  archivePrefix = {arXiv},\n  url = {https://arxiv.org/abs/" + p.id + "}\n}\n";
+  }
+  function copyText(text, button) {
+    function done(ok) {
+      var old = button.textContent; button.textContent = ok ? "Copied" : "Copy failed";
+      setTimeout(function () { button.textContent = old; }, 1200);
+    }
+    if (navigator.clipboard && navigator.clipboard.writeText) {
+      navigator.clipboard.writeText(text).then(function () { done(true); }, function () { done(fallbackCopy(text)); });
+    } else done(fallbackCopy(text));
+  }
+  function fallbackCopy(text) {
+    var t = doc.createElement("textarea"); t.value = text; doc.body.appendChild(t); t.select();
+    var ok = false; try { ok = doc.execCommand("copy"); } catch (e) { ok = false; }
+    doc.body.removeChild(t); return ok;
+  }
+
+  // --- keywords: {include: [], exclude: [], only: bool}
+  function keywords() {
+    var k = load(K_KW, {});
+    return { include: Array.isArray(k.include) ? k.include : [], exclude: Array.isArray(k.exclude) ? k.exclude : [], only: !!k.only };
+  }
+  function splitList(s) { return s.split(",").map(function (w) { return w.trim(); }).filter(Boolean); }
+  function escapeRe(s) { return s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"); }
+  function unmark(el) {
+    $$("mark.kw", el).forEach(function (m) { m.replaceWith(doc.createTextNode(m.textContent)); });
+    el.normalize();
+  }
+  // Wraps matches in text nodes, never inside rendered math or existing marks.
+  function highlight(el, re) {
+    var walker = doc.createTreeWalker(el, NodeFilter.SHOW_TEXT, {
+      acceptNode: function (n) { return n.parentNode.closest("math, mark, .math") ? NodeFilter.FILTER_REJECT : NodeFilter.FILTER_ACCEPT; }
+    });
+    var nodes = [], n, hits = 0;
+    while ((n = walker.nextNode())) nodes.push(n);
+    nodes.forEach(function (node) {
+      var text = node.nodeValue, last = 0, m, frag = null;
+      re.lastIndex = 0;
+      while ((m = re.exec(text))) {
+        if (!m[0]) { re.lastIndex++; continue; }
+        frag = frag || doc.createDocumentFragment();
+        frag.appendChild(doc.createTextNode(text.slice(last, m.index)));
+        var mark = doc.createElement("mark"); mark.className = "kw"; mark.textContent = m[0];
+        frag.appendChild(mark); last = m.index + m[0].length; hits++;
+      }
+      if (frag) { frag.appendChild(doc.createTextNode(text.slice(last))); node.parentNode.replaceChild(frag, node); }
+    });
+    return hits;
+  }
+  function applyKeywords() {
+    var kw = keywords(), papers = $$("article.paper");
+    if (!papers.length) return;
+    var inc = kw.include.length ? new RegExp("\\b(" + kw.include.map(escapeRe).join("|") + ")", "gi") : null;
+    var exc = kw.exclude.length ? new RegExp("\\b(" + kw.exclude.map(escapeRe).join("|") + ")", "i") : null;
+    var shown = 0, hidden = 0, matching = 0;
+    papers.forEach(function (a) {
+      var parts = $$(".title, .abstract", a), hits = 0;
+      parts.forEach(function (p) { unmark(p); if (inc) hits += highlight(p, inc); });
+      var text = parts.map(function (p) { return p.textContent; }).join(" ");
+      var hide = (exc && exc.test(text)) || (kw.only && inc && hits === 0);
+      if (hits) matching++;
+      a.classList.toggle("hidden-kw", !!hide);
+      if (hide) hidden++; else shown++;
+    });
+    var status = "";
+    if (inc || exc) status = "· " + matching + " matching, " + shown + " of " + papers.length + " shown" + (hidden ? " (" + hidden + " hidden by keywords)" : "");
+    $$(".kw-status").forEach(function (el) { el.textContent = status; });
+  }
+  function setupKeywords() {
+    $$(".kw-form").forEach(function (form) {
+      var kw = keywords();
+      form.querySelector("#kw-include").value = kw.include.join(", ");
+      form.querySelector("#kw-exclude").value = kw.exclude.join(", ");
+      form.querySelector("#kw-only").checked = kw.only;
+      form.addEventListener("submit", function (e) {
+        e.preventDefault();
+        save(K_KW, {
+          include: splitList(form.querySelector("#kw-include").value),
+          exclude: splitList(form.querySelector("#kw-exclude").value),
+          only: form.querySelector("#kw-only").checked
+        });
+        applyKeywords();
+      });
+    });
+    applyKeywords();
+  }
+
+  // --- the starred page: each star fetched from the JSON API and drawn with text nodes only.
+  function el(tag, attrs, text) {
+    var e = doc.createElement(tag);
+    Object.keys(attrs || {}).forEach(function (k) { e.setAttribute(k, attrs[k]); });
+    if (text != null) e.textContent = text;
+    return e;
+  }
+  function renderStarred() {
+    var box = doc.getElementById("starred-list"); if (!box) return;
+    var list = stars();
+    box.textContent = "";
+    if (!list.length) { box.appendChild(el("p", { "class": "empty" }, "No starred papers yet. Star papers in a listing and they appear here.")); return; }
+    list.forEach(function (s) {
+      var art = el("article", { "class": "paper", "data-id": s.id, "data-title": s.title, "data-authors": s.authors, "data-year": s.year || "" });
+      var head = el("header", { "class": "paper-head" });
+      head.appendChild(el("a", { "class": "arxiv-id", href: "/arxiv/" + s.id }, s.id));
+      var h = el("h3", { "class": "title" }); h.appendChild(el("a", { href: "/arxiv/" + s.id }, s.title || s.id));
+      head.appendChild(h); art.appendChild(head);
+      var authors = el("p", { "class": "authors" }, s.authors.split(" and ").join(", ")); art.appendChild(authors);
+      var abs = el("div", { "class": "abstract" }, "Loading…"); art.appendChild(abs);
+      var actions = el("p", { "class": "actions" });
+      actions.appendChild(el("a", { href: "https://arxiv.org/pdf/" + s.id, rel: "noopener" }, "PDF"));
+      actions.appendChild(el("a", { href: "https://arxiv.org/abs/" + s.id, rel: "noopener" }, "abs"));
+      actions.appendChild(el("button", { type: "button", "class": "act-copy", "data-copy": "link" }, "Copy"));
+      actions.appendChild(el("button", { type: "button", "class": "act-copy", "data-copy": "bibtex" }, "BibTeX"));
+      actions.appendChild(el("button", { type: "button", "class": "act-star", "aria-pressed": "true" }, "★ Starred"));
+      art.appendChild(actions);
+      box.appendChild(art);
+      fetch("/api/papers/" + s.id, { headers: { Accept: "application/json" } }).then(function (r) {
+        return r.ok ? r.json() : Promise.reject(r.status);
+      }).then(function (p) {
+        h.firstChild.textContent = p.title;
+        authors.textContent = (p.authors || []).join(", ");
+        abs.textContent = p["abstract"] || "";
+        art.dataset.title = p.title; art.dataset.authors = (p.authors || []).join(" and ");
+      }, function () { abs.textContent = "Not available on this server right now."; });
+    });
+    paintStars();
+  }
+  function download(name, type, text) {
+    var a = el("a", { href: URL.createObjectURL(new Blob([text], { type: type })), download: name });
+    doc.body.appendChild(a); a.click(); doc.body.removeChild(a);
+  }
+  function setupStarTools() {
+    var status = doc.querySelector(".star-status");
+    var exp = doc.getElementById("star-export"), bib = doc.getElementById("star-bibtex"), imp = doc.getElementById("star-import");
+    if (exp) exp.addEventListener("click", function () { download("papertide-stars.json", "application/json", JSON.stringify(stars(), null, 2)); });
+    if (bib) bib.addEventListener("click", function () { download("papertide-stars.bib", "application/x-bibtex", stars().map(bibtex).join("\n")); });
+    if (imp) imp.addEventListener("change", function () {
+      var f = imp.files && imp.files[0]; if (!f) return;
+      f.text().then(function (t) {
+        var data = JSON.parse(t), list = stars(), added = 0;
+        if (!Array.isArray(data)) throw new Error("not a list");
+        data.forEach(function (d) {
+          var s = typeof d === "string" ? { id: d, title: "", authors: "", year: "" } : d;
+          if (!s || typeof s.id !== "string" || !/^[A-Za-z0-9.\/-]{4,40}$/.test(s.id) || list.some(function (x) { return x.id === s.id; })) return;
+          list.push({ id: s.id, title: String(s.title || ""), authors: String(s.authors || ""), year: String(s.year || ""), added: String(s.added || new Date().toISOString()) });
+          added++;
+        });
+        save(K_STARS, list); renderStarred();
+        if (status) status.textContent = "Imported " + added + " new stars.";
+      }).catch(function () { if (status) status.textContent = "That file is not a Papertide stars export."; });
+    });
+  }
+
+  // --- one click handler for every paper action
+  doc.addEventListener("click", function (e) {
+    var t = e.target.closest ? e.target.closest("button, .abstract") : null;
+    if (!t) return;
+    var article = t.closest("article.paper");
+    if (t.classList.contains("act-star") && article) { toggleStar(article); if (doc.getElementById("starred-list") && !isStarred(article.dataset.id)) article.remove(); }
+    else if (t.classList.contains("act-copy") && article) {
+      var p = paperData(article);
+      copyText(t.dataset.copy === "bibtex" ? bibtex(p) : p.title + "\nhttps://arxiv.org/abs/" + p.id, t);
+    } else if (t.classList.contains("abstract") && !e.target.closest("a")) t.classList.toggle("open");
+  });
+  // "/" focuses the search box, as on most sites.
+  doc.addEventListener("keydown", function (e) {
+    if (e.key === "/" && !/INPUT|TEXTAREA|SELECT/.test((doc.activeElement || {}).tagName || "")) {
+      var q = doc.getElementById("top-q"); if (q) { e.preventDefault(); q.focus(); }
+    }
+  });
+
+  function init() {
+    setupTheme();
+    setupKeywords();
+    renderStarred();
+    setupStarTools();
+    paintStars();
+    $$(".day-picker select").forEach(function (s) { s.addEventListener("change", function () { s.form.submit(); }); });
+  }
+  if (doc.readyState === "loading") doc.addEventListener("DOMContentLoaded", init); else init();
+})();

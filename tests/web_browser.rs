@@ -1,0 +1,266 @@
+//! The reader in headless Chromium, driven over WebDriver (chromedriver) with plain HTTP: open a listing,
+//! add a keyword and see it highlighted, star a paper, reload and find it on the Starred page, toggle dark
+//! mode; screenshots of the listing (desktop and 360 px wide) land in `target/screenshots/`.
+//!
+//! Skips, saying why, when `chromium` or `chromedriver` is missing (CI installs both: see .ci/run).
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use chrono::NaiveDate;
+use papertide::app::App;
+use papertide::config::Config;
+use papertide::domain::{AnnounceKind, Announcement, ArxivId, Category, PaperRecord};
+use serde_json::{Value, json};
+
+const CHROMIUM: &str = "/usr/bin/chromium";
+const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
+
+fn find_driver() -> Option<PathBuf> {
+    ["/usr/bin/chromedriver", "/usr/lib/chromium/chromedriver"].iter().map(PathBuf::from).find(|p| p.exists())
+}
+
+/// Kills chromedriver however the test ends.
+struct Driver(Child);
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+struct Session {
+    http: reqwest::Client,
+    base: String,
+}
+
+impl Session {
+    async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
+        let url = format!("{}{}", self.base, path);
+        let mut req = self.http.request(method, &url);
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let res = req.send().await.unwrap_or_else(|e| panic!("{url}: {e}"));
+        let v: Value = res.json().await.unwrap();
+        if v["value"].get("error").is_some() {
+            panic!("WebDriver {path}: {}", v["value"]);
+        }
+        v["value"].clone()
+    }
+    async fn post(&self, path: &str, body: Value) -> Value {
+        self.call(reqwest::Method::POST, path, Some(body)).await
+    }
+    async fn goto(&self, url: &str) {
+        self.post("/url", json!({ "url": url })).await;
+    }
+    async fn js(&self, script: &str) -> Value {
+        self.post("/execute/sync", json!({ "script": script, "args": [] })).await
+    }
+    async fn find(&self, css: &str) -> String {
+        let v = self.post("/element", json!({ "using": "css selector", "value": css })).await;
+        v[ELEMENT].as_str().unwrap().to_string()
+    }
+    async fn click(&self, css: &str) {
+        let id = self.find(css).await;
+        self.post(&format!("/element/{id}/click"), json!({})).await;
+    }
+    async fn type_into(&self, css: &str, text: &str) {
+        let id = self.find(css).await;
+        self.post(&format!("/element/{id}/value"), json!({ "text": text })).await;
+    }
+    /// Polls a script until it returns true (pages fetch and render asynchronously).
+    async fn wait_for(&self, script: &str, what: &str) {
+        let start = Instant::now();
+        while start.elapsed() < Duration::from_secs(10) {
+            if self.js(script).await == Value::Bool(true) {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("timed out waiting for {what}");
+    }
+    async fn screenshot(&self, path: &Path) {
+        let b64 = self.call(reqwest::Method::GET, "/screenshot", None).await;
+        std::fs::write(path, base64_decode(b64.as_str().unwrap())).unwrap();
+    }
+}
+
+fn base64_decode(s: &str) -> Vec<u8> {
+    let val = |c: u8| match c {
+        b'A'..=b'Z' => c - b'A',
+        b'a'..=b'z' => c - b'a' + 26,
+        b'0'..=b'9' => c - b'0' + 52,
+        b'+' => 62,
+        _ => 63,
+    };
+    let clean: Vec<u8> = s.bytes().filter(|c| c.is_ascii_alphanumeric() || *c == b'+' || *c == b'/').collect();
+    let mut out = Vec::with_capacity(clean.len() * 3 / 4);
+    for chunk in clean.chunks(4) {
+        let v: Vec<u32> = chunk.iter().map(|c| val(*c) as u32).collect();
+        let n = v.iter().enumerate().fold(0u32, |acc, (i, x)| acc | (x << (18 - 6 * i)));
+        out.push((n >> 16) as u8);
+        if chunk.len() > 2 {
+            out.push((n >> 8) as u8);
+        }
+        if chunk.len() > 3 {
+            out.push(n as u8);
+        }
+    }
+    out
+}
+
+async fn fixture_app(dir: &Path) -> App {
+    let app = App::open(Config { data_dir: dir.to_path_buf(), ..Config::default() }).await.unwrap();
+    let day = NaiveDate::from_ymd_opt(2026, 6, 16).unwrap();
+    let titles = [
+        "Diffusion models for $\\mathcal{O}(n \\log n)$ sampling",
+        "Retrieval-augmented generation with sparse experts",
+        "A survey of <script>alert(1)</script> injection in language models",
+        "Scaling laws for diffusion transformers at $10^{12}$ parameters",
+    ];
+    let mut recs = Vec::new();
+    let mut anns = Vec::new();
+    for (i, t) in titles.iter().enumerate() {
+        let id = ArxivId::parse(&format!("2606.0020{i}")).unwrap();
+        recs.push(PaperRecord {
+            id: id.clone(),
+            title: t.to_string(),
+            abstract_text: format!("We propose {t}. Our method achieves $x^2 \\leq \\epsilon$ error on benchmarks, which is long enough to fold on a phone screen when the abstract runs on and on for several lines of text."),
+            authors: vec!["Ada Lovelace".into(), "Alan Turing".into()],
+            categories: vec![Category::parse("cs.LG").unwrap(), Category::parse("cs.AI").unwrap()],
+            comments: Some("12 pages, 4 figures".into()),
+            journal_ref: None,
+            doi: None,
+            license: None,
+            submitted: None,
+            updated: None,
+        });
+        anns.push(Announcement { date: day, category: Category::parse("cs.LG").unwrap(), id, kind: AnnounceKind::New });
+    }
+    app.store_batch(&recs, &anns, None).await.unwrap();
+    app.commit_index().await.unwrap();
+    app
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reader_in_headless_chromium() {
+    let Some(driver_bin) = find_driver().filter(|_| Path::new(CHROMIUM).exists()) else {
+        println!(
+            "SKIPPED reader_in_headless_chromium: {CHROMIUM} or chromedriver is missing (apt-get install chromium chromium-driver)"
+        );
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let app = fixture_app(dir.path()).await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let site = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, papertide::web::build_router(app)).await });
+
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let _driver = Driver(
+        Command::new(driver_bin)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let http = reqwest::Client::new();
+    let driver_url = format!("http://127.0.0.1:{port}");
+    let start = Instant::now();
+    while http.get(format!("{driver_url}/status")).send().await.is_err() {
+        assert!(start.elapsed() < Duration::from_secs(20), "chromedriver did not start");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let profile = tempfile::tempdir().unwrap();
+    let caps = json!({ "capabilities": { "alwaysMatch": { "browserName": "chrome", "goog:chromeOptions": {
+        "binary": CHROMIUM,
+        "args": ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--disable-quic", "--disable-dev-shm-usage",
+                 "--force-prefers-reduced-motion", "--window-size=1280,1000",
+                 format!("--user-data-dir={}", profile.path().display())]
+    }}}});
+    let v: Value = http.post(format!("{driver_url}/session")).json(&caps).send().await.unwrap().json().await.unwrap();
+    let sid = v["value"]["sessionId"].as_str().unwrap_or_else(|| panic!("no session: {v}")).to_string();
+    let s = Session { http: http.clone(), base: format!("{driver_url}/session/{sid}") };
+    let shots = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/screenshots");
+    std::fs::create_dir_all(&shots).unwrap();
+
+    // The listing: papers, rendered math, the hostile title as text.
+    s.goto(&format!("{site}/arxiv/cs.LG")).await;
+    assert_eq!(s.js("return document.querySelectorAll('article.paper').length").await, 4);
+    assert_eq!(s.js("return document.querySelectorAll('script').length").await, 1, "the title's script is text");
+    assert!(s.js("return document.querySelectorAll('.title math').length").await.as_u64().unwrap() >= 1);
+
+    // A keyword: highlighted in titles and abstracts, counts say so; "only matching" filters.
+    s.click(".keywords summary").await;
+    s.type_into("#kw-include", "diffusion").await;
+    s.click(".kw-form button[type=submit]").await;
+    s.wait_for("return document.querySelectorAll('.title mark.kw').length === 2", "highlighted titles").await;
+    let status = s.js("return document.querySelector('.kw-status').textContent").await;
+    assert!(status.as_str().unwrap().contains("2 matching"), "{status}");
+    s.click("#kw-only").await;
+    s.click(".kw-form button[type=submit]").await;
+    s.wait_for("return document.querySelectorAll('article.paper:not(.hidden-kw)').length === 2", "filtered").await;
+    s.click("#kw-only").await;
+    s.click(".kw-form button[type=submit]").await;
+    s.screenshot(&shots.join("listing-desktop.png")).await;
+
+    // Star a paper; after a reload it is still starred and shows on the Starred page.
+    s.click("#p-2606\\.00201 .act-star").await;
+    s.goto(&format!("{site}/arxiv/cs.LG")).await;
+    s.wait_for(
+        "return document.querySelector('#p-2606\\\\.00201 .act-star').getAttribute('aria-pressed') === 'true'",
+        "star kept",
+    )
+    .await;
+    assert_eq!(s.js("return document.querySelectorAll('.title mark.kw').length").await, 2, "keywords kept too");
+    s.goto(&format!("{site}/starred")).await;
+    s.wait_for(
+        "var a = document.querySelector('#starred-list article[data-id=\"2606.00201\"] .abstract'); return !!a && a.textContent.indexOf('We propose') === 0",
+        "the starred paper fetched from the API",
+    )
+    .await;
+
+    // Dark mode: the toggle flips the theme and the background, and it sticks across pages.
+    s.goto(&format!("{site}/arxiv/cs.LG")).await;
+    let bg = "return getComputedStyle(document.body).backgroundColor";
+    let light = s.js(bg).await;
+    s.click(".theme-toggle").await;
+    assert_eq!(s.js("return document.documentElement.dataset.theme").await, "dark");
+    assert_ne!(s.js(bg).await, light);
+    s.goto(&format!("{site}/starred")).await;
+    assert_eq!(s.js("return document.documentElement.dataset.theme").await, "dark");
+    s.goto(&format!("{site}/arxiv/cs.LG")).await;
+    s.screenshot(&shots.join("listing-desktop-dark.png")).await;
+    s.click(".theme-toggle").await;
+
+    // 360 px wide: no horizontal scrolling, abstracts folded.
+    s.post("/window/rect", json!({ "width": 360, "height": 800 })).await;
+    s.goto(&format!("{site}/arxiv/cs.LG")).await;
+    let width = s.js("return window.innerWidth").await.as_u64().unwrap();
+    if width <= 400 {
+        assert_eq!(
+            s.js("return document.documentElement.scrollWidth <= window.innerWidth").await,
+            true,
+            "no sideways scroll"
+        );
+    } else {
+        println!("window could not be made narrow (inner width {width}); layout check skipped");
+    }
+    s.screenshot(&shots.join("listing-360.png")).await;
+
+    // Keyboard: "/" focuses search, and focus is visible.
+    s.post(
+        "/actions",
+        json!({ "actions": [{ "type": "key", "id": "kb", "actions": [
+        { "type": "keyDown", "value": "/" }, { "type": "keyUp", "value": "/" }] }] }),
+    )
+    .await;
+    assert_eq!(s.js("return document.activeElement.id").await, "top-q");
+
+    s.call(reqwest::Method::DELETE, "", None).await;
+    println!("screenshots in {}", shots.display());
+}
