@@ -725,7 +725,38 @@ pub fn run(args: &EvalCurArgs) -> anyhow::Result<()> {
     ));
 
     type Picker<'a> = Box<dyn Fn(usize, u64) -> Vec<usize> + 'a>;
-    let methods: Vec<(&str, u64, Picker)> = vec![
+    // BM25 over title + abstract; per test query, its ranking (query paper excluded).
+    let t = Instant::now();
+    let bm25 = Bm25::new(
+        &papers
+            .iter()
+            .map(|p| format!("{} {}", p.title, p.abstract_text))
+            .collect::<Vec<_>>(),
+    );
+    timings.push(("BM25 index build".into(), t.elapsed().as_secs_f64() * 1e3));
+    let bm25_top: Vec<Vec<usize>> = test_rows
+        .iter()
+        .map(|&(_, qp)| {
+            let q = &papers[qp];
+            let query = format!(
+                "{} {}",
+                q.title,
+                bm25.key_terms(&q.abstract_text, 10).join(" ")
+            );
+            let s = bm25.scores(&query);
+            let mut skip = vec![false; n];
+            skip[qp] = true;
+            crate::rerank::cur::index::top_by(&s, *BUDGETS.iter().max().unwrap(), &skip)
+        })
+        .collect();
+
+    #[derive(Clone, Copy, PartialEq)]
+    enum Mode {
+        Plain,
+        Adaptive,
+        Bm25Seeded,
+    }
+    let methods: Vec<(&str, u64, Picker, Vec<Mode>)> = vec![
         (
             "CUR random anchors",
             args.random_seeds.max(1),
@@ -739,11 +770,13 @@ pub fn run(args: &EvalCurArgs) -> anyhow::Result<()> {
                     &[],
                 )
             }),
+            vec![Mode::Plain],
         ),
         (
             "CUR pivoted-QR anchors",
             1,
             Box::new(|k_i, _| qr_order[..k_i.min(qr_order.len())].to_vec()),
+            vec![Mode::Plain, Mode::Adaptive, Mode::Bm25Seeded],
         ),
         (
             "CUR top-coverage anchors",
@@ -755,15 +788,16 @@ pub fn run(args: &EvalCurArgs) -> anyhow::Result<()> {
                 };
                 crate::rerank::cur::select_item_anchors(&m, &rt, k_q, n, k_i, &[])
             }),
+            vec![Mode::Plain],
         ),
     ];
     let mut query_ms = Vec::new();
-    for (name, seeds, pick) in &methods {
-        for adaptive in [false, true] {
-            let label = if adaptive {
-                format!("{name} + adaptive")
-            } else {
-                name.to_string()
+    for (name, seeds, pick, modes) in &methods {
+        for &mode in modes {
+            let label = match mode {
+                Mode::Plain => name.to_string(),
+                Mode::Adaptive => format!("{name} + adaptive"),
+                Mode::Bm25Seeded => "adaptive CUR from BM25 top-k_i".to_string(),
             };
             for &m in &BUDGETS {
                 let mut best: Option<usize> = None;
@@ -780,13 +814,28 @@ pub fn run(args: &EvalCurArgs) -> anyhow::Result<()> {
                             };
                             counting.reset();
                             let tq = Instant::now();
-                            let res = if adaptive {
+                            let rounds = (opts.k_r / 10).max(1);
+                            let res = if mode == Mode::Adaptive {
                                 index.query_adaptive(
                                     &counting,
                                     &q.title,
                                     &[q.id.as_str()],
                                     opts,
-                                    3,
+                                    rounds,
+                                    &item_text,
+                                )?
+                            } else if mode == Mode::Bm25Seeded {
+                                let seeds: Vec<&str> = bm25_top[t][..k_i]
+                                    .iter()
+                                    .map(|&p| papers[p].id.as_str())
+                                    .collect();
+                                index.query_adaptive_from(
+                                    &counting,
+                                    &q.title,
+                                    &[q.id.as_str()],
+                                    opts,
+                                    rounds,
+                                    Some(&seeds),
                                     &item_text,
                                 )?
                             } else {
@@ -859,29 +908,12 @@ pub fn run(args: &EvalCurArgs) -> anyhow::Result<()> {
     ));
 
     // BM25 top-m reranked exactly.
-    let t = Instant::now();
-    let bm25 = Bm25::new(
-        &papers
-            .iter()
-            .map(|p| format!("{} {}", p.title, p.abstract_text))
-            .collect::<Vec<_>>(),
-    );
-    timings.push(("BM25 index build".into(), t.elapsed().as_secs_f64() * 1e3));
     for &m in &BUDGETS {
         let (mut r1, mut r10) = (0.0, 0.0);
-        for (t, &(r, qp)) in test_rows.iter().enumerate() {
-            let q = &papers[qp];
-            let query = format!(
-                "{} {}",
-                q.title,
-                bm25.key_terms(&q.abstract_text, 10).join(" ")
-            );
-            let s = bm25.scores(&query);
-            let mut skip = vec![false; n];
-            skip[qp] = true;
-            let short = crate::rerank::cur::index::top_by(&s, m, &skip);
+        for (t, &(r, _)) in test_rows.iter().enumerate() {
+            let short = &bm25_top[t][..m.min(bm25_top[t].len())];
             let row = exact.row(r);
-            let mut scored: Vec<usize> = short.clone();
+            let mut scored: Vec<usize> = short.to_vec();
             scored.sort_by(|&a, &b| row[b].total_cmp(&row[a]).then(a.cmp(&b)));
             r1 += recall(&exact_tops[t], &scored, 1);
             r10 += recall(&exact_tops[t], &scored, 10);
