@@ -79,6 +79,9 @@ pub struct EvalCurArgs {
     /// Relative singular value cut-off of pinv(W).
     #[arg(long, default_value_t = 1e-3)]
     pub rcond: f64,
+    /// Items scored exactly per adaptive round.
+    #[arg(long, default_value_t = 10)]
+    pub round_size: usize,
     /// JSON result file (default: <cache-dir>/cur-eval.json).
     #[arg(long)]
     pub out_json: Option<PathBuf>,
@@ -499,6 +502,7 @@ pub struct EvalReport {
     pub test_queries: usize,
     pub max_length: usize,
     pub rcond: f64,
+    pub round_size: usize,
     pub indexing_ce_calls: usize,
     pub exact_matrix_pairs: usize,
     pub exact_matrix_seconds: f64,
@@ -814,7 +818,7 @@ pub fn run(args: &EvalCurArgs) -> anyhow::Result<()> {
                             };
                             counting.reset();
                             let tq = Instant::now();
-                            let rounds = (opts.k_r / 10).max(1);
+                            let rounds = (opts.k_r / args.round_size.max(1)).max(1);
                             let res = if mode == Mode::Adaptive {
                                 index.query_adaptive(
                                     &counting,
@@ -825,7 +829,7 @@ pub fn run(args: &EvalCurArgs) -> anyhow::Result<()> {
                                     &item_text,
                                 )?
                             } else if mode == Mode::Bm25Seeded {
-                                let seeds: Vec<&str> = bm25_top[t][..k_i]
+                                let seeds: Vec<&str> = bm25_top[t][..k_i.min(bm25_top[t].len())]
                                     .iter()
                                     .map(|&p| papers[p].id.as_str())
                                     .collect();
@@ -938,6 +942,7 @@ pub fn run(args: &EvalCurArgs) -> anyhow::Result<()> {
         test_queries: test.len(),
         max_length: args.max_length,
         rcond: args.rcond,
+        round_size: args.round_size,
         indexing_ce_calls: k_q * n,
         exact_matrix_pairs: exact.rows * n,
         exact_matrix_seconds: exact.seconds,
@@ -1101,6 +1106,7 @@ mod tests {
             max_anchor_rows: None,
             random_seeds: 1,
             rcond: 1e-3,
+            round_size: 10,
             out_json: None,
         };
         run(&args).unwrap();
