@@ -1,6 +1,7 @@
 //! Papertide: a self-hosted arXiv reading assistant. See ARCHITECTURE.md for the data flow.
 
 pub mod arxiv;
+pub mod bench;
 pub mod cli;
 pub mod config;
 pub mod domain;

@@ -68,10 +68,10 @@ impl BertConfig {
         if num_labels != 1 {
             return Err(err("num_labels", format!("{num_labels} labels; a cross-encoder scorer needs exactly 1 (a raw relevance logit)")));
         }
-        if let Some(p) = get_str("position_embedding_type") {
-            if p != "absolute" {
-                return Err(err("position_embedding_type", format!("{p:?} is not supported; only \"absolute\"")));
-            }
+        if let Some(p) = get_str("position_embedding_type")
+            && p != "absolute"
+        {
+            return Err(err("position_embedding_type", format!("{p:?} is not supported; only \"absolute\"")));
         }
         if v.get("is_decoder").and_then(Value::as_bool) == Some(true) {
             return Err(err("is_decoder", "decoder BERTs are not cross-encoders".into()));
@@ -87,7 +87,7 @@ impl BertConfig {
             layer_norm_eps: v.get("layer_norm_eps").and_then(Value::as_f64).unwrap_or(1e-12) as f32,
             act,
         };
-        if cfg.hidden_size == 0 || cfg.num_attention_heads == 0 || cfg.hidden_size % cfg.num_attention_heads != 0 {
+        if cfg.hidden_size == 0 || cfg.num_attention_heads == 0 || !cfg.hidden_size.is_multiple_of(cfg.num_attention_heads) {
             return Err(err(
                 "num_attention_heads",
                 format!("hidden_size {} is not a positive multiple of num_attention_heads {}", cfg.hidden_size, cfg.num_attention_heads),

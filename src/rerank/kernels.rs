@@ -7,6 +7,8 @@
 //! `ldb` = its row stride). The whole panel row of NR values must be readable even past `n` (pad buffers).
 //! Results for columns `>= n` are never written.
 
+#![allow(clippy::needless_range_loop)]
+
 #[cfg(target_arch = "x86_64")]
 use std::arch::x86_64::*;
 
@@ -203,6 +205,7 @@ unsafe fn convert_bf16_avx512(src: &[f32], m: usize, k: usize, lds: usize, dst: 
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 fn check_gemm(m: usize, n: usize, k: usize, a_len: usize, lda: usize, c_len: usize, ldc: usize, bias: Option<&[f32]>, epi: &Epilogue) {
     if m == 0 || n == 0 {
         return;
@@ -546,6 +549,10 @@ pub fn gelu_tanh_scalar(x: f32) -> f32 {
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f")]
 #[inline]
+/// Vectorised `exp` (relative error ~2e-7), inputs clamped to [-100, 88].
+///
+/// # Safety
+/// The CPU must support AVX-512F.
 pub unsafe fn exp512(x: __m512) -> __m512 {
     let x = _mm512_max_ps(_mm512_min_ps(x, _mm512_set1_ps(88.0)), _mm512_set1_ps(-100.0));
     let n = _mm512_roundscale_ps::<{ _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC }>(_mm512_mul_ps(x, _mm512_set1_ps(LOG2E)));
@@ -567,7 +574,7 @@ pub unsafe fn exp512(x: __m512) -> __m512 {
 #[inline]
 unsafe fn gelu512(x: __m512) -> __m512 {
     let ax = _mm512_mul_ps(_mm512_abs_ps(x), _mm512_set1_ps(FRAC_1_SQRT2));
-    let t = _mm512_div_ps(_mm512_set1_ps(1.0), _mm512_fmadd_ps(ax, _mm512_set1_ps(ERF_P), _mm512_set1_ps(1.0)));
+    let t = unsafe { recip512(_mm512_fmadd_ps(ax, _mm512_set1_ps(ERF_P), _mm512_set1_ps(1.0))) };
     let mut p = _mm512_set1_ps(ERF_A[4]);
     p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(ERF_A[3]));
     p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(ERF_A[2]));
@@ -587,7 +594,21 @@ unsafe fn gelu_tanh512(x: __m512) -> __m512 {
     let x3 = _mm512_mul_ps(_mm512_mul_ps(x, x), x);
     let u = _mm512_mul_ps(_mm512_set1_ps(SQRT_2_OVER_PI), _mm512_fmadd_ps(x3, _mm512_set1_ps(0.044_715), x));
     let e = unsafe { exp512(_mm512_mul_ps(u, _mm512_set1_ps(-2.0))) };
-    _mm512_div_ps(x, _mm512_add_ps(_mm512_set1_ps(1.0), e))
+    _mm512_mul_ps(x, unsafe { recip512(_mm512_add_ps(_mm512_set1_ps(1.0), e)) })
+}
+
+/// `1 / d` for `d >= 1` (finite or +inf): `rcp14` refined by one Newton step (relative error ~1e-8), much cheaper
+/// than a 512-bit division.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+#[inline]
+unsafe fn recip512(d: __m512) -> __m512 {
+    let r = _mm512_rcp14_ps(d);
+    // r * (2 - d r); for d = +inf, rcp14 gives 0 and the step keeps 0
+    let corr = _mm512_fnmadd_ps(d, r, _mm512_set1_ps(2.0));
+    let refined = _mm512_mul_ps(r, corr);
+    let is_zero = _mm512_cmp_ps_mask::<_CMP_EQ_OQ>(r, _mm512_setzero_ps());
+    _mm512_mask_blend_ps(is_zero, refined, r)
 }
 
 /// In-place GELU over a slice (used where it cannot be fused).
@@ -923,6 +944,196 @@ mod tests {
             for i in 0..chunk.len() {
                 let want = (buf[i] as f64).exp();
                 assert!(((out[i] as f64) - want).abs() <= 3e-7 * want + 1e-38, "exp({}) = {} want {want}", buf[i], out[i]);
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// AMX (Advanced Matrix Extensions) bf16 tiles: `tdpbf16ps` multiplies 16×32 by 32×16 bf16 tiles into a 16×16 f32
+// tile. Rust has no stable AMX intrinsics, so the five instructions used are written as inline assembly.
+
+/// Whether AMX-BF16 can be used: CPUID says so and Linux granted this process the tile data state.
+#[cfg(target_arch = "x86_64")]
+pub fn amx_available() -> bool {
+    static AMX: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *AMX.get_or_init(|| {
+        if std::env::var_os("PAPERTIDE_CE_NO_AMX").is_some() || !is_x86_feature_detected!("avx512f") || !is_x86_feature_detected!("avx512bw") {
+            return false;
+        }
+        let l7 = __cpuid_count(7, 0);
+        let amx_bf16 = l7.edx & (1 << 22) != 0;
+        let amx_tile = l7.edx & (1 << 24) != 0;
+        if !amx_bf16 || !amx_tile || !cfg!(target_os = "linux") {
+            return false;
+        }
+        let ret: i64;
+        // SAFETY: arch_prctl(ARCH_REQ_XCOMP_PERM, XFEATURE_XTILEDATA) only asks the kernel for permission to use
+        // the AMX register state; it fails harmlessly (negative errno) on kernels or VMs that do not allow it.
+        unsafe {
+            std::arch::asm!("syscall", inlateout("rax") 158i64 => ret, in("rdi") 0x1023i64, in("rsi") 18i64,
+                lateout("rcx") _, lateout("r11") _, options(nostack));
+        }
+        ret == 0
+    })
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+pub fn amx_available() -> bool {
+    false
+}
+
+/// AMX bf16 GEMM: same contract as [`gemm_bf16`], plus: `k % 32 == 0`, and `a` readable for
+/// `ceil(m / 32) * 32` rows (rows past `m` may hold anything; their results are discarded).
+#[allow(clippy::too_many_arguments)]
+pub fn gemm_amx(m: usize, n: usize, k: usize, a: &[u16], lda: usize, b: &[u16], bias: Option<&[f32]>, c: &mut [f32], ldc: usize, epi: Epilogue) {
+    assert!(amx_available(), "AMX not available");
+    assert!(k.is_multiple_of(32) && k > 0, "gemm_amx needs k % 32 == 0");
+    check_gemm(m, n, k, a.len(), lda, c.len(), ldc, bias, &epi);
+    let np = n.div_ceil(NR);
+    assert!(b.len() >= np * (k / 2) * NR * 2, "packed bf16 B too small");
+    if m == 0 || n == 0 {
+        return;
+    }
+    assert!(a.len() >= (m.div_ceil(32) * 32 - 1) * lda + k, "A must be readable for a multiple of 32 rows");
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: AMX permission granted (amx_available), AVX-512 present; bounds checked above.
+    unsafe {
+        gemm_amx_impl(m, n, k, a.as_ptr(), lda, b.as_ptr(), bias.map_or(std::ptr::null(), |b| b.as_ptr()), c.as_mut_ptr(), ldc, epi_raw(epi))
+    };
+}
+
+#[cfg(target_arch = "x86_64")]
+#[repr(C, align(64))]
+struct TileBuf([f32; 32 * 32]);
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+unsafe fn epi_from_buf<const R: usize>(buf: *const f32, c: *mut f32, ldc: usize, nvalid: usize, bias: *const f32, e: EpiRaw) {
+    let mut acc0 = [_mm512_setzero_ps(); R];
+    let mut acc1 = [_mm512_setzero_ps(); R];
+    for i in 0..R {
+        unsafe {
+            acc0[i] = _mm512_load_ps(buf.add(i * 32));
+            acc1[i] = _mm512_load_ps(buf.add(i * 32 + 16));
+        }
+    }
+    unsafe { store_avx512::<R>(&acc0, &acc1, c, ldc, nvalid, bias, e) };
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512bw")]
+#[allow(clippy::too_many_arguments)]
+unsafe fn gemm_amx_impl(m: usize, n: usize, k: usize, a: *const u16, lda: usize, b: *const u16, bias: *const f32, c: *mut f32, ldc: usize, e: EpiRaw) {
+    use std::arch::asm;
+    #[repr(C, align(64))]
+    struct Cfg([u8; 64]);
+    let mut cfg = Cfg([0; 64]);
+    cfg.0[0] = 1; // palette 1
+    for t in 0..8 {
+        cfg.0[16 + 2 * t] = 64; // bytes per row
+        cfg.0[48 + t] = 16; // rows
+    }
+    let mut buf = TileBuf([0.0; 32 * 32]);
+    let bp_ = buf.0.as_mut_ptr();
+    let kp = k / 2;
+    let np = n.div_ceil(NR);
+    let mc = (m_block(k * 2) / 32).max(1) * 32;
+    let a_stride = lda * 2;
+    unsafe {
+        asm!("ldtilecfg [{}]", in(reg) cfg.0.as_ptr(), options(nostack));
+        let mut m0 = 0;
+        while m0 < m {
+            let m1 = (m0 + mc).min(m);
+            for p in 0..np {
+                let nvalid = (n - p * NR).min(NR);
+                let bpanel = b.add(p * kp * NR * 2);
+                let biasp = if bias.is_null() { bias } else { bias.add(p * NR) };
+                let mut i = m0;
+                while i < m1 {
+                    asm!("tilezero tmm0", "tilezero tmm1", "tilezero tmm2", "tilezero tmm3", options(nostack));
+                    let mut kk = 0;
+                    while kk < k {
+                        let a0 = a.add(i * lda + kk);
+                        let a1 = a.add((i + 16) * lda + kk);
+                        let b0 = bpanel.add((kk / 2) * NR * 2);
+                        let b1 = b0.add(32);
+                        asm!(
+                            "tileloadd tmm4, [{a0} + {sa}*1]",
+                            "tileloadd tmm5, [{a1} + {sa}*1]",
+                            "tileloadd tmm6, [{b0} + {sb}*1]",
+                            "tileloadd tmm7, [{b1} + {sb}*1]",
+                            "tdpbf16ps tmm0, tmm4, tmm6",
+                            "tdpbf16ps tmm1, tmm4, tmm7",
+                            "tdpbf16ps tmm2, tmm5, tmm6",
+                            "tdpbf16ps tmm3, tmm5, tmm7",
+                            a0 = in(reg) a0, a1 = in(reg) a1, b0 = in(reg) b0, b1 = in(reg) b1,
+                            sa = in(reg) a_stride, sb = in(reg) 128usize,
+                            options(nostack, readonly),
+                        );
+                        kk += 32;
+                    }
+                    asm!(
+                        "tilestored [{c0} + {s}*1], tmm0",
+                        "tilestored [{c1} + {s}*1], tmm1",
+                        "tilestored [{c2} + {s}*1], tmm2",
+                        "tilestored [{c3} + {s}*1], tmm3",
+                        c0 = in(reg) bp_, c1 = in(reg) bp_.add(16), c2 = in(reg) bp_.add(16 * 32), c3 = in(reg) bp_.add(16 * 32 + 16),
+                        s = in(reg) 128usize,
+                        options(nostack),
+                    );
+                    let rows = (m - i).min(32);
+                    let mut r0 = 0;
+                    while r0 < rows {
+                        let rr = (rows - r0).min(MR);
+                        let ee = match e {
+                            EpiRaw::Residual(r, ldr) => EpiRaw::Residual(r.add((i + r0) * ldr + p * NR), ldr),
+                            x => x,
+                        };
+                        let cp = c.add((i + r0) * ldc + p * NR);
+                        dispatch_rows!(rr, epi_from_buf, bp_.add(r0 * 32) as *const f32, cp, ldc, nvalid, biasp, ee);
+                        r0 += rr;
+                    }
+                    i += 32;
+                }
+            }
+            m0 = m1;
+        }
+        asm!("tilerelease", options(nostack));
+    }
+}
+
+#[cfg(all(test, target_arch = "x86_64"))]
+mod amx_tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(20))]
+        #[test]
+        fn amx_matches_bf16_reference(m in 1usize..80, n in 1usize..80, kb in 1usize..4, seed in any::<u64>(), epi in 0u8..3) {
+            if !amx_available() {
+                eprintln!("skipped: no AMX");
+                return Ok(());
+            }
+            let k = kb * 32;
+            let mut s = seed;
+            let mut r = || { s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407); ((s >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0 };
+            let a: Vec<f32> = (0..m * k).map(|_| r()).collect();
+            let w: Vec<f32> = (0..n * k).map(|_| r()).collect();
+            let res: Vec<f32> = (0..m * n).map(|_| r()).collect();
+            let mut bias = vec![0f32; n.div_ceil(NR) * NR];
+            for b in bias.iter_mut().take(n) { *b = r(); }
+            let packed = pack_bf16(&w, n, k);
+            let mut a16 = vec![0u16; m.div_ceil(32) * 32 * k];
+            convert_bf16(Isa::Generic, &a, m, k, k, &mut a16, k);
+            let e = match epi { 0 => Epilogue::None, 1 => Epilogue::Act(Act::Gelu), _ => Epilogue::Residual(&res, n) };
+            let mut want = vec![0f32; m * n];
+            gemm_bf16(Isa::Generic, m, n, k, &a16, k, packed.u16(), Some(&bias), &mut want, n, e);
+            let mut got = vec![f32::NAN; m * n];
+            gemm_amx(m, n, k, &a16, k, packed.u16(), Some(&bias), &mut got, n, e);
+            for i in 0..m * n {
+                prop_assert!((got[i] - want[i]).abs() < 1e-3, "i={i} {} vs {}", got[i], want[i]);
             }
         }
     }

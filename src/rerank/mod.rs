@@ -194,7 +194,8 @@ impl CrossEncoder {
 
     /// Short description of the engine (kernel ISA, dtype, threads), for logs and benchmarks.
     pub fn engine_name(&self) -> String {
-        format!("papertide-ce {} ({}, {} threads)", env!("CARGO_PKG_VERSION"), self.bert.isa.name(), self.threads)
+        let isa = if self.bert.amx { "avx512+amx-bf16" } else { self.bert.isa.name() };
+        format!("papertide-ce {} ({isa}, {} threads)", env!("CARGO_PKG_VERSION"), self.threads)
     }
 
     /// Bytes of packed weights held in memory.
@@ -258,8 +259,22 @@ impl CrossEncoder {
         // longest first: big batches start early, short ones fill the tail
         let mut order: Vec<usize> = (0..n).collect();
         order.sort_by_key(|&i| std::cmp::Reverse(encs[i].ids.len()));
+        // Work units: consecutive pairs in that order, at most `batch_size` pairs (fewer when there are too few
+        // pairs to keep every thread busy) and at most MAX_UNIT_TOKENS tokens, which bounds the scratch memory
+        // (GEMMs with M = 4096 rows are as efficient as with more).
         let unit = self.opts.batch_size.min(n.div_ceil(threads)).max(1);
-        let units: Vec<&[usize]> = order.chunks(unit).collect();
+        let mut units: Vec<&[usize]> = Vec::with_capacity(n.div_ceil(unit));
+        let mut start = 0;
+        while start < n {
+            let mut end = start;
+            let mut tokens = 0;
+            while end < n && end - start < unit && (end == start || tokens + encs[order[end]].ids.len() <= MAX_UNIT_TOKENS) {
+                tokens += encs[order[end]].ids.len();
+                end += 1;
+            }
+            units.push(&order[start..end]);
+            start = end;
+        }
         let next = AtomicUsize::new(0);
         let work = |sc: &mut Scratch| -> Vec<(usize, f32)> {
             let mut res = Vec::new();
@@ -300,6 +315,9 @@ impl CrossEncoder {
         Ok(scores)
     }
 }
+
+/// Upper bound on the tokens of one work unit (see `score_pairs`).
+const MAX_UNIT_TOKENS: usize = 4096;
 
 /// FNV-1a 64 (stable across Rust versions, unlike `DefaultHasher`).
 fn fnv1a(h: &mut u64, bytes: &[u8]) {

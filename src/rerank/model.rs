@@ -1,5 +1,6 @@
 //! BERT encoder + sequence-classification head: weights prepared once at load, forward pass over a packed
 //! (unpadded) batch of variable-length sequences.
+#![allow(clippy::needless_range_loop)]
 
 use super::RerankError;
 use super::buf::AlignedBuf;
@@ -28,13 +29,18 @@ impl Linear {
 
     /// `out[m, n] = x[m, k] Wᵀ + b` with the epilogue; `a16` is scratch for the bf16 copy of x.
     #[allow(clippy::too_many_arguments)]
-    fn forward(&self, isa: Isa, m: usize, x: &[f32], ldx: usize, a16: &mut AlignedBuf, out: &mut [f32], ldo: usize, epi: Epilogue) {
+    fn forward(&self, isa: Isa, amx: bool, m: usize, x: &[f32], ldx: usize, a16: &mut AlignedBuf, out: &mut [f32], ldo: usize, epi: Epilogue) {
         if self.bf16 {
             let kp = self.k.div_ceil(2) * 2;
-            a16.ensure_u16(m * kp);
+            // AMX tiles read A in blocks of 32 rows
+            a16.ensure_u16(m.div_ceil(32) * 32 * kp);
             let a = a16.u16_mut();
             kernels::convert_bf16(isa, x, m, self.k, ldx, a, kp);
-            kernels::gemm_bf16(isa, m, self.n, self.k, a16.u16(), kp, self.w.u16(), Some(&self.bias), out, ldo, epi);
+            if amx && self.k.is_multiple_of(32) {
+                kernels::gemm_amx(m, self.n, self.k, a16.u16(), kp, self.w.u16(), Some(&self.bias), out, ldo, epi);
+            } else {
+                kernels::gemm_bf16(isa, m, self.n, self.k, a16.u16(), kp, self.w.u16(), Some(&self.bias), out, ldo, epi);
+            }
         } else {
             let b = BView { data: self.w.f32(), k: self.k, n: self.n, panel_stride: self.k * NR, ldb: NR };
             kernels::gemm_f32(isa, m, x, ldx, &b, Some(&self.bias), out, ldo, epi);
@@ -61,6 +67,8 @@ struct Layer {
 pub(crate) struct Bert {
     pub cfg: BertConfig,
     pub isa: Isa,
+    /// bf16 linear layers on AMX tiles
+    pub amx: bool,
     word: Vec<f32>,
     pos: Vec<f32>,
     tok_type: Vec<f32>,
@@ -177,7 +185,8 @@ impl Bert {
         let head = TensorSource { st: src.st, file: weights, prefix: "" };
         let cls_w = head.get("classifier.weight", &[1, h])?;
         let cls_b = head.get("classifier.bias", &[1])?[0];
-        Ok(Bert { cfg, isa, word, pos, tok_type, emb_ln_g, emb_ln_b, layers, pooler_w, pooler_b, cls_w, cls_b })
+        let amx = bf16 && isa.has_avx512() && kernels::amx_available();
+        Ok(Bert { cfg, isa, amx, word, pos, tok_type, emb_ln_g, emb_ln_b, layers, pooler_w, pooler_b, cls_w, cls_b })
     }
 
     /// Bytes of weights held in memory.
@@ -230,7 +239,7 @@ impl Bert {
         let nl = self.layers.len();
         for (li, layer) in self.layers.iter().enumerate() {
             let last = li + 1 == nl;
-            layer.qkv.forward(isa, t, sc.x.f32(), h, &mut sc.a16, sc.qkv.f32_mut(), 3 * h, Epilogue::None);
+            layer.qkv.forward(isa, self.amx, t, sc.x.f32(), h, &mut sc.a16, sc.qkv.f32_mut(), 3 * h, Epilogue::None);
             // attention, per sequence and head; in the last layer only the [CLS] row is needed downstream
             let mut off = 0;
             for (si, s) in seqs.iter().enumerate() {
@@ -318,7 +327,7 @@ impl Bert {
         let eps = self.cfg.layer_norm_eps;
         {
             let xs = x.f32();
-            layer.attn_out.forward(isa, m, ctx.f32(), h, a16, tmp.f32_mut(), h, Epilogue::Residual(xs, h));
+            layer.attn_out.forward(isa, self.amx, m, ctx.f32(), h, a16, tmp.f32_mut(), h, Epilogue::Residual(xs, h));
         }
         let t = tmp.f32_mut();
         for r in 0..m {
@@ -328,9 +337,9 @@ impl Bert {
         while r0 < m {
             let rows = (m - r0).min(FFN_CHUNK);
             let h1 = &tmp.f32()[r0 * h..];
-            layer.inter.forward(isa, rows, h1, h, a16, inter.f32_mut(), isz, Epilogue::Act(self.cfg.act));
+            layer.inter.forward(isa, self.amx, rows, h1, h, a16, inter.f32_mut(), isz, Epilogue::Act(self.cfg.act));
             let xo = &mut x.f32_mut()[r0 * h..];
-            layer.out.forward(isa, rows, inter.f32(), isz, a16, xo, h, Epilogue::Residual(h1, h));
+            layer.out.forward(isa, self.amx, rows, inter.f32(), isz, a16, xo, h, Epilogue::Residual(h1, h));
             for r in 0..rows {
                 kernels::layernorm_inplace(isa, &mut xo[r * h..r * h + h], &layer.ln2_g, &layer.ln2_b, eps);
             }

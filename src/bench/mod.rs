@@ -1,0 +1,3 @@
+//! Benchmarks shipped with the binary (`papertide bench ...`).
+
+pub mod ce;

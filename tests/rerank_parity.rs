@@ -1,0 +1,60 @@
+//! Parity of the cross-encoder engine with PyTorch: `../shared/models/ce-arxiv-minilm-l6/reference_scores.jsonl`
+//! holds the f32 logits PyTorch 2.15 computes for 203 pairs at max_length 128 and 256.
+//! f32 must match within 1e-3; bf16 is reported and held to a loose bound.
+//!
+//! Debug builds check the first 32 pairs per length (all 203 with `PAPERTIDE_PARITY_ALL=1` or in release).
+//! Skips, with a printed reason, when the shared directory is absent.
+
+use papertide::rerank::{CrossEncoder, Dtype, EngineOptions};
+use std::path::Path;
+
+const MODEL: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/models/ce-arxiv-minilm-l6");
+
+fn load_refs(dir: &Path) -> Vec<(String, String, usize, f32)> {
+    let text = std::fs::read_to_string(dir.join("reference_scores.jsonl")).expect("reference_scores.jsonl");
+    text.lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).unwrap();
+            (
+                v["query"].as_str().unwrap().to_string(),
+                v["document"].as_str().unwrap().to_string(),
+                v["max_length"].as_u64().unwrap() as usize,
+                v["score"].as_f64().unwrap() as f32,
+            )
+        })
+        .collect()
+}
+
+fn max_error(dir: &Path, dtype: Dtype, max_length: usize, refs: &[(String, String, usize, f32)], limit: usize) -> (f32, usize) {
+    let sel: Vec<&(String, String, usize, f32)> = refs.iter().filter(|r| r.2 == max_length).take(limit).collect();
+    assert!(!sel.is_empty(), "no reference pairs at max_length {max_length}");
+    let ce = CrossEncoder::load(dir, EngineOptions { max_length, threads: 2, dtype, batch_size: 32 }).unwrap();
+    let pairs: Vec<(&str, &str)> = sel.iter().map(|r| (r.0.as_str(), r.1.as_str())).collect();
+    let got = ce.score_pairs(&pairs).unwrap();
+    let mut worst = 0f32;
+    for (r, g) in sel.iter().zip(&got) {
+        worst = worst.max((r.3 - g).abs());
+    }
+    (worst, sel.len())
+}
+
+#[test]
+fn parity_with_pytorch_reference() {
+    let dir = Path::new(MODEL);
+    if !dir.join("reference_scores.jsonl").is_file() {
+        eprintln!("skipped: {} is absent (the shared model directory is needed for the parity test)", dir.display());
+        return;
+    }
+    let refs = load_refs(dir);
+    let all = !cfg!(debug_assertions) || std::env::var_os("PAPERTIDE_PARITY_ALL").is_some();
+    let limit = if all { usize::MAX } else { 32 };
+    for max_length in [128, 256] {
+        let (err, n) = max_error(dir, Dtype::F32, max_length, &refs, limit);
+        eprintln!("f32  max_length {max_length}: {n} pairs, max |error| {err:.2e}");
+        assert!(err < 1e-3, "f32 parity at max_length {max_length}: max error {err}");
+        let (err, n) = max_error(dir, Dtype::Bf16, max_length, &refs, limit);
+        eprintln!("bf16 max_length {max_length}: {n} pairs, max |error| {err:.2e}");
+        assert!(err < 0.5, "bf16 error at max_length {max_length}: {err}");
+    }
+}
