@@ -76,9 +76,13 @@ pub struct EvalCurArgs {
     /// Random-anchor repetitions averaged.
     #[arg(long, default_value_t = 5)]
     pub random_seeds: u64,
-    /// Relative singular value cut-off of pinv(W).
-    #[arg(long, default_value_t = 1e-3)]
+    /// Relative singular value cut-off of pinv(W) (5e-2 measured best of 1e-3 .. 1e-1 on a preliminary
+    /// run; small cut-offs blow up noise when k_i ≈ k_q).
+    #[arg(long, default_value_t = 5e-2)]
     pub rcond: f64,
+    /// Items scored exactly per adaptive round.
+    #[arg(long, default_value_t = 10)]
+    pub round_size: usize,
     /// JSON result file (default: <cache-dir>/cur-eval.json).
     #[arg(long)]
     pub out_json: Option<PathBuf>,
@@ -438,6 +442,7 @@ pub struct EvalReport {
     pub test_queries: usize,
     pub max_length: usize,
     pub rcond: f64,
+    pub round_size: usize,
     pub indexing_ce_calls: usize,
     pub exact_matrix_pairs: usize,
     pub exact_matrix_seconds: f64,
@@ -589,15 +594,43 @@ pub fn run(args: &EvalCurArgs) -> anyhow::Result<()> {
     timings.push((format!("index build (pinv + E, k_i = {max_ki}, pivoted QR)"), t.elapsed().as_secs_f64() * 1e3));
 
     type Picker<'a> = Box<dyn Fn(usize, u64) -> Vec<usize> + 'a>;
-    let methods: Vec<(&str, u64, Picker)> = vec![
+    // BM25 over title + abstract; per test query, its ranking (query paper excluded).
+    let t = Instant::now();
+    let bm25 = Bm25::new(&papers.iter().map(|p| format!("{} {}", p.title, p.abstract_text)).collect::<Vec<_>>());
+    timings.push(("BM25 index build".into(), t.elapsed().as_secs_f64() * 1e3));
+    let bm25_top: Vec<Vec<usize>> = test_rows
+        .iter()
+        .map(|&(_, qp)| {
+            let q = &papers[qp];
+            let query = format!("{} {}", q.title, bm25.key_terms(&q.abstract_text, 10).join(" "));
+            let s = bm25.scores(&query);
+            let mut skip = vec![false; n];
+            skip[qp] = true;
+            crate::rerank::cur::index::top_by(&s, *BUDGETS.iter().max().unwrap(), &skip)
+        })
+        .collect();
+
+    #[derive(Clone, Copy, PartialEq)]
+    enum Mode {
+        Plain,
+        Adaptive,
+        Bm25Seeded,
+    }
+    let methods: Vec<(&str, u64, Picker, Vec<Mode>)> = vec![
         (
             "CUR random anchors",
             args.random_seeds.max(1),
             Box::new(|k_i, seed| {
                 crate::rerank::cur::select_item_anchors(&AnchorMethod::Random { seed }, &rt, k_q, n, k_i, &[])
             }),
+            vec![Mode::Plain],
         ),
-        ("CUR pivoted-QR anchors", 1, Box::new(|k_i, _| qr_order[..k_i.min(qr_order.len())].to_vec())),
+        (
+            "CUR pivoted-QR anchors",
+            1,
+            Box::new(|k_i, _| qr_order[..k_i.min(qr_order.len())].to_vec()),
+            vec![Mode::Plain, Mode::Adaptive, Mode::Bm25Seeded],
+        ),
         (
             "CUR top-coverage anchors",
             1,
@@ -605,12 +638,17 @@ pub fn run(args: &EvalCurArgs) -> anyhow::Result<()> {
                 let m = AnchorMethod::TopCoverage { depth: 10, per_query: 1 };
                 crate::rerank::cur::select_item_anchors(&m, &rt, k_q, n, k_i, &[])
             }),
+            vec![Mode::Plain],
         ),
     ];
     let mut query_ms = Vec::new();
-    for (name, seeds, pick) in &methods {
-        for adaptive in [false, true] {
-            let label = if adaptive { format!("{name} + adaptive") } else { name.to_string() };
+    for (name, seeds, pick, modes) in &methods {
+        for &mode in modes {
+            let label = match mode {
+                Mode::Plain => name.to_string(),
+                Mode::Adaptive => format!("{name} + adaptive"),
+                Mode::Bm25Seeded => "adaptive CUR from BM25 top-k_i".to_string(),
+            };
             for &m in &BUDGETS {
                 let mut best: Option<usize> = None;
                 let start = cells.len();
@@ -623,8 +661,23 @@ pub fn run(args: &EvalCurArgs) -> anyhow::Result<()> {
                             let opts = QueryOptions { k: 10, k_r: m - k_i };
                             counting.reset();
                             let tq = Instant::now();
-                            let res = if adaptive {
-                                index.query_adaptive(&counting, &q.title, &[q.id.as_str()], opts, 3, &item_text)?
+                            let rounds = (opts.k_r / args.round_size.max(1)).max(1);
+                            let res = if mode == Mode::Adaptive {
+                                index.query_adaptive(&counting, &q.title, &[q.id.as_str()], opts, rounds, &item_text)?
+                            } else if mode == Mode::Bm25Seeded {
+                                let seeds: Vec<&str> = bm25_top[t][..k_i.min(bm25_top[t].len())]
+                                    .iter()
+                                    .map(|&p| papers[p].id.as_str())
+                                    .collect();
+                                index.query_adaptive_from(
+                                    &counting,
+                                    &q.title,
+                                    &[q.id.as_str()],
+                                    opts,
+                                    rounds,
+                                    Some(&seeds),
+                                    &item_text,
+                                )?
                             } else {
                                 index.query(&counting, &q.title, &[q.id.as_str()], opts, &item_text)?
                             };
@@ -685,20 +738,12 @@ pub fn run(args: &EvalCurArgs) -> anyhow::Result<()> {
     ));
 
     // BM25 top-m reranked exactly.
-    let t = Instant::now();
-    let bm25 = Bm25::new(&papers.iter().map(|p| format!("{} {}", p.title, p.abstract_text)).collect::<Vec<_>>());
-    timings.push(("BM25 index build".into(), t.elapsed().as_secs_f64() * 1e3));
     for &m in &BUDGETS {
         let (mut r1, mut r10) = (0.0, 0.0);
-        for (t, &(r, qp)) in test_rows.iter().enumerate() {
-            let q = &papers[qp];
-            let query = format!("{} {}", q.title, bm25.key_terms(&q.abstract_text, 10).join(" "));
-            let s = bm25.scores(&query);
-            let mut skip = vec![false; n];
-            skip[qp] = true;
-            let short = crate::rerank::cur::index::top_by(&s, m, &skip);
+        for (t, &(r, _)) in test_rows.iter().enumerate() {
+            let short = &bm25_top[t][..m.min(bm25_top[t].len())];
             let row = exact.row(r);
-            let mut scored: Vec<usize> = short.clone();
+            let mut scored: Vec<usize> = short.to_vec();
             scored.sort_by(|&a, &b| row[b].total_cmp(&row[a]).then(a.cmp(&b)));
             r1 += recall(&exact_tops[t], &scored, 1);
             r10 += recall(&exact_tops[t], &scored, 10);
@@ -723,6 +768,7 @@ pub fn run(args: &EvalCurArgs) -> anyhow::Result<()> {
         test_queries: test.len(),
         max_length: args.max_length,
         rcond: args.rcond,
+        round_size: args.round_size,
         indexing_ce_calls: k_q * n,
         exact_matrix_pairs: exact.rows * n,
         exact_matrix_seconds: exact.seconds,
@@ -869,6 +915,7 @@ mod tests {
             max_anchor_rows: None,
             random_seeds: 1,
             rcond: 1e-3,
+            round_size: 10,
             out_json: None,
         };
         run(&args).unwrap();

@@ -111,6 +111,27 @@ fn budget_is_exactly_k_i_plus_k_r_per_query() {
 }
 
 #[test]
+fn adaptive_from_first_stage_items_spends_exactly_its_budget() {
+    let c = corpus(120);
+    let counting = CountingScorer::new(LowRankScorer::new(4, 6).with_noise(0.3));
+    let index = build(&counting, &c, 8, &opts(5, AnchorMethod::PivotedQr));
+    let first: Vec<&str> = c.ids[30..42].iter().map(|s| s.as_str()).collect();
+    for (k_r, rounds) in [(0, 2), (9, 2), (30, 4)] {
+        counting.reset();
+        let o = QueryOptions { k: 10, k_r };
+        let res = index
+            .query_adaptive_from(&counting, &c.titles[100], &[c.ids[31].as_str()], o, rounds, Some(&first), &|id| {
+                c.text(id)
+            })
+            .unwrap();
+        assert_eq!(counting.pairs(), first.len() + k_r);
+        assert_eq!(res.ce_pairs, first.len() + k_r);
+        assert!(res.items.iter().all(|s| s.id != c.ids[31]), "excluded even when a first-stage item");
+        assert!(res.items.windows(2).all(|w| w[0].score >= w[1].score));
+    }
+}
+
+#[test]
 fn adaptive_recovers_low_rank_top_k() {
     let scorer = LowRankScorer::new(4, 9);
     let c = corpus(200);
