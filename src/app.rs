@@ -2,7 +2,7 @@
 //! the server.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use crate::arxiv::http::ArxivHttp;
 use crate::config::Config;
@@ -22,6 +22,8 @@ pub enum AppError {
     Http(#[from] crate::arxiv::http::FetchError),
     #[error("LLM summaries: {0}")]
     Llm(String),
+    #[error("related papers: {0}")]
+    Related(String),
 }
 
 #[derive(Clone)]
@@ -34,6 +36,11 @@ pub struct App {
     pub http: ArxivHttp,
     /// LLM FAQ summaries; `None` when no LLM is configured (the pages then say how to configure one).
     pub llm: Option<Arc<crate::llm::Service>>,
+    /// Related papers: stored lists, their job queue and the cross-encoder (loaded by `load_related_engine`).
+    pub related: Arc<crate::related::RelatedService>,
+    /// Whether stored batches queue related-list jobs for their papers (off during bulk imports: old corpus
+    /// papers get their list on first view or from `papertide related build`).
+    related_on_ingest: Arc<AtomicBool>,
     /// Held across "store a batch, hand its rows to the indexer", so rows reach the indexer in sequence
     /// order and an index commit never claims a row that another task stored but had not yet added.
     write_lock: Arc<tokio::sync::Mutex<()>>,
@@ -57,6 +64,8 @@ impl App {
         }
         let http = ArxivHttp::new(config.http())?;
         let llm = crate::llm::Service::from_config(&config.llm).map_err(AppError::Llm)?;
+        let related = crate::related::RelatedService::new(config.related.clone(), store.clone(), index.clone())
+            .map_err(|e| AppError::Related(e.to_string()))?;
         Ok(App {
             config: Arc::new(config),
             store,
@@ -64,6 +73,8 @@ impl App {
             indexer,
             http,
             llm,
+            related,
+            related_on_ingest: Arc::new(AtomicBool::new(true)),
             write_lock: Arc::default(),
             generation: Arc::default(),
         })
@@ -79,11 +90,40 @@ impl App {
     ) -> Result<UpsertOutcome, AppError> {
         let _guard = self.write_lock.lock().await;
         let (outcome, rows) = self.store.upsert(records, announcements, checkpoint).await?;
+        let jobs: Vec<(String, String)> = if self.related_on_ingest.load(Ordering::Relaxed) {
+            rows.iter()
+                .map(|r| (r.id.clone(), r.first_announced.clone().or(r.submitted.clone()).unwrap_or_default()))
+                .collect()
+        } else {
+            Vec::new()
+        };
         if !rows.is_empty() {
             self.indexer.add(rows).await?;
         }
         self.generation.fetch_add(1, Ordering::Release);
+        if !jobs.is_empty() {
+            let refs: Vec<(&str, &str)> = jobs.iter().map(|(i, d)| (i.as_str(), d.as_str())).collect();
+            if let Err(e) = self.related.enqueue_new(&refs).await {
+                tracing::warn!("cannot queue related-papers jobs: {e}");
+            }
+        }
         Ok(outcome)
+    }
+
+    /// Turns queueing related-list jobs for stored papers on or off; returns the previous setting.
+    pub fn set_related_on_ingest(&self, on: bool) -> bool {
+        self.related_on_ingest.swap(on, Ordering::Relaxed)
+    }
+
+    /// Loads the configured cross-encoder and CUR index for related papers (downloading a hub model through
+    /// the project's HTTP client). Without one, related papers stay lexical.
+    pub async fn load_related_engine(&self) -> bool {
+        let http = self.http.clone();
+        let rt = tokio::runtime::Handle::current();
+        let fetch = Box::new(move |url: &str| -> Result<Vec<u8>, String> {
+            rt.block_on(http.get(url, None)).map(|f| f.body.to_vec()).map_err(|e| e.to_string())
+        });
+        self.related.load_engine(self.config.model_cache_dir(), self.config.cur_index_path(), fetch).await
     }
 
     /// Commits the index so everything stored so far is searchable.

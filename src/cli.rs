@@ -51,6 +51,9 @@ pub enum Command {
         #[arg(long)]
         addr: Option<SocketAddr>,
     },
+    /// Related papers: build the CUR index over the corpus, precompute lists.
+    #[command(subcommand)]
+    Related(RelatedCommand),
     /// Benchmarks (see the README's Performance section).
     #[command(subcommand)]
     Bench(BenchCommand),
@@ -63,6 +66,16 @@ pub enum Command {
 pub enum EvalCommand {
     /// CUR (ANNCUR) retrieval against exact cross-encoder scores on a corpus slice: Top-k-Recall@m.
     Cur(crate::eval::cur::EvalCurArgs),
+    /// Related papers: known-item MRR@10 / Recall@1 of BM25, BM25 + rerank and the full pipeline; cost per paper.
+    Related(crate::eval::related::EvalRelatedArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RelatedCommand {
+    /// Build (or resume building) the CUR index over the stored papers (k_q cross-encoder calls per paper).
+    Index(crate::related::bulk::IndexArgs),
+    /// Precompute missing or stale related lists, newest first; resumes after an interruption.
+    Build(crate::related::bulk::BuildArgs),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -125,6 +138,7 @@ pub fn main() -> ExitCode {
     let cpu_only = match &cli.command {
         Command::Bench(BenchCommand::Ce(args)) => Some(crate::bench::ce::run(args)),
         Command::Eval(EvalCommand::Cur(args)) => Some(crate::eval::cur::run(args)),
+        Command::Eval(EvalCommand::Related(args)) => Some(crate::eval::related::run(args)),
         _ => None,
     };
     if let Some(result) = cpu_only {
@@ -162,6 +176,15 @@ pub fn main() -> ExitCode {
     }
 }
 
+/// Loads the related-papers cross-encoder (when configured) and starts its background jobs.
+async fn start_related(app: &App) {
+    if app.load_related_engine().await
+        && let Err(e) = app.related.start_background().await
+    {
+        tracing::warn!("related-papers jobs not started: {e}");
+    }
+}
+
 fn init_tracing() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("papertide=info,tower_http=warn"));
@@ -176,10 +199,12 @@ async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
             // The default public URL follows the address actually served.
             config.server.addr = addr;
             let app = App::open(config).await?;
+            start_related(&app).await;
             if !no_ingest {
                 crate::ingest::scheduler::spawn(app.clone());
             }
-            crate::web::serve(app, addr).await?;
+            crate::web::serve(app.clone(), addr).await?;
+            app.related.flush().await?;
         }
         Command::Ingest(args) => {
             let app = App::open(config).await?;
@@ -222,8 +247,38 @@ async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
                 .await?;
                 print!("{summary}");
             }
+            start_related(&app).await;
             println!("Papertide demo: open http://{addr}/");
-            crate::web::serve(app, addr).await?;
+            crate::web::serve(app.clone(), addr).await?;
+            app.related.flush().await?;
+        }
+        Command::Related(cmd) => {
+            let app = App::open(config).await?;
+            if !app.load_related_engine().await {
+                anyhow::bail!(
+                    "no cross-encoder could be loaded: set PAPERTIDE_RERANKER_MODEL (or [related] model) to a model \
+                     directory or hub id"
+                );
+            }
+            match cmd {
+                RelatedCommand::Index(args) => {
+                    let (n, pairs) = crate::related::bulk::build_index(&app, &args, true).await?;
+                    println!(
+                        "CUR index over {n} papers ({pairs} cross-encoder pairs this run) at {}",
+                        app.config.cur_index_path().display()
+                    );
+                }
+                RelatedCommand::Build(args) => {
+                    let s = crate::related::bulk::build_lists(&app, &args, true).await?;
+                    println!(
+                        "computed {} related lists ({} failed) in {:.1} s: {} CE pairs for rankings, {} for CUR appends",
+                        s.computed, s.failed, s.seconds, s.ce_pairs, s.append_pairs
+                    );
+                    if s.failed > 0 {
+                        return Ok(ExitCode::FAILURE);
+                    }
+                }
+            }
         }
         Command::Bench(BenchCommand::Import { files, keep }) => {
             crate::ingest::bench::import_bench(&files, keep.as_deref()).await?;

@@ -31,6 +31,7 @@ pub struct Config {
     pub server: ServerConfig,
     pub ingest: IngestConfig,
     pub llm: crate::llm::LlmConfig,
+    pub related: crate::related::RelatedConfig,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -82,6 +83,7 @@ impl Default for Config {
             server: ServerConfig::default(),
             ingest: IngestConfig::default(),
             llm: crate::llm::LlmConfig::default(),
+            related: crate::related::RelatedConfig::default(),
         }
     }
 }
@@ -176,6 +178,7 @@ impl Config {
             self.contact = Some(v).filter(|v| !v.trim().is_empty());
         }
         self.llm.apply_env(&var)?;
+        self.related.apply_env(&var)?;
         Ok(())
     }
 
@@ -185,6 +188,16 @@ impl Config {
 
     pub fn index_dir(&self) -> PathBuf {
         self.data_dir.join("index")
+    }
+
+    /// The CUR index of related papers (and its partial build beside it).
+    pub fn cur_index_path(&self) -> PathBuf {
+        self.data_dir.join("related").join("cur.idx")
+    }
+
+    /// Where hub models are downloaded.
+    pub fn model_cache_dir(&self) -> PathBuf {
+        self.data_dir.join("models")
     }
 
     /// The base of absolute links (feeds, OpenSearch), without a trailing slash.
@@ -268,6 +281,9 @@ mod tests {
         assert_eq!(c.arxiv.rss_url, "http://127.0.0.1:9");
         assert_eq!(c.arxiv.request_interval_ms, 0);
         assert_eq!(c.contact.as_deref(), Some("me@example.org"));
+        c.apply_env(env(&[("PAPERTIDE_RERANKER_MODEL", "cross-encoder/ms-marco-MiniLM-L6-v2")])).unwrap();
+        assert_eq!(c.related.model.as_deref(), Some("cross-encoder/ms-marco-MiniLM-L6-v2"));
+        assert!(c.apply_env(env(&[("PAPERTIDE_RERANKER_DTYPE", "int3")])).is_err());
     }
 
     #[test]

@@ -42,6 +42,7 @@
     if (i >= 0) list.splice(i, 1); else { d.added = new Date().toISOString(); list.push(d); }
     save(K_STARS, list);
     paintStars();
+    $$("section.related[data-status=pending]").forEach(function (s) { setTimeout(function () { pollRelated(s, 60); }, 1500); });
   }
   function paintStars() {
     $$("article.paper").forEach(function (a) {
@@ -183,6 +184,7 @@
       }, function () { abs.textContent = "Not available on this server right now."; });
     });
     paintStars();
+    $$("section.related[data-status=pending]").forEach(function (s) { setTimeout(function () { pollRelated(s, 60); }, 1500); });
   }
   function download(name, type, text) {
     var a = el("a", { href: URL.createObjectURL(new Blob([text], { type: type })), download: name });
@@ -210,6 +212,59 @@
     });
   }
 
+  // --- related papers: the inline panel (listings, paper pages) and pending lists that update themselves.
+  function relatedList(section, data) {
+    var ol = section.querySelector("ol.related-list"), note = section.querySelector(".related-note");
+    ol.textContent = "";
+    (data.related || []).forEach(function (r) {
+      var li = doc.createElement("li"), a = doc.createElement("a"), src = doc.createElement("span");
+      a.href = "/arxiv/" + r.id; a.textContent = r.title;
+      src.className = "related-src src-" + r.source; src.textContent = r.source;
+      src.title = "found by " + r.source + ", score " + Number(r.score).toFixed(2);
+      li.appendChild(a); li.appendChild(doc.createTextNode(" ")); li.appendChild(src);
+      ol.appendChild(li);
+    });
+    var empty = section.querySelector(".empty"); if (empty) empty.hidden = (data.related || []).length > 0;
+    if (note) { note.textContent = data.note || ""; note.hidden = !data.note; }
+    section.dataset.status = data.status;
+  }
+  function pollRelated(section, tries) {
+    fetch("/api/papers/" + section.dataset.id + "/related", { headers: { Accept: "application/json" } })
+      .then(function (r) { return r.ok ? r.json() : Promise.reject(r.status); })
+      .then(function (data) {
+        relatedList(section, data);
+        if (data.status === "pending" && tries > 0) setTimeout(function () { pollRelated(section, tries - 1); }, 2000);
+      })
+      .catch(function () {
+        var note = section.querySelector(".related-note");
+        if (note) { note.textContent = "Related papers could not be loaded."; note.hidden = false; }
+      });
+  }
+  function toggleRelated(link, article) {
+    var id = link.dataset.id, section = doc.getElementById("related-" + id);
+    if (section && section.classList.contains("inline")) {
+      section.remove(); link.setAttribute("aria-expanded", "false"); return;
+    }
+    if (section) { section.scrollIntoView({ behavior: "smooth" }); return; }
+    section = doc.createElement("section");
+    section.className = "related inline"; section.id = "related-" + id; section.dataset.id = id;
+    section.setAttribute("aria-live", "polite");
+    var h = doc.createElement("h2"); h.textContent = "Related papers";
+    var note = doc.createElement("p"); note.className = "related-note"; note.textContent = "Loading…";
+    var ol = doc.createElement("ol"); ol.className = "related-list";
+    section.appendChild(h); section.appendChild(note); section.appendChild(ol);
+    article.appendChild(section);
+    link.setAttribute("aria-expanded", "true");
+    pollRelated(section, 60);
+  }
+  doc.addEventListener("click", function (e) {
+    var link = e.target.closest ? e.target.closest("a.act-related") : null;
+    var article = link && link.closest("article.paper");
+    if (!link || !article || e.ctrlKey || e.metaKey || e.shiftKey || e.button) return;
+    e.preventDefault();
+    toggleRelated(link, article);
+  });
+
   // --- one click handler for every paper action
   doc.addEventListener("click", function (e) {
     var t = e.target.closest ? e.target.closest("button, .abstract") : null;
@@ -234,6 +289,7 @@
     renderStarred();
     setupStarTools();
     paintStars();
+    $$("section.related[data-status=pending]").forEach(function (s) { setTimeout(function () { pollRelated(s, 60); }, 1500); });
     $$(".day-picker select").forEach(function (s) { s.addEventListener("change", function () { s.form.submit(); }); });
   }
   if (doc.readyState === "loading") doc.addEventListener("DOMContentLoaded", init); else init();

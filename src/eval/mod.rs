@@ -1,3 +1,4 @@
 //! Offline evaluations (`papertide eval ...`).
 
 pub mod cur;
+pub mod related;

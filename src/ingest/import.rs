@@ -127,6 +127,14 @@ fn read_source(source: ImportSource, count: Arc<AtomicU64>, tx: tokio::sync::mps
 /// Imports every source in order; returns the run summary. The index is committed once at the end (and is
 /// caught up from the store at the next start if the process dies first).
 pub async fn import(app: &App, sources: Vec<ImportSource>, show_progress: bool) -> Result<RunSummary, IngestError> {
+    // A bulk import is old corpus: its papers get related lists on first view or from `related build`.
+    let was = app.set_related_on_ingest(false);
+    let result = import_inner(app, sources, show_progress).await;
+    app.set_related_on_ingest(was);
+    result
+}
+
+async fn import_inner(app: &App, sources: Vec<ImportSource>, show_progress: bool) -> Result<RunSummary, IngestError> {
     let started = Instant::now();
     let mut summary = RunSummary::new("import");
     let total: u64 = sources.iter().filter_map(|s| s.len).sum();

@@ -7,10 +7,12 @@
 mod indexer;
 mod query;
 mod schema;
+mod similar;
 mod stem;
 
 pub use indexer::{IndexStats, Indexer, catch_up, reindex};
 pub use query::{Hit, SearchOptions, SearchResults, Sort};
+pub use similar::KeyTerm;
 
 use std::path::Path;
 

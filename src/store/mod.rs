@@ -4,8 +4,10 @@
 //! this process and `BEGIN IMMEDIATE` never deadlocks against ourselves, and a reader pool for handlers.
 
 mod checkpoints;
+mod jobs;
 mod listings;
 mod papers;
+mod related;
 mod rows;
 mod summaries;
 
@@ -15,8 +17,10 @@ use std::time::Duration;
 
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 
+pub use jobs::{JobRow, NewJob};
 pub use listings::{CategoryFilter, DayCount, ListingEntry};
 pub use papers::{IndexRow, UpsertOutcome};
+pub use related::{PaperText, RelatedItem, StoredRelated};
 pub use rows::StoredPaper;
 pub use summaries::{StoredSummary, SummaryAnswer, SummaryKey};
 

@@ -28,6 +28,8 @@ pub struct Page {
     pub last_modified: HeaderValue,
     /// `Cache-Control` for this page.
     pub cache_control: &'static str,
+    /// False for pages about to change by themselves (a related list being computed): never kept.
+    pub keep: bool,
 }
 
 #[derive(Default)]
@@ -68,6 +70,9 @@ impl PageCache {
     }
 
     pub fn put(&self, key: String, generation: (u64, i64), page: Page) {
+        if !page.keep {
+            return;
+        }
         let Ok(mut inner) = self.inner.write() else { return };
         if inner.generation != generation || inner.pages.len() >= MAX_ENTRIES {
             inner.pages.clear();
@@ -86,7 +91,14 @@ impl Page {
             HeaderValue::from_str(&format!("\"{:016x}\"", h.finish())).unwrap_or(HeaderValue::from_static("\"0\""));
         let last_modified = HeaderValue::from_str(&httpdate::fmt_http_date(std::time::SystemTime::now()))
             .unwrap_or(HeaderValue::from_static("Thu, 01 Jan 1970 00:00:00 GMT"));
-        Page { body, content_type, etag, last_modified, cache_control }
+        Page { body, content_type, etag, last_modified, cache_control, keep: true }
+    }
+
+    /// Marks the page as not to be kept in the cache (and not cached by browsers).
+    pub fn transient(mut self) -> Self {
+        self.keep = false;
+        self.cache_control = "no-cache";
+        self
     }
 
     /// The page, or 304 when the request already holds it.

@@ -7,7 +7,9 @@
 use std::collections::HashMap;
 
 use axum::extract::rejection::QueryRejection;
-use axum::extract::{Path, Query, State};
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, Path, Query, Request, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
 
@@ -30,6 +32,8 @@ pub enum Action {
     Feed,
     /// `/arxiv/{id}/summary`: the LLM summary page (src/web/summary.rs).
     Summary,
+    /// `/arxiv/{id}/related`: the related papers page (src/web/related.rs).
+    Related,
 }
 
 /// Most ids one paper page shows.
@@ -41,6 +45,7 @@ pub fn parse(rest: &str) -> Result<(Target, Action), PageError> {
     let (body, action) = match rest.rsplit_once('/') {
         Some((body, "feed")) => (body, Action::Feed),
         Some((body, "summary")) => (body, Action::Summary),
+        Some((body, "related")) => (body, Action::Related),
         _ => (rest, Action::Page),
     };
     if body == "search" {
@@ -53,7 +58,7 @@ pub fn parse(rest: &str) -> Result<(Target, Action), PageError> {
         let ids = body
             .split(',')
             .filter(|s| !s.trim().is_empty())
-            .map(|s| ArxivId::parse(s).map_err(|e| PageError::bad_request(e.to_string())))
+            .map(|s| ArxivId::parse(s).map_err(|e| unknown_suffix(s).unwrap_or(PageError::bad_request(e.to_string()))))
             .collect::<Result<Vec<_>, _>>()?;
         if ids.is_empty() || ids.len() > MAX_IDS {
             return Err(PageError::bad_request(format!(
@@ -63,12 +68,24 @@ pub fn parse(rest: &str) -> Result<(Target, Action), PageError> {
         if action == Action::Summary && ids.len() != 1 {
             return Err(PageError::bad_request("A summary is of one paper: /arxiv/2401.01234/summary."));
         }
+        if action == Action::Related && ids.len() != 1 {
+            return Err(PageError::bad_request("Related papers are of one paper: /arxiv/2401.01234/related."));
+        }
         return Ok((Target::Papers(ids), action));
     }
-    if action == Action::Summary {
-        return Err(PageError::not_found("Summaries are of papers: /arxiv/2401.01234/summary."));
+    if action == Action::Summary || action == Action::Related {
+        return Err(PageError::not_found("Summaries and related papers are of papers: /arxiv/2401.01234/related."));
     }
     Ok((Target::Listing(parse_categories(body)?), action))
+}
+
+/// `2401.01234/whatever`: a valid id followed by a suffix this site does not have is "not found", not a bad id.
+fn unknown_suffix(s: &str) -> Option<PageError> {
+    let (id, suffix) = s.rsplit_once('/')?;
+    ArxivId::parse(id).ok()?;
+    Some(PageError::not_found(format!(
+        "There is no “{suffix}” page of a paper; try /arxiv/{id}, /arxiv/{id}/related or /arxiv/{id}/summary."
+    )))
 }
 
 /// Ids start with a digit (`2401.01234`) or hold a slash (`hep-th/9901001`); category codes do neither.
@@ -140,20 +157,26 @@ pub(super) async fn arxiv(
     State(state): State<WebState>,
     Path(rest): Path<String>,
     query: Result<Query<HashMap<String, String>>, QueryRejection>,
-    headers: HeaderMap,
+    req: Request,
 ) -> Result<Response, PageError> {
+    let (parts, _) = req.into_parts();
+    let headers: HeaderMap = parts.headers;
+    let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
     let Query(params) = query.map_err(|_| PageError::bad_request("The query string could not be read."))?;
     match parse(&rest)? {
         (Target::Search, Action::Page) => Ok(search::page(&state, &params, &headers).await),
         (Target::Search, Action::Feed) => feeds::search_feed(&state, &params, &headers).await,
         (Target::Listing(f), Action::Page) => listing::page(&state, f, &params, &headers).await,
         (Target::Listing(f), Action::Feed) => feeds::listing_feed(&state, f, &headers).await,
-        (Target::Papers(ids), Action::Page) => paper::page(&state, ids, &headers).await,
+        (Target::Papers(ids), Action::Page) => paper::page(&state, ids, &headers, peer).await,
         (Target::Papers(ids), Action::Summary) => {
             let lang = super::summary::parse_lang(params.get("lang").map(String::as_str)).map_err(PageError::from)?;
             Ok(super::summary::summary_page(&state.app, ids[0].as_str(), lang).await)
         }
-        (Target::Papers(_), Action::Feed) | (_, Action::Summary) => Err(PageError::not_found("There is nothing here.")),
+        (Target::Papers(ids), Action::Related) => super::related::page(&state, &ids[0], &headers, peer).await,
+        (Target::Papers(_), Action::Feed) | (_, Action::Summary | Action::Related) => {
+            Err(PageError::not_found("There is nothing here."))
+        }
     }
 }
 
@@ -191,5 +214,8 @@ mod tests {
             matches!(parse("hep-th/9901001/summary").unwrap(), (Target::Papers(v), Action::Summary) if v.len() == 1)
         );
         assert!(parse("cs.CL/summary").is_err());
+        assert!(matches!(parse("2401.01234/related").unwrap(), (Target::Papers(v), Action::Related) if v.len() == 1));
+        assert_eq!(parse("2401.01234/nothing").unwrap_err().status(), axum::http::StatusCode::NOT_FOUND);
+        assert_eq!(parse("2401.01234,2401.01235/related").unwrap_err().status(), axum::http::StatusCode::BAD_REQUEST);
     }
 }

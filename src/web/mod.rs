@@ -17,6 +17,7 @@ mod listing;
 mod math;
 mod pages;
 mod paper;
+mod related;
 mod search;
 pub mod summary;
 mod text;

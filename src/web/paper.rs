@@ -82,9 +82,16 @@ pub(super) async fn fetch(state: &WebState, ids: &[ArxivId]) -> Result<(Vec<Stor
 struct PaperPage {
     chrome: Chrome,
     papers: Vec<PaperView>,
+    /// The related-papers panel, on single-paper pages.
+    panel: Option<super::related::RelatedPanel>,
 }
 
-pub(super) async fn page(state: &WebState, ids: Vec<ArxivId>, headers: &HeaderMap) -> Result<Response, PageError> {
+pub(super) async fn page(
+    state: &WebState,
+    ids: Vec<ArxivId>,
+    headers: &HeaderMap,
+    peer: Option<std::net::IpAddr>,
+) -> Result<Response, PageError> {
     let key = format!("paper:{}", ids.iter().map(|i| i.as_str()).collect::<Vec<_>>().join(","));
     cached(state, key, headers, async {
         let (papers, note) = fetch(state, &ids).await?;
@@ -101,8 +108,22 @@ pub(super) async fn page(state: &WebState, ids: Vec<ArxivId>, headers: &HeaderMa
             many => format!("{} papers", many.len()),
         };
         let views = papers.iter().map(|p| PaperView::new(p, None, &[])).collect();
-        let html = PaperPage { chrome: Chrome::new(title), papers: views }.render().map_err(render_error)?;
-        Ok(Page::new(html, "text/html; charset=utf-8", "public, max-age=300"))
+        // One paper: its related list (stored, or the BM25 list while the reranked one is computed).
+        let view = match papers.as_slice() {
+            [p] => match state.app.related.view(&p.id, peer).await {
+                Ok(v) => Some(v),
+                Err(e) => {
+                    tracing::warn!(id = %p.id, "related papers unavailable: {e}");
+                    None
+                }
+            },
+            _ => None,
+        };
+        let pending = view.as_ref().is_some_and(|v| v.status == crate::related::RelatedStatus::Pending);
+        let panel = view.as_ref().map(|v| super::related::RelatedPanel::new(&papers[0].id, v));
+        let html = PaperPage { chrome: Chrome::new(title), papers: views, panel }.render().map_err(render_error)?;
+        let page = Page::new(html, "text/html; charset=utf-8", "public, max-age=300");
+        Ok(if pending { page.transient() } else { page })
     })
     .await
 }

@@ -37,6 +37,10 @@ pub(super) async fn api_get(
     Query(params): Query<SummaryParams>,
     req: Request,
 ) -> Response {
+    if let Some(id) = raw.strip_suffix("/related") {
+        let peer = req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
+        return super::related::api(&app, id, peer).await;
+    }
     match raw.strip_suffix("/summary") {
         Some(id) => {
             let regenerate = params.regenerate.as_deref().is_some_and(|v| !matches!(v, "" | "0" | "false"));

@@ -1,0 +1,31 @@
+//! Related papers: every paper's list of the papers most related to it, ranked by the cross-encoder.
+//!
+//! Pipeline ([`pipeline`]): key-term BM25 candidates, CUR candidates over the whole corpus (when a CUR index
+//! has been built: `papertide related index`), exact cross-encoder rerank of the union. Lists are stored in
+//! SQLite (`related`) and computed by a durable job queue (`jobs`): for every newly ingested paper, on a first
+//! view, and when the model or anchors change (stale lists, newest papers first). Without a model, lists are
+//! the BM25 candidates, with a note saying so.
+
+pub mod bulk;
+mod config;
+pub mod engine;
+pub mod pipeline;
+mod service;
+
+pub use config::{Fusion, RelatedConfig};
+pub use service::{ComputeStats, RelatedService, RelatedStatus, RelatedView};
+
+/// The job kind of "compute this paper's related list".
+pub const JOB_KIND: &str = "related";
+
+#[derive(Debug, thiserror::Error)]
+pub enum RelatedError {
+    #[error("{0} is not in this Papertide's store")]
+    NotFound(String),
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+    #[error(transparent)]
+    Search(#[from] crate::search::SearchError),
+    #[error("cross-encoder: {0}")]
+    Engine(String),
+}

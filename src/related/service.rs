@@ -1,0 +1,282 @@
+//! The related-papers service: serves stored lists, schedules their computation, runs it off the runtime.
+
+use std::net::IpAddr;
+use std::sync::{Arc, RwLock};
+use std::time::Instant;
+
+use serde::Serialize;
+use tokio::sync::Notify;
+
+use super::engine::Engine;
+use super::{JOB_KIND, RelatedConfig, RelatedError, pipeline};
+use crate::jobs::{CpuPool, RetryPolicy};
+use crate::llm::limits::RateLimiter;
+use crate::search::SearchIndex;
+use crate::store::{NewJob, PaperText, RelatedItem, Store};
+
+/// Priorities in the job queue: what a reader is waiting for first, then new papers, then stale lists.
+const PRIORITY_VIEW: i64 = 100;
+const PRIORITY_NEW: i64 = 50;
+const PRIORITY_STALE: i64 = 10;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RelatedStatus {
+    /// The list is final (reranked, or the BM25 list when no model is configured).
+    Ready,
+    /// The reranked list is being computed; `related` holds the BM25 (or a stale) list meanwhile.
+    Pending,
+}
+
+/// What `/api/papers/{id}/related` answers and the pages render.
+#[derive(Debug, Clone, Serialize)]
+pub struct RelatedView {
+    pub status: RelatedStatus,
+    pub related: Vec<RelatedItem>,
+    /// Shown to readers: why the list is lexical only, or that it is being improved.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+    /// Whether `related` was ranked by the cross-encoder.
+    pub reranked: bool,
+}
+
+/// What one computation cost.
+#[derive(Debug, Clone, Copy, Default, Serialize)]
+pub struct ComputeStats {
+    pub ce_pairs: usize,
+    pub append_pairs: usize,
+    pub ms: u64,
+}
+
+/// Downloads one URL (for hub models), owned so it can move to the pool thread.
+pub type OwnedFetch = Box<dyn Fn(&str) -> Result<Vec<u8>, String> + Send>;
+
+pub struct RelatedService {
+    cfg: RelatedConfig,
+    store: Store,
+    index: SearchIndex,
+    engine: RwLock<Option<Arc<Engine>>>,
+    /// Why there is no engine (no model configured, or it failed to load): the note readers see.
+    unavailable: RwLock<String>,
+    pool: CpuPool,
+    wake: Arc<Notify>,
+    limiter: RateLimiter,
+}
+
+impl RelatedService {
+    pub fn new(cfg: RelatedConfig, store: Store, index: SearchIndex) -> std::io::Result<Arc<Self>> {
+        let pool = CpuPool::new("related", cfg.workers.max(1))?;
+        let limiter = RateLimiter::new(cfg.on_view_per_minute);
+        Ok(Arc::new(RelatedService {
+            unavailable: RwLock::new(
+                "No cross-encoder is configured (PAPERTIDE_RERANKER_MODEL), so these are lexical (BM25) matches."
+                    .into(),
+            ),
+            cfg,
+            store,
+            index,
+            engine: RwLock::default(),
+            pool,
+            wake: Arc::default(),
+            limiter,
+        }))
+    }
+
+    pub fn config(&self) -> &RelatedConfig {
+        &self.cfg
+    }
+
+    /// Loads the configured cross-encoder (downloading a hub model into `cache_dir` through `fetch`) and the
+    /// CUR index, on the related pool. A failure is logged and leaves related papers lexical, never an error.
+    pub async fn load_engine(
+        &self,
+        cache_dir: std::path::PathBuf,
+        cur_path: std::path::PathBuf,
+        fetch: OwnedFetch,
+    ) -> bool {
+        let Some(spec) = self.cfg.model.clone() else { return false };
+        let cfg = self.cfg.clone();
+        let hub = self.cfg.hub_url.clone();
+        let loaded = self
+            .pool
+            .run(move || {
+                let dir = crate::rerank::resolve_model(&spec, &cache_dir, &hub, &*fetch).map_err(|e| e.to_string())?;
+                Engine::load(&dir, &cfg, &cur_path)
+            })
+            .await
+            .and_then(|r| r);
+        match loaded {
+            Ok(engine) => {
+                tracing::info!(model = engine.ce.model_id(), engine = %engine.ce.engine_name(), "cross-encoder loaded");
+                *self.engine.write().unwrap_or_else(|e| e.into_inner()) = Some(Arc::new(engine));
+                true
+            }
+            Err(e) => {
+                tracing::warn!("related papers stay lexical: cannot load the cross-encoder: {e}");
+                *self.unavailable.write().unwrap_or_else(|e| e.into_inner()) =
+                    "The cross-encoder could not be loaded, so these are lexical (BM25) matches.".into();
+                false
+            }
+        }
+    }
+
+    pub fn engine(&self) -> Option<Arc<Engine>> {
+        self.engine.read().ok().and_then(|e| e.clone())
+    }
+
+    /// The key lists are computed under now (`None`: no model, lists are lexical and not stored).
+    pub fn model_key(&self) -> Option<String> {
+        self.engine().map(|e| e.model_key().to_string())
+    }
+
+    /// A paper's list as it stands, scheduling its computation when it is missing or stale (unless `client`
+    /// has used up its rate). Never waits for the cross-encoder.
+    pub async fn view(&self, id: &str, client: Option<IpAddr>) -> Result<RelatedView, RelatedError> {
+        let stored = self.store.get_related(id).await?;
+        let Some(key) = self.model_key() else {
+            let paper = self.paper(id).await?;
+            let lexical =
+                pipeline::lexical(&self.index, &self.store, &paper, self.cfg.key_terms, self.cfg.top_k).await?;
+            let note = self.unavailable.read().map(|n| n.clone()).unwrap_or_default();
+            return Ok(RelatedView {
+                status: RelatedStatus::Ready,
+                related: pipeline::lexical_items(&lexical, self.cfg.top_k),
+                note: Some(note),
+                reranked: false,
+            });
+        };
+        if let Some(s) = stored.as_ref().filter(|s| s.model_key == key) {
+            return Ok(RelatedView {
+                status: RelatedStatus::Ready,
+                related: s.items.clone(),
+                note: None,
+                reranked: true,
+            });
+        }
+        let paper = self.paper(id).await?;
+        let scheduled = match client.map(|c| self.limiter.check(c)) {
+            Some(Err(_)) => self.store.job_pending(JOB_KIND, id).await?,
+            _ => {
+                self.enqueue(&[(paper.id.as_str(), "")], PRIORITY_VIEW).await?;
+                true
+            }
+        };
+        let (related, reranked) = match stored {
+            // A stale reranked list beats a lexical one while the new one is computed.
+            Some(s) => (s.items, true),
+            None => {
+                let lexical =
+                    pipeline::lexical(&self.index, &self.store, &paper, self.cfg.key_terms, self.cfg.top_k).await?;
+                (pipeline::lexical_items(&lexical, self.cfg.top_k), false)
+            }
+        };
+        let note = if scheduled {
+            "Ranking these with the cross-encoder; the list updates by itself."
+        } else {
+            "Too many related-paper computations from your address right now; these are lexical matches."
+        };
+        Ok(RelatedView {
+            status: if scheduled { RelatedStatus::Pending } else { RelatedStatus::Ready },
+            related,
+            note: Some(note.into()),
+            reranked,
+        })
+    }
+
+    async fn paper(&self, id: &str) -> Result<PaperText, RelatedError> {
+        self.store.paper_texts(&[id.to_string()]).await?.pop().ok_or_else(|| RelatedError::NotFound(id.to_string()))
+    }
+
+    /// Computes, stores and returns a paper's reranked list, and appends the paper to the CUR index if it
+    /// lacks it. CPU work runs on the related pool (its size caps concurrent cross-encoder work).
+    pub async fn compute(&self, id: &str) -> Result<(Vec<RelatedItem>, ComputeStats), RelatedError> {
+        let Some(engine) = self.engine() else {
+            return Err(RelatedError::Engine("no cross-encoder is loaded".into()));
+        };
+        let start = Instant::now();
+        let paper = self.paper(id).await?;
+        let lexical =
+            pipeline::lexical(&self.index, &self.store, &paper, self.cfg.key_terms, self.cfg.bm25_candidates).await?;
+        let (cfg, store, rt) = (self.cfg.clone(), self.store.clone(), tokio::runtime::Handle::current());
+        let e = engine.clone();
+        let result = self
+            .pool
+            .run(move || -> Result<_, RelatedError> {
+                // SQLite reads for CUR-found papers, from this pool thread (not a runtime thread).
+                let lookup = |id: &str| rt.block_on(store.paper_texts(&[id.to_string()])).ok()?.pop();
+                let reranked = pipeline::rerank(&e, &cfg, &paper, &lexical, &lookup)?;
+                let append = if paper.withdrawn {
+                    0
+                } else {
+                    e.append(&paper.id, &paper.abstract_text).map_err(RelatedError::Engine)?
+                };
+                Ok((reranked, append))
+            })
+            .await
+            .map_err(RelatedError::Engine)??;
+        let (reranked, append_pairs) = result;
+        let ms = start.elapsed().as_millis() as u64;
+        self.store.put_related(id, engine.model_key(), &reranked.items, reranked.ce_pairs, ms).await?;
+        Ok((reranked.items, ComputeStats { ce_pairs: reranked.ce_pairs, append_pairs, ms }))
+    }
+
+    /// Queues related-list jobs for `(id, sort date)` pairs. No-op without a model.
+    pub async fn enqueue(&self, papers: &[(&str, &str)], priority: i64) -> Result<u64, RelatedError> {
+        if self.engine().is_none() || papers.is_empty() {
+            return Ok(0);
+        }
+        let jobs: Vec<NewJob> =
+            papers.iter().map(|(id, d)| NewJob { kind: JOB_KIND, key: id, priority, sort_key: d }).collect();
+        let n = self.store.enqueue_jobs(&jobs).await?;
+        self.wake.notify_waiters();
+        Ok(n)
+    }
+
+    /// Queues newly ingested papers.
+    pub async fn enqueue_new(&self, papers: &[(&str, &str)]) -> Result<u64, RelatedError> {
+        self.enqueue(papers, PRIORITY_NEW).await
+    }
+
+    /// Start-up: requeues jobs a dead process left running, queues stale lists (newest first) and recent papers
+    /// without a list (new papers whose job was lost in a crash), then starts the workers.
+    pub async fn start_background(self: &Arc<Self>) -> Result<(), RelatedError> {
+        let Some(key) = self.model_key() else { return Ok(()) };
+        if !self.cfg.background {
+            return Ok(());
+        }
+        let requeued = self.store.requeue_interrupted_jobs().await?;
+        let stale = self.store.stale_related(&key, 1_000_000).await?;
+        let stale_refs: Vec<(&str, &str)> = stale.iter().map(|(i, d)| (i.as_str(), d.as_str())).collect();
+        let n_stale = self.enqueue(&stale_refs, PRIORITY_STALE).await?;
+        let since = (chrono::Utc::now() - chrono::Duration::days(3)).format("%Y-%m-%d").to_string();
+        let recent = self.store.papers_needing_related(&key, None, Some(&since), 100_000).await?;
+        let recent_refs: Vec<(&str, &str)> = recent.iter().map(|(i, d)| (i.as_str(), d.as_str())).collect();
+        let n_recent = self.enqueue_new(&recent_refs).await?;
+        tracing::info!(requeued, stale = n_stale, recent = n_recent, "related-papers jobs queued");
+        for _ in 0..self.cfg.workers.max(1) {
+            let this = self.clone();
+            crate::jobs::spawn_worker(
+                self.store.clone(),
+                JOB_KIND,
+                RetryPolicy { max_attempts: 5, first_delay_s: 30 },
+                self.wake.clone(),
+                move |job| {
+                    let this = this.clone();
+                    async move {
+                        match this.compute(&job.key).await {
+                            Ok(_) | Err(RelatedError::NotFound(_)) => Ok(()),
+                            Err(e) => Err(e.to_string()),
+                        }
+                    }
+                },
+            );
+        }
+        Ok(())
+    }
+
+    /// Writes CUR appends to disk (at shutdown or the end of a bulk build).
+    pub async fn flush(&self) -> Result<(), RelatedError> {
+        let Some(engine) = self.engine() else { return Ok(()) };
+        self.pool.run(move || engine.flush()).await.map_err(RelatedError::Engine)?.map_err(RelatedError::Engine)
+    }
+}
