@@ -6,6 +6,8 @@
 #   scripts/bench_web.sh [CORPUS.jsonl.gz]        (default: ../shared/data/arxiv-cs-2025-2026.jsonl.gz)
 #   KEEP=/tmp/dir scripts/bench_web.sh            reuse (or keep) the imported data directory
 #   DURATION=30s CONNECTIONS=64 THREADS=2         wrk settings
+#   PAPERTIDE_RERANKER_MODEL=DIR                   also: compute the paper's related list, then bench the paper
+#                                                  page with its stored list and /api/papers/{id}/related
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -41,10 +43,19 @@ listing="/arxiv/cs.AI,cs.CL,cs.CV,cs.LG"
 paper_id=$(curl -fs "http://$addr/api/arxiv/cs.LG?show=1" | sed -n 's/.*"papers":\[{[^}]*"id":"\([^"]*\)".*/\1/p' | head -1)
 [ -n "$paper_id" ] || paper_id=$(curl -fs "http://$addr/api/search?query=transformer&limit=1" | sed -n 's/.*"id":"\([^"]*\)".*/\1/p')
 search="/arxiv/search?query=diffusion+model"
+targets=("$listing" "/arxiv/$paper_id" "$search")
+if [ -n "${PAPERTIDE_RERANKER_MODEL:-}" ]; then
+  # First view queues the related list; wait until the stored, reranked list is served.
+  for _ in $(seq 1 600); do
+    curl -fs "http://$addr/api/papers/$paper_id/related" | grep -q '"status":"ready"' && break; sleep 0.5
+  done
+  curl -fs "http://$addr/api/papers/$paper_id/related" | grep -q '"reranked":true' || { echo "related list not ready" >&2; exit 1; }
+  targets+=("/api/papers/$paper_id/related")
+fi
 
 echo "== machine: $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
 printf "%-40s %10s %10s %8s %10s\n" target req/s p99 errors rss_mib
-for path in "$listing" "/arxiv/$paper_id" "$search"; do
+for path in "${targets[@]}"; do
   curl -fs -o /dev/null "http://$addr$path"   # warm
   out=$(wrk -t"$threads" -c"$conns" -d"$duration" --latency "http://$addr$path")
   rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")

@@ -110,6 +110,17 @@ impl App {
         Ok(outcome)
     }
 
+    /// Holds the write lock for a bulk load that stores with `store.upsert` and hands the rows to the indexer
+    /// itself, in order (see `ingest::import`). Call [`App::touch`] when done.
+    pub async fn lock_writes(&self) -> tokio::sync::OwnedMutexGuard<()> {
+        self.write_lock.clone().lock_owned().await
+    }
+
+    /// Marks the stored data as changed (page caches key on it).
+    pub fn touch(&self) {
+        self.generation.fetch_add(1, Ordering::Release);
+    }
+
     /// Turns queueing related-list jobs for stored papers on or off; returns the previous setting.
     pub fn set_related_on_ingest(&self, on: bool) -> bool {
         self.related_on_ingest.swap(on, Ordering::Relaxed)

@@ -238,9 +238,10 @@ async fn paper_pages_and_ids() {
     assert!(body.contains("class=\"cat primary\""), "primary category marked");
     assert!(body.contains("href=\"/arxiv/search?query=author%3A%22Grace%20Hopper%22\""), "authors link to a search");
     assert!(
-        body.contains("act-summary\" disabled") && body.contains("act-related\" disabled"),
-        "placeholders, not dead links"
+        body.contains("href=\"/arxiv/2606.00100/summary\"") && body.contains("href=\"/arxiv/2606.00100/related\""),
+        "Summary and Related are real links (JavaScript turns Related into an inline panel)"
     );
+    assert!(body.contains("<section class=\"related\""), "the paper page ends with its related papers");
     let (s, body) = get(&app, "/arxiv/2606.00100,hep-th/9901001").await;
     assert_eq!(s, StatusCode::OK);
     assert_eq!(count(&body, "<article"), 2);

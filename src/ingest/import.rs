@@ -126,15 +126,10 @@ fn read_source(source: ImportSource, count: Arc<AtomicU64>, tx: tokio::sync::mps
 
 /// Imports every source in order; returns the run summary. The index is committed once at the end (and is
 /// caught up from the store at the next start if the process dies first).
+///
+/// A bulk import is old corpus: it queues no related-list jobs (its papers get lists on first view or from
+/// `papertide related build`).
 pub async fn import(app: &App, sources: Vec<ImportSource>, show_progress: bool) -> Result<RunSummary, IngestError> {
-    // A bulk import is old corpus: its papers get related lists on first view or from `related build`.
-    let was = app.set_related_on_ingest(false);
-    let result = import_inner(app, sources, show_progress).await;
-    app.set_related_on_ingest(was);
-    result
-}
-
-async fn import_inner(app: &App, sources: Vec<ImportSource>, show_progress: bool) -> Result<RunSummary, IngestError> {
     let started = Instant::now();
     let mut summary = RunSummary::new("import");
     let total: u64 = sources.iter().filter_map(|s| s.len).sum();
@@ -151,19 +146,44 @@ async fn import_inner(app: &App, sources: Vec<ImportSource>, show_progress: bool
             read_source(source, reader_count.clone(), tx.clone());
         }
     });
-    let mut changed = false;
-    while let Some(batch) = rx.recv().await {
-        let batch = batch?;
-        summary.fetched += batch.lines - batch.skipped.len() as u64;
-        for s in batch.skipped {
-            summary.skip(s);
+    // Store batch N+1 while the index writer takes batch N: one task stores (SQLite's writer thread), another
+    // hands the changed rows to the index writer in the same order. The app's write lock is held throughout, so
+    // no other writer interleaves rows (the index must receive them in sequence order).
+    let writes = app.lock_writes().await;
+    let (index_tx, mut index_rx) = tokio::sync::mpsc::channel::<Vec<crate::store::IndexRow>>(2);
+    let indexer = app.indexer.clone();
+    let feeder = tokio::spawn(async move {
+        while let Some(rows) = index_rx.recv().await {
+            indexer.add(rows).await?;
         }
-        let outcome = app.store_batch(&batch.records, &batch.announcements, None).await?;
-        summary.add_outcome(&outcome);
-        changed |= outcome.inserted + outcome.updated > 0;
-        bar.set_position(count.load(Ordering::Relaxed));
-        bar.set_message(format!("{} papers", summary.new + summary.updated + summary.unchanged));
+        Ok::<(), crate::search::SearchError>(())
+    });
+    let mut changed = false;
+    let stored: Result<(), IngestError> = async {
+        while let Some(batch) = rx.recv().await {
+            let batch = batch?;
+            summary.fetched += batch.lines - batch.skipped.len() as u64;
+            for s in batch.skipped {
+                summary.skip(s);
+            }
+            let (outcome, rows) = app.store.upsert(&batch.records, &batch.announcements, None).await?;
+            if !rows.is_empty() && index_tx.send(rows).await.is_err() {
+                break; // the feeder failed: its error is reported below
+            }
+            summary.add_outcome(&outcome);
+            changed |= outcome.inserted + outcome.updated > 0;
+            bar.set_position(count.load(Ordering::Relaxed));
+            bar.set_message(format!("{} papers", summary.new + summary.updated + summary.unchanged));
+        }
+        Ok(())
     }
+    .await;
+    drop(index_tx);
+    let fed = feeder.await.map_err(|e| IngestError::Other(format!("index feeder failed: {e}")))?;
+    drop(writes);
+    app.touch();
+    stored?;
+    fed?;
     reader.await.map_err(|e| IngestError::Other(format!("import reader failed: {e}")))?;
     if changed {
         bar.set_message("committing the search index");
