@@ -265,6 +265,34 @@
     toggleRelated(link, article);
   });
 
+  // --- the Summary action opens the FAQ inline (static/summary.js streams it); the link still works alone.
+  function toggleSummary(link, article) {
+    var id = article.dataset.id, panel = doc.getElementById("summary-" + id);
+    if (panel) { panel.remove(); link.setAttribute("aria-expanded", "false"); return; }
+    if (typeof window.papertideSummary !== "function" || !window.EventSource) { window.location = link.href; return; }
+    panel = doc.createElement("section");
+    panel.className = "summary-inline"; panel.id = "summary-" + id;
+    var lang = (navigator.language || "en").toLowerCase().indexOf("zh") === 0 ? "zh" : "en";
+    panel.dataset.stream = "/api/papers/" + id + "/summary?lang=" + lang;
+    var h = doc.createElement("h2"); h.textContent = "Summary";
+    var status = doc.createElement("p"); status.className = "summary-status"; status.setAttribute("role", "status"); status.setAttribute("aria-live", "polite");
+    var note = doc.createElement("p"); note.className = "context-note"; note.hidden = true;
+    note.textContent = "arXiv has no HTML full text for this paper: this summary is based on the title and abstract only.";
+    var faq = doc.createElement("div"); faq.className = "faq";
+    var more = doc.createElement("a"); more.href = link.href; more.textContent = "Open the summary page";
+    [h, status, note, faq, more].forEach(function (el) { panel.appendChild(el); });
+    article.appendChild(panel);
+    link.setAttribute("aria-expanded", "true");
+    window.papertideSummary(panel);
+  }
+  doc.addEventListener("click", function (e) {
+    var link = e.target.closest ? e.target.closest("a.act-summary") : null;
+    var article = link && link.closest("article.paper");
+    if (!link || !article || e.ctrlKey || e.metaKey || e.shiftKey || e.button) return;
+    e.preventDefault();
+    toggleSummary(link, article);
+  });
+
   // --- one click handler for every paper action
   doc.addEventListener("click", function (e) {
     var t = e.target.closest ? e.target.closest("button, .abstract") : null;

@@ -1,9 +1,10 @@
-// Streams a paper's FAQ summary into #summary from the SSE endpoint named in its data-stream attribute.
+// Streams a paper's FAQ summary into an element from the SSE endpoint named in its data-stream attribute: #summary
+// on the summary page, and the inline panels app.js opens on listings and paper pages (window.papertideSummary).
 // Answers arrive as plain text deltas (shown as text, never as HTML) and are replaced by the server's sanitized
 // HTML when each answer is done. Loaded as a file, not inline, so the page's Content-Security-Policy holds.
 (function () {
   'use strict';
-  var root = document.getElementById('summary');
+  function attach(root) {
   if (!root || !root.dataset.stream || root.dataset.cached === '1' || !window.EventSource) return;
   var list = root.querySelector('.faq');
   var status = root.querySelector('.summary-status');
@@ -82,4 +83,8 @@
       say('The summary stream could not be opened (too many requests, or the server is down). Try again later.', true);
     }
   });
+  }
+  window.papertideSummary = attach;
+  function start() { attach(document.getElementById('summary')); }
+  if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', start); else start();
 })();

@@ -191,7 +191,11 @@ async fn reader_in_headless_chromium() {
     // The listing: papers, rendered math, the hostile title as text.
     s.goto(&format!("{site}/arxiv/cs.LG")).await;
     assert_eq!(s.js("return document.querySelectorAll('article.paper').length").await, 4);
-    assert_eq!(s.js("return document.querySelectorAll('script').length").await, 1, "the title's script is text");
+    assert_eq!(
+        s.js("return document.querySelectorAll('script').length").await,
+        2,
+        "only app.js and summary.js: the title's script is text"
+    );
     assert!(s.js("return document.querySelectorAll('.title math').length").await.as_u64().unwrap() >= 1);
 
     // A keyword: highlighted in titles and abstracts, counts say so; "only matching" filters.
@@ -223,6 +227,25 @@ async fn reader_in_headless_chromium() {
         "the starred paper fetched from the API",
     )
     .await;
+
+    // Related opens inline, without a page load (no model here: the BM25 list, saying so); Summary opens inline
+    // too (no LLM here: the stream says how to configure one).
+    s.goto(&format!("{site}/arxiv/cs.LG")).await;
+    s.js("window.__sameDocument = true").await;
+    s.click("#p-2606\\.00200 .act-related").await;
+    s.wait_for(
+        "var n = document.querySelector('#related-2606\\\\.00200 .related-note'); return !!n && n.textContent.indexOf('BM25') >= 0",
+        "the inline related panel",
+    )
+    .await;
+    s.click("#p-2606\\.00200 .act-summary").await;
+    s.wait_for(
+        "var st = document.querySelector('#summary-2606\\\\.00200 .summary-status'); return !!st && st.textContent.length > 0",
+        "the inline summary panel",
+    )
+    .await;
+    assert_eq!(s.js("return window.__sameDocument === true").await, true, "no full page load");
+    s.screenshot(&shots.join("listing-related-summary.png")).await;
 
     // Dark mode: the toggle flips the theme and the background, and it sticks across pages.
     s.goto(&format!("{site}/arxiv/cs.LG")).await;

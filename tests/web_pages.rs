@@ -151,7 +151,12 @@ async fn pages_carry_security_headers_and_no_inline_script() {
         assert!(h.get(header::REFERRER_POLICY).is_some());
         // The only scripts are external ones from /static.
         for (i, _) in body.match_indices("<script") {
-            assert!(body[i..].starts_with("<script src=\"/static/app.js"), "{uri}: inline script");
+            let rest = &body[i..];
+            assert!(
+                rest.starts_with("<script src=\"/static/app.js")
+                    || rest.starts_with("<script src=\"/static/summary.js"),
+                "{uri}: inline script"
+            );
         }
         assert!(!body.contains(" style=\""), "{uri}: inline style");
     }

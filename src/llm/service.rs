@@ -14,7 +14,7 @@ use super::context;
 use super::faq::{self, Lang, Prompts};
 use super::generation::{Event, Generation, Subscription};
 use super::limits::{Queue, RateLimiter};
-use super::render::markdown_to_safe_html;
+use super::render::markdown_to_safe_html_with;
 use super::{LlmConfig, UNCONFIGURED};
 use crate::app::App;
 use crate::store::{StoreError, StoredPaper, StoredSummary, SummaryAnswer, SummaryKey};
@@ -162,7 +162,7 @@ impl Service {
             push("delta", json!({ "index": index, "text": a.answer }));
             push(
                 "answer_done",
-                json!({ "index": index, "finish_reason": a.finish_reason, "html": markdown_to_safe_html(&a.answer) }),
+                json!({ "index": index, "finish_reason": a.finish_reason, "html": answer_html(&a.answer) }),
             );
         }
         push("complete", json!({ "cached": true, "complete": true, "created_at": s.created_at }));
@@ -216,7 +216,7 @@ impl Task {
             };
             match svc.client.stream_chat(&messages, &on_event).await {
                 Ok(done) => {
-                    let html = markdown_to_safe_html(&done.text);
+                    let html = answer_html(&done.text);
                     g.publish(
                         "answer_done",
                         json!({ "index": index, "finish_reason": done.finish_reason, "html": html, "usage": done.usage }),
@@ -254,4 +254,9 @@ impl Task {
             }
         }
     }
+}
+
+/// An answer as the pages show it: markdown to sanitized HTML, formulas to MathML like the rest of the site.
+fn answer_html(markdown: &str) -> String {
+    markdown_to_safe_html_with(markdown, crate::web::math::to_mathml)
 }

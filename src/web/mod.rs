@@ -14,7 +14,7 @@ mod error;
 mod feeds;
 mod headers;
 mod listing;
-mod math;
+pub(crate) mod math;
 mod pages;
 mod paper;
 mod related;

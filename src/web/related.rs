@@ -17,7 +17,8 @@ use crate::related::{RelatedError, RelatedStatus, RelatedView};
 /// One list entry as templates show it.
 pub(super) struct RelatedEntry {
     pub id: String,
-    pub title: String,
+    /// Escaped title with its TeX as MathML.
+    pub title_html: String,
     pub source: String,
     pub score: String,
 }
@@ -41,7 +42,7 @@ impl RelatedPanel {
                 .iter()
                 .map(|r| RelatedEntry {
                     id: r.id.clone(),
-                    title: r.title.clone(),
+                    title_html: super::text::rich(&r.title, &[]),
                     source: r.source.clone(),
                     score: format!("{:.2}", r.score),
                 })

@@ -19,7 +19,7 @@ use serde_json::json;
 use super::WebError;
 use crate::app::App;
 use crate::domain::ArxivId;
-use crate::llm::render::markdown_to_safe_html;
+use crate::llm::render::markdown_to_safe_html_with;
 use crate::llm::{Lang, Opened, Service, Subscription, UNCONFIGURED};
 use crate::store::StoredPaper;
 
@@ -162,6 +162,7 @@ struct CachedAnswer {
 #[derive(Template)]
 #[template(path = "summary.html")]
 struct SummaryPage<'a> {
+    chrome: super::views::Chrome,
     paper_id: &'a str,
     title: &'a str,
     lang: &'a str,
@@ -194,6 +195,7 @@ async fn render_page(app: &App, id: &str, lang: Lang) -> Result<String, WebError
         Lang::Zh => ("en", "English"),
     };
     let mut page = SummaryPage {
+        chrome: super::views::Chrome::new(format!("Summary · {}", paper.title)),
         paper_id: &paper.id,
         title: &paper.title,
         lang: lang.code(),
@@ -213,7 +215,10 @@ async fn render_page(app: &App, id: &str, lang: Lang) -> Result<String, WebError
             page.cached = s
                 .answers
                 .iter()
-                .map(|a| CachedAnswer { question: a.question.clone(), html: markdown_to_safe_html(&a.answer) })
+                .map(|a| CachedAnswer {
+                    question: a.question.clone(),
+                    html: markdown_to_safe_html_with(&a.answer, super::math::to_mathml),
+                })
                 .collect();
         }
     }
