@@ -90,7 +90,9 @@ impl App {
     ) -> Result<UpsertOutcome, AppError> {
         let _guard = self.write_lock.lock().await;
         let (outcome, rows) = self.store.upsert(records, announcements, checkpoint).await?;
-        let jobs: Vec<(String, String)> = if self.related_on_ingest.load(Ordering::Relaxed) {
+        // Only with a cross-encoder loaded: without one, lists are BM25 computed on view and nothing is queued.
+        let queue_related = self.related_on_ingest.load(Ordering::Relaxed) && self.related.engine().is_some();
+        let jobs: Vec<(String, String)> = if queue_related {
             rows.iter()
                 .map(|r| (r.id.clone(), r.first_announced.clone().or(r.submitted.clone()).unwrap_or_default()))
                 .collect()

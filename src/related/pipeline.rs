@@ -19,9 +19,16 @@ pub async fn lexical(
     key_terms: usize,
     limit: usize,
 ) -> Result<Vec<(PaperText, f32)>, RelatedError> {
-    let terms = index.key_terms(&paper.title, &paper.abstract_text, key_terms)?;
-    // A few extra hits stand in for withdrawn ones.
-    let hits = index.more_like(&terms, &[paper.id.as_str()], limit + 5)?;
+    // Searches run on the blocking pool, like the site search (never on the async runtime).
+    let (index, title, abstract_text, id) =
+        (index.clone(), paper.title.clone(), paper.abstract_text.clone(), paper.id.clone());
+    let hits = tokio::task::spawn_blocking(move || {
+        let terms = index.key_terms(&title, &abstract_text, key_terms)?;
+        // A few extra hits stand in for withdrawn ones.
+        index.more_like(&terms, &[id.as_str()], limit + 5)
+    })
+    .await
+    .map_err(|e| crate::search::SearchError::Task(e.to_string()))??;
     let ids: Vec<String> = hits.iter().map(|h| h.id.clone()).collect();
     let mut texts: HashMap<String, PaperText> =
         store.paper_texts(&ids).await?.into_iter().map(|t| (t.id.clone(), t)).collect();

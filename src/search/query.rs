@@ -56,6 +56,22 @@ fn day(d: NaiveDate) -> u64 {
 }
 
 impl SearchIndex {
+    /// The stored id and title of each scored document, in order.
+    pub(super) fn hits(
+        &self,
+        searcher: &tantivy::Searcher,
+        scored: Vec<(f32, tantivy::DocAddress)>,
+    ) -> Result<Vec<Hit>> {
+        let f = self.fields;
+        let mut hits = Vec::with_capacity(scored.len());
+        for (score, addr) in scored {
+            let doc: TantivyDocument = searcher.doc(addr)?;
+            let text = |field| doc.get_first(field).and_then(|v| v.as_str()).unwrap_or_default().to_string();
+            hits.push(Hit { id: text(f.id), title: text(f.title), score });
+        }
+        Ok(hits)
+    }
+
     /// Parses a user query: tantivy syntax (`author:hinton`, `title:"diffusion model"`, `-gan`), read
     /// leniently when it has syntax errors, with a note saying so.
     fn parse(&self, text: &str) -> Result<(Box<dyn Query>, Option<String>)> {
@@ -112,12 +128,7 @@ impl SearchIndex {
                 (docs.into_iter().map(|(d, a)| (d.unwrap_or(0) as f32, a)).collect(), total)
             }
         };
-        let mut hits = Vec::with_capacity(addrs.len());
-        for (score, addr) in addrs {
-            let doc: TantivyDocument = searcher.doc(addr)?;
-            let text = |field| doc.get_first(field).and_then(|v| v.as_str()).unwrap_or_default().to_string();
-            hits.push(Hit { id: text(f.id), title: text(f.title), score });
-        }
+        let hits = self.hits(&searcher, addrs)?;
         Ok(SearchResults { total, hits, note })
     }
 }

@@ -6,10 +6,10 @@
 
 use std::collections::HashMap;
 
+use tantivy::Term;
 use tantivy::query::{BooleanQuery, BoostQuery, Occur, Query, TermQuery};
-use tantivy::schema::{IndexRecordOption, Value};
+use tantivy::schema::IndexRecordOption;
 use tantivy::tokenizer::TokenStream;
-use tantivy::{TantivyDocument, Term};
 
 use super::query::Hit;
 use super::{Result, SearchError, SearchIndex};
@@ -98,12 +98,6 @@ impl SearchIndex {
         let searcher = self.reader.searcher();
         let top = searcher
             .search(&BooleanQuery::new(clauses), &tantivy::collector::TopDocs::with_limit(limit).order_by_score())?;
-        let mut hits = Vec::with_capacity(top.len());
-        for (score, addr) in top {
-            let doc: TantivyDocument = searcher.doc(addr)?;
-            let text = |field| doc.get_first(field).and_then(|v| v.as_str()).unwrap_or_default().to_string();
-            hits.push(Hit { id: text(f.id), title: text(f.title), score });
-        }
-        Ok(hits)
+        self.hits(&searcher, top)
     }
 }

@@ -21,6 +21,18 @@ pub struct ListingEntry {
     pub kind: AnnounceKind,
 }
 
+/// A `(paper_id, kind rank)` row of the listing queries, whose `MIN(CASE kind ...)` ranks
+/// new < cross < replace < replace-cross.
+fn listing_entry((id, rank): (String, i64)) -> ListingEntry {
+    let kind = match rank {
+        0 => AnnounceKind::New,
+        1 => AnnounceKind::Cross,
+        2 => AnnounceKind::Replace,
+        _ => AnnounceKind::ReplaceCross,
+    };
+    ListingEntry { id, kind }
+}
+
 fn push_in_list(qb: &mut QueryBuilder<Sqlite>, cats: &[Category]) {
     qb.push(" category IN (");
     let mut sep = qb.separated(", ");
@@ -64,18 +76,7 @@ impl Store {
         push_in_list(&mut qb, categories);
         qb.push(" GROUP BY paper_id ORDER BY paper_id");
         let rows: Vec<(String, i64)> = qb.build_query_as().fetch_all(self.reader()).await?;
-        Ok(rows
-            .into_iter()
-            .map(|(id, k)| ListingEntry {
-                id,
-                kind: match k {
-                    0 => AnnounceKind::New,
-                    1 => AnnounceKind::Cross,
-                    2 => AnnounceKind::Replace,
-                    _ => AnnounceKind::ReplaceCross,
-                },
-            })
-            .collect())
+        Ok(rows.into_iter().map(listing_entry).collect())
     }
 }
 
@@ -106,18 +107,7 @@ impl Store {
         }
         qb.push(" GROUP BY a.paper_id ORDER BY a.paper_id");
         let rows: Vec<(String, i64)> = qb.build_query_as().fetch_all(self.reader()).await?;
-        Ok(rows
-            .into_iter()
-            .map(|(id, k)| ListingEntry {
-                id,
-                kind: match k {
-                    0 => AnnounceKind::New,
-                    1 => AnnounceKind::Cross,
-                    2 => AnnounceKind::Replace,
-                    _ => AnnounceKind::ReplaceCross,
-                },
-            })
-            .collect())
+        Ok(rows.into_iter().map(listing_entry).collect())
     }
 
     /// Every announcement day of any of `categories`, newest first (no counts: cheap enough for a day picker).

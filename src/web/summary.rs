@@ -230,7 +230,8 @@ fn page_error(e: WebError) -> Response {
     if status.is_server_error() {
         tracing::error!(error = %e, "summary page failed");
     }
-    let text = e.public_message().replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;");
+    let mut text = String::new();
+    super::text::escape(&e.public_message(), &mut text);
     (status, Html(format!("<!DOCTYPE html><meta charset=\"utf-8\"><title>Papertide</title><p>{text}</p>")))
         .into_response()
 }
