@@ -26,7 +26,9 @@ pub fn markdown_to_safe_html_with(markdown: &str, math: impl Fn(&str, bool) -> O
         let rendered = math(tex, display).unwrap_or_else(|| {
             let (class, open, close) =
                 if display { ("math-display", "\\[", "\\]") } else { ("math-inline", "\\(", "\\)") };
-            format!("<span class=\"math {class}\">{open}{}{close}</span>", escape(tex))
+            let mut escaped = String::with_capacity(tex.len());
+            crate::web::text::escape(tex, &mut escaped);
+            format!("<span class=\"math {class}\">{open}{escaped}{close}</span>")
         });
         formulas.push(rendered);
         Event::Text(format!("{PLACEHOLDER}{}{PLACEHOLDER}", formulas.len() - 1).into())
@@ -61,20 +63,6 @@ const PLACEHOLDER: char = '\u{E000}';
 /// Models often write `\(...\)` and `\[...\]`, which markdown would turn into plain brackets.
 fn normalize_math(s: &str) -> String {
     s.replace("\\[", "$$").replace("\\]", "$$").replace("\\(", "$").replace("\\)", "$")
-}
-
-fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            _ => out.push(c),
-        }
-    }
-    out
 }
 
 #[cfg(test)]

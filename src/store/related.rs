@@ -34,6 +34,25 @@ pub struct PaperText {
     pub withdrawn: bool,
 }
 
+/// A paper's sort day (`YYYY-MM-DD`): first announcement, else submission. SQL over `papers p`.
+macro_rules! paper_day {
+    () => {
+        "COALESCE(p.first_announced, substr(p.submitted, 1, 10), '')"
+    };
+}
+
+/// The optional `--category` / `--since` filter over `papers p`; binds category twice, then since twice. The
+/// category is compared as a whole code within the space-separated list.
+macro_rules! paper_filter {
+    () => {
+        concat!(
+            "(? IS NULL OR (' ' || p.categories || ' ') LIKE ('% ' || ? || ' %')) AND (? IS NULL OR ",
+            paper_day!(),
+            " >= ?)"
+        )
+    };
+}
+
 impl Store {
     pub async fn get_related(&self, paper_id: &str) -> Result<Option<StoredRelated>> {
         let row: Option<(String, String, String, i64, i64, String)> = sqlx::query_as(
@@ -80,10 +99,12 @@ impl Store {
 
     /// Ids (newest first) of papers whose stored list was computed with another model key.
     pub async fn stale_related(&self, model_key: &str, limit: i64) -> Result<Vec<(String, String)>> {
-        Ok(sqlx::query_as(
-            "SELECT r.paper_id, COALESCE(p.first_announced, p.submitted, '') AS d FROM related r \
-             JOIN papers p ON p.id = r.paper_id WHERE r.model_key != ? ORDER BY d DESC, r.paper_id DESC LIMIT ?",
-        )
+        Ok(sqlx::query_as(concat!(
+            "SELECT r.paper_id, ",
+            paper_day!(),
+            " AS d FROM related r JOIN papers p ON p.id = r.paper_id WHERE r.model_key != ? \
+             ORDER BY d DESC, r.paper_id DESC LIMIT ?",
+        ))
         .bind(model_key)
         .bind(limit)
         .fetch_all(self.reader())
@@ -91,7 +112,7 @@ impl Store {
     }
 
     /// Papers (id, sort date) matching the filters that have no list computed with `model_key`, newest first.
-    /// `category` matches any of a paper's categories (a code, bound, compared whole); `since` is a `YYYY-MM-DD` announcement/submission date.
+    /// `category` matches any of a paper's categories; `since` is a `YYYY-MM-DD` announcement/submission day.
     pub async fn papers_needing_related(
         &self,
         model_key: &str,
@@ -99,14 +120,14 @@ impl Store {
         since: Option<&str>,
         limit: i64,
     ) -> Result<Vec<(String, String)>> {
-        Ok(sqlx::query_as(
-            "SELECT p.id, COALESCE(p.first_announced, substr(p.submitted, 1, 10), '') AS d FROM papers p \
-             LEFT JOIN related r ON r.paper_id = p.id AND r.model_key = ? \
-             WHERE r.paper_id IS NULL AND p.withdrawn = 0 \
-               AND (? IS NULL OR (' ' || p.categories || ' ') LIKE ('% ' || ? || ' %')) \
-               AND (? IS NULL OR COALESCE(p.first_announced, substr(p.submitted, 1, 10), '') >= ?) \
-             ORDER BY d DESC, p.id DESC LIMIT ?",
-        )
+        Ok(sqlx::query_as(concat!(
+            "SELECT p.id, ",
+            paper_day!(),
+            " AS d FROM papers p LEFT JOIN related r ON r.paper_id = p.id AND r.model_key = ? \
+             WHERE r.paper_id IS NULL AND p.withdrawn = 0 AND ",
+            paper_filter!(),
+            " ORDER BY d DESC, p.id DESC LIMIT ?",
+        ))
         .bind(model_key)
         .bind(category)
         .bind(category)
@@ -135,11 +156,11 @@ impl Store {
 
     /// Every paper's (id, title, abstract), for building a CUR index, optionally filtered; id order.
     pub async fn all_paper_texts(&self, category: Option<&str>, since: Option<&str>) -> Result<Vec<PaperText>> {
-        Ok(sqlx::query_as(
-            "SELECT id, title, abstract AS abstract_text, withdrawn FROM papers p WHERE withdrawn = 0 \
-               AND (? IS NULL OR (' ' || p.categories || ' ') LIKE ('% ' || ? || ' %')) \
-               AND (? IS NULL OR COALESCE(p.first_announced, substr(p.submitted, 1, 10), '') >= ?) ORDER BY id",
-        )
+        Ok(sqlx::query_as(concat!(
+            "SELECT id, title, abstract AS abstract_text, withdrawn FROM papers p WHERE withdrawn = 0 AND ",
+            paper_filter!(),
+            " ORDER BY id",
+        ))
         .bind(category)
         .bind(category)
         .bind(since)

@@ -20,7 +20,7 @@ mod paper;
 mod related;
 mod search;
 pub mod summary;
-mod text;
+pub(crate) mod text;
 mod views;
 
 use std::net::SocketAddr;
