@@ -96,8 +96,9 @@ pub fn expected_spec(ce: &CrossEncoder, max_length: usize) -> IndexSpec {
 
 fn model_key(ce: &CrossEncoder, cfg: &RelatedConfig, cur: Option<&CurIndex>) -> String {
     let cur = match cur {
+        // "kriging": the CUR search method; lists from the earlier least-squares search go stale.
         Some(c) => format!(
-            "cur:{}",
+            "cur-kriging:{}",
             crate::rerank::cur::store::fingerprint(
                 &c.meta().spec.anchor_query_ids.iter().chain(&c.meta().anchor_item_ids).cloned().collect::<Vec<_>>()
             )

@@ -3,7 +3,7 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
 
-use crate::rerank::cur::QueryOptions;
+use crate::rerank::cur::{KrigingOptions, QueryOptions};
 use crate::search::SearchIndex;
 use crate::store::{PaperText, RelatedItem, Store};
 
@@ -57,8 +57,9 @@ pub struct Reranked {
 
 /// The exact stage (CPU: call it on the related pool). The query paper's title is scored against each
 /// candidate's abstract; the list is ordered by the fusion of that ranking with the lexical one (or by the CE
-/// score alone, per `cfg.fusion`); `score` is always the CE logit. With a CUR index, the lexical candidates seed an adaptive CUR search (adaCUR: the
-/// query's scores on them fit its coefficients over the anchor queries, which rank the whole corpus; the best
+/// score alone, per `cfg.fusion`); `score` is always the CE logit. With a CUR index, the lexical candidates seed
+/// an adaptive search of the whole corpus by kriging over the index's anchor rows ([`crate::rerank::cur::CurIndex::query_kriging`]:
+/// their exact scores update a Gaussian-process estimate of the query's scores on every paper; the best
 /// `cur_candidates` not yet scored are scored exactly, in `cur_rounds` rounds); lexical candidates the index
 /// does not hold yet are scored directly. `lookup` reads a paper's texts (for CUR-found papers).
 pub fn rerank(
@@ -93,7 +94,13 @@ pub fn rerank(
         let res = if seeds.is_empty() {
             cur.query(&engine.ce, query, &exclude, opts, &item_text)
         } else {
-            cur.query_adaptive_from(&engine.ce, query, &exclude, opts, cfg.cur_rounds, Some(&seeds), &item_text)
+            let kopts = KrigingOptions {
+                round_size: cfg.cur_candidates.div_ceil(cfg.cur_rounds.max(1)),
+                ..KrigingOptions::default()
+            };
+            // No prior: the lexical scores are known for the candidates only, and a prior truncated to
+            // them measured worse than none (`eval cur`); their exact CE scores carry that signal.
+            cur.query_kriging(&engine.ce, query, &exclude, opts, &kopts, Some(&seeds), None, &item_text)
         }
         .map_err(|e| RelatedError::Engine(e.to_string()))?;
         ce_pairs += res.ce_pairs;

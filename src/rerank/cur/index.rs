@@ -370,7 +370,7 @@ impl CurIndex {
         Ok(())
     }
 
-    fn exclusion_mask(&self, exclude: &[&str]) -> Vec<bool> {
+    pub(super) fn exclusion_mask(&self, exclude: &[&str]) -> Vec<bool> {
         let mut mask = vec![false; self.len()];
         for id in exclude {
             if let Some(&p) = self.pos.get(*id) {
@@ -380,7 +380,7 @@ impl CurIndex {
         mask
     }
 
-    fn score_items(
+    pub(super) fn score_items(
         &self,
         scorer: &dyn PairScorer,
         query_text: &str,
@@ -398,7 +398,7 @@ impl CurIndex {
         score_checked(scorer, &pairs)
     }
 
-    fn finish(&self, mut scored: Vec<(usize, f32)>, k: usize, ce_pairs: usize) -> QueryResult {
+    pub(super) fn finish(&self, mut scored: Vec<(usize, f32)>, k: usize, ce_pairs: usize) -> QueryResult {
         let mut seen = HashSet::new();
         scored.retain(|(p, _)| seen.insert(*p));
         scored.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));

@@ -264,6 +264,40 @@ pub fn pivoted_qr_columns(a: &Mat, k: usize, forbidden: &[usize]) -> Vec<usize> 
     picked
 }
 
+/// Solves `A x = b` for a symmetric positive definite `A` by Cholesky (`A = L Lᵀ`, then two triangular
+/// solves). Returns `None` when `A` is not numerically positive definite (a non-positive pivot), so the
+/// caller can fall back to the pseudo-inverse.
+pub fn cholesky_solve(a: &Mat, b: &[f64]) -> Option<Vec<f64>> {
+    let n = a.rows;
+    assert_eq!(a.cols, n, "cholesky_solve: A must be square");
+    assert_eq!(b.len(), n, "cholesky_solve: b must have A's size");
+    let mut l = Mat::zeros(n, n);
+    for i in 0..n {
+        for j in 0..=i {
+            let s = a.get(i, j) - dot(&l.row(i)[..j], &l.row(j)[..j]);
+            if i == j {
+                if !(s > 0.0 && s.is_finite()) {
+                    return None;
+                }
+                l.set(i, i, s.sqrt());
+            } else {
+                l.set(i, j, s / l.get(j, j));
+            }
+        }
+    }
+    // L y = b, then Lᵀ x = y.
+    let mut y = vec![0.0; n];
+    for i in 0..n {
+        y[i] = (b[i] - dot(&l.row(i)[..i], &y[..i])) / l.get(i, i);
+    }
+    let mut x = vec![0.0; n];
+    for i in (0..n).rev() {
+        let s: f64 = ((i + 1)..n).map(|k| l.get(k, i) * x[k]).sum();
+        x[i] = (y[i] - s) / l.get(i, i);
+    }
+    Some(x)
+}
+
 /// `out[j] = Σ_i x[i] · y[j·stride + i]` style dot of two `f32` slices, with eight independent
 /// accumulators so the compiler vectorises it.
 #[inline]
@@ -344,6 +378,13 @@ mod tests {
         assert!((dot_f32(&a, &b) - naive).abs() < 1e-4);
     }
 
+    #[test]
+    fn cholesky_refuses_indefinite() {
+        let a = Mat::from_rows(2, 2, vec![1.0, 2.0, 2.0, 1.0]);
+        assert_eq!(cholesky_solve(&a, &[1.0, 1.0]), None);
+        assert_eq!(cholesky_solve(&Mat::zeros(0, 0), &[]), Some(vec![]));
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(48))]
 
@@ -360,6 +401,23 @@ mod tests {
             assert_close(&pa.matmul(&p), &p, 1e-9, "A+ A A+ = A+");
             assert_close(&ap.transpose(), &ap, 1e-9, "(A A+)^T = A A+");
             assert_close(&pa.transpose(), &pa, 1e-9, "(A+ A)^T = A+ A");
+        }
+
+        /// `cholesky_solve` on `A = BᵀB + λI` (symmetric positive definite) solves `A x = b`.
+        #[test]
+        fn cholesky_solves_spd_systems(n in 1usize..20, extra in 0usize..10, lambda in 1e-6f64..10.0, seed in any::<u64>()) {
+            let mut rng = StdRng::seed_from_u64(seed);
+            let bm = random(n + extra, n, &mut rng);
+            let mut a = bm.transpose().matmul(&bm);
+            for i in 0..n {
+                a.set(i, i, a.get(i, i) + lambda);
+            }
+            let b: Vec<f64> = (0..n).map(|_| rng.random_range(-1.0..1.0)).collect();
+            let x = cholesky_solve(&a, &b).expect("SPD");
+            let ax = a.matmul(&Mat::from_rows(n, 1, x));
+            let err: f64 = (0..n).map(|i| (ax.get(i, 0) - b[i]).powi(2)).sum::<f64>().sqrt();
+            let scale = b.iter().map(|v| v * v).sum::<f64>().sqrt().max(1e-12);
+            prop_assert!(err / scale < 1e-6 * (1.0 + 1.0 / lambda), "residual {err:e}");
         }
 
         /// CUR with selected rows Q and columns I: `C · pinv(W) · R` reproduces the selected rows and

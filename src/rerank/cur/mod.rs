@@ -7,6 +7,10 @@
 //! - a query `q`: `c = CE(q, I_a)` (`k_i` calls), `s = c·E`, exact CE on the top `k_r` by `s`
 //!   (`k_r` calls); the result ranks the `k_i + k_r` exactly scored papers. Budget `m = k_i + k_r`.
 //! - a new paper `j`: `r_j = CE(Q_a, j)` (`k_q` calls), `e_j = U·r_j`, appended without a rebuild.
+//! - adaptive variants within the same budget: [`CurIndex::query_adaptive_from`] (adaCUR: re-solve the
+//!   query's coefficients by least squares after each round) and [`CurIndex::query_kriging`] (Gaussian-
+//!   process regression over the centred anchor rows with a caller prior; the best measured, see
+//!   [`kriging`]).
 //!
 //! The module is pure: it works on ids and texts handed in by the caller (no DB, no HTTP), and on any
 //! [`PairScorer`].
@@ -14,6 +18,7 @@
 pub mod anchors;
 mod ce;
 pub mod index;
+pub mod kriging;
 pub mod linalg;
 pub mod store;
 pub mod synthetic;
@@ -22,6 +27,7 @@ pub use anchors::{AnchorMethod, select_item_anchors};
 pub use index::{
     BuildOptions, BuildProgress, CurIndex, IndexMeta, IndexSpec, QueryOptions, QueryResult, ScoredItem, TEXT_FIELDS,
 };
+pub use kriging::KrigingOptions;
 pub use store::FORMAT_VERSION;
 
 use std::sync::atomic::{AtomicUsize, Ordering};

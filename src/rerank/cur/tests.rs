@@ -277,3 +277,95 @@ fn interrupted_build_resumes_from_the_last_complete_chunk() {
     CurIndex::build(&other, &queries, &items, &o, Some(&partial), &mut |_| {}).unwrap();
     assert_eq!(other.pairs(), 100 * 6);
 }
+
+#[test]
+fn kriging_spends_exactly_its_budget_and_never_returns_excluded() {
+    let c = corpus(120);
+    let counting = CountingScorer::new(LowRankScorer::new(4, 6).with_noise(0.3));
+    let index = build(&counting, &c, 8, &opts(5, AnchorMethod::PivotedQr));
+    let first: Vec<&str> = c.ids[30..37].iter().map(|s| s.as_str()).collect();
+    let prior: Vec<f32> = (0..120).map(|i| (i % 7) as f32).collect();
+    for (k_r, round_size, initial) in [(0, 5, Some(&first[..])), (9, 4, Some(&first[..])), (23, 5, None)] {
+        counting.reset();
+        let kopts = KrigingOptions { round_size, ..KrigingOptions::default() };
+        let o = QueryOptions { k: 10, k_r };
+        let res = index
+            .query_kriging(&counting, &c.titles[100], &[c.ids[31].as_str()], o, &kopts, initial, Some(&prior), &|id| {
+                c.text(id)
+            })
+            .unwrap();
+        let want = initial.map_or(index.k_i(), |f| f.len()) + k_r;
+        assert_eq!(counting.pairs(), want, "k_r={k_r} round_size={round_size}");
+        assert_eq!(res.ce_pairs, want);
+        assert!(res.items.iter().all(|s| s.id != c.ids[31]), "excluded even when a first-stage item");
+        assert!(res.items.windows(2).all(|w| w[0].score >= w[1].score));
+    }
+    // Bad settings are refused with a message, before any CE call.
+    counting.reset();
+    let bad = KrigingOptions { noise: 0.0, ..KrigingOptions::default() };
+    let err = index
+        .query_kriging(&counting, "q", &[], QueryOptions { k: 3, k_r: 3 }, &bad, None, None, &|id| c.text(id))
+        .unwrap_err();
+    assert!(err.to_string().contains("noise"), "{err}");
+    let err = index
+        .query_kriging(
+            &counting,
+            "q",
+            &[],
+            QueryOptions { k: 3, k_r: 3 },
+            &KrigingOptions::default(),
+            None,
+            Some(&[1.0]),
+            &|id| c.text(id),
+        )
+        .unwrap_err();
+    assert!(err.to_string().contains("prior"), "{err}");
+    assert_eq!(counting.pairs(), 0);
+}
+
+#[test]
+fn kriging_finds_the_low_rank_top_k() {
+    let scorer = LowRankScorer::new(4, 9);
+    let c = corpus(200);
+    let index = build(&scorer, &c, 12, &opts(6, AnchorMethod::Random { seed: 1 }));
+    let q = 190;
+    let pairs: Vec<(&str, &str)> = c.abstracts.iter().map(|a| (c.titles[q].as_str(), a.as_str())).collect();
+    let exact = scorer.score(&pairs).unwrap();
+    let mut order: Vec<usize> = (0..200).collect();
+    order.sort_by(|&a, &b| exact[b].total_cmp(&exact[a]));
+    let kopts = KrigingOptions { noise: 1e-6, ..KrigingOptions::default() };
+    let res = index
+        .query_kriging(&scorer, &c.titles[q], &[], QueryOptions { k: 5, k_r: 10 }, &kopts, None, None, &|id| c.text(id))
+        .unwrap();
+    let got: Vec<usize> = res.items.iter().map(|s| s.pos).collect();
+    assert_eq!(got, order[..5].to_vec());
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(24))]
+
+    /// A query whose scores lie in the span of the anchor rows (an exactly rank-r scorer, k_q > r) is
+    /// recovered everywhere by the (almost) noiseless kriging mean from r + 1 or more observed items; with
+    /// overwhelming noise the mean falls back to the item means.
+    #[test]
+    fn kriging_recovers_rank_r_rows(rank in 1usize..5, extra_q in 1usize..6, extra_obs in 0usize..8, seed in 0u64..1000) {
+        let scorer = LowRankScorer::new(rank, seed);
+        let c = corpus(80);
+        let k_q = rank + extra_q;
+        let index = build(&scorer, &c, k_q, &opts(rank.min(3), AnchorMethod::Random { seed }));
+        let q = 79;
+        let pairs: Vec<(&str, &str)> = c.abstracts.iter().map(|a| (c.titles[q].as_str(), a.as_str())).collect();
+        let exact = scorer.score(&pairs).unwrap();
+        let obs: Vec<(usize, f32)> = (0..rank + 1 + extra_obs).map(|i| (i * 7 % 80, exact[i * 7 % 80])).collect();
+        let tight = KrigingOptions { noise: 1e-9, ..KrigingOptions::default() };
+        let pred = index.kriging_scores(&obs, None, &tight).unwrap();
+        let scale = exact.iter().map(|x| x.abs()).fold(0.0f32, f32::max).max(1e-3);
+        let worst = pred.iter().zip(&exact).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
+        proptest::prop_assert!(worst / scale < 1e-2, "worst relative error {}", worst / scale);
+        // With overwhelming noise the observations count for nothing: the mean is the item means.
+        let mu = index.item_means();
+        let loose = index.kriging_scores(&obs, None, &KrigingOptions { noise: 1e9, ..KrigingOptions::default() }).unwrap();
+        let drift = loose.iter().zip(&mu).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
+        proptest::prop_assert!(drift / scale < 1e-4, "drift {}", drift / scale);
+    }
+}
