@@ -5,11 +5,14 @@
 //!    papers, disjoint, with a fixed seed. Queries are papers of the slice; a query paper is excluded from
 //!    every ranking.
 //! 2. Compute the exact CE score matrix `(test + anchor queries) × n` once, as (title, abstract) pairs,
-//!    into a cache (one row per chunk, resumable, progress on stderr, reused across runs). Test rows come
-//!    first, so a partial cache already supports a run with fewer anchor queries (`--max-anchor-rows`).
+//!    into a cache (one row per chunk, resumable, progress on stderr, reused across runs). Test and anchor
+//!    rows are interleaved, so a partial cache already supports a run with fewer anchor queries
+//!    (`--max-anchor-rows`).
 //! 3. Evaluate every method through the real [`CurIndex`] code paths with a scorer that looks scores up
-//!    in the matrix (so the budget is counted exactly as in production): CUR with random anchors, CUR
-//!    with pivoted-QR anchors, adaptive CUR, and BM25 top-m reranked exactly.
+//!    in the matrix (so the budget is counted exactly as in production): CUR with random, pivoted-QR and
+//!    top-coverage anchors, adaptive CUR (adaCUR), kriging, and BM25 top-m reranked exactly (with the
+//!    title + abstract key terms, and with the title alone as the query); plus a bound that no CUR-family
+//!    method can beat with these anchor queries (the least-squares fit of the test query's whole row).
 
 use std::collections::{HashMap, HashSet};
 use std::fs;
@@ -751,27 +754,10 @@ pub fn run(args: &EvalCurArgs) -> anyhow::Result<()> {
     ));
 
     // BM25 top-m reranked exactly.
-    for &m in &BUDGETS {
-        let (mut r1, mut r10) = (0.0, 0.0);
-        for (t, &(r, _)) in test_rows.iter().enumerate() {
-            let short = &bm25_top[t][..m.min(bm25_top[t].len())];
-            let row = exact.row(r);
-            let mut scored: Vec<usize> = short.to_vec();
-            scored.sort_by(|&a, &b| row[b].total_cmp(&row[a]).then(a.cmp(&b)));
-            r1 += recall(&exact_tops[t], &scored, 1);
-            r10 += recall(&exact_tops[t], &scored, 10);
-        }
-        let nq = test.len() as f64;
-        cells.push(Cell {
-            method: "BM25 top-m + exact rerank".into(),
-            budget: m,
-            k_i: 0,
-            k_r: m,
-            recall_at_1: r1 / nq,
-            recall_at_10: r10 / nq,
-            best: true,
-        });
-    }
+    cells.extend(shortlist_cells("BM25 top-m + exact rerank", &exact, &test_rows, &exact_tops, |t, m| {
+        bm25_top[t][..m.min(bm25_top[t].len())].to_vec()
+    }));
+
     // BM25 with the title alone as the query: the CE reads the query paper's title, so this is the
     // first stage the kriging method uses (seeds and prior); reported as a baseline of its own.
     let title_scores: Vec<Vec<f32>> = test_rows.iter().map(|&(_, qp)| bm25.scores(&papers[qp].title)).collect();
@@ -784,26 +770,13 @@ pub fn run(args: &EvalCurArgs) -> anyhow::Result<()> {
             crate::rerank::cur::index::top_by(sc, *BUDGETS.iter().max().unwrap(), &skip)
         })
         .collect();
-    for &m in &BUDGETS {
-        let (mut r1, mut r10) = (0.0, 0.0);
-        for (t, &(r, _)) in test_rows.iter().enumerate() {
-            let row = exact.row(r);
-            let mut scored: Vec<usize> = title_top[t][..m.min(title_top[t].len())].to_vec();
-            scored.sort_by(|&a, &b| row[b].total_cmp(&row[a]).then(a.cmp(&b)));
-            r1 += recall(&exact_tops[t], &scored, 1);
-            r10 += recall(&exact_tops[t], &scored, 10);
-        }
-        let nq = test.len() as f64;
-        cells.push(Cell {
-            method: "BM25 (title query) top-m + exact rerank".into(),
-            budget: m,
-            k_i: 0,
-            k_r: m,
-            recall_at_1: r1 / nq,
-            recall_at_10: r10 / nq,
-            best: true,
-        });
-    }
+    cells.extend(shortlist_cells(
+        "BM25 (title query) top-m + exact rerank",
+        &exact,
+        &test_rows,
+        &exact_tops,
+        |t, m| title_top[t][..m.min(title_top[t].len())].to_vec(),
+    ));
 
     // Kriging over R, seeded by and centred on the title BM25 (one setting, not tuned per budget).
     let kopts = KrigingOptions {
@@ -860,31 +833,26 @@ pub fn run(args: &EvalCurArgs) -> anyhow::Result<()> {
     // CUR-family method with these anchor queries approximates the row better than this fit does.
     let r_mat = Mat::from_fn(k_q, n, |q, j| rt[j * k_q + q] as f64);
     let r_pinv = pinv(&r_mat, 1e-10);
-    for &m in &BUDGETS {
-        let (mut r1, mut r10) = (0.0, 0.0);
-        for (t, &(r, qp)) in test_rows.iter().enumerate() {
+    let fits: Vec<Vec<f32>> = test_rows
+        .iter()
+        .map(|&(r, _)| {
             let row = exact.row(r);
             let a: Vec<f32> =
                 (0..k_q).map(|q| (0..n).map(|j| row[j] as f64 * r_pinv.get(j, q)).sum::<f64>() as f32).collect();
-            let fit: Vec<f32> = rt.chunks_exact(k_q).map(|r_j| dot_f32(&a, r_j)).collect();
+            rt.chunks_exact(k_q).map(|r_j| dot_f32(&a, r_j)).collect()
+        })
+        .collect();
+    cells.extend(shortlist_cells(
+        "bound: whole exact row fitted on the anchor rows (not a method)",
+        &exact,
+        &test_rows,
+        &exact_tops,
+        |t, m| {
             let mut skip = vec![false; n];
-            skip[qp] = true;
-            let mut scored = crate::rerank::cur::index::top_by(&fit, m, &skip);
-            scored.sort_by(|&a, &b| row[b].total_cmp(&row[a]).then(a.cmp(&b)));
-            r1 += recall(&exact_tops[t], &scored, 1);
-            r10 += recall(&exact_tops[t], &scored, 10);
-        }
-        let nq = test.len() as f64;
-        cells.push(Cell {
-            method: "bound: whole exact row fitted on the anchor rows (not a method)".into(),
-            budget: m,
-            k_i: 0,
-            k_r: m,
-            recall_at_1: r1 / nq,
-            recall_at_10: r10 / nq,
-            best: true,
-        });
-    }
+            skip[test_rows[t].1] = true;
+            crate::rerank::cur::index::top_by(&fits[t], m, &skip)
+        },
+    ));
 
     let report = EvalReport {
         model_id: model_id.clone(),
@@ -911,6 +879,40 @@ pub fn run(args: &EvalCurArgs) -> anyhow::Result<()> {
     fs::write(&out, serde_json::to_vec_pretty(&report)?)?;
     eprintln!("wrote {}", out.display());
     Ok(())
+}
+
+/// One cell per budget for a method that picks `m` items per test query without CE calls (`pick(t, m)`)
+/// and reranks them exactly: the budget is all rerank.
+fn shortlist_cells(
+    method: &str,
+    exact: &ExactScores,
+    test_rows: &[(usize, usize)],
+    exact_tops: &[Vec<usize>],
+    pick: impl Fn(usize, usize) -> Vec<usize>,
+) -> Vec<Cell> {
+    BUDGETS
+        .iter()
+        .map(|&m| {
+            let (mut r1, mut r10) = (0.0, 0.0);
+            for (t, &(r, _)) in test_rows.iter().enumerate() {
+                let row = exact.row(r);
+                let mut scored = pick(t, m);
+                scored.sort_by(|&a, &b| row[b].total_cmp(&row[a]).then(a.cmp(&b)));
+                r1 += recall(&exact_tops[t], &scored, 1);
+                r10 += recall(&exact_tops[t], &scored, 10);
+            }
+            let nq = test_rows.len() as f64;
+            Cell {
+                method: method.into(),
+                budget: m,
+                k_i: 0,
+                k_r: m,
+                recall_at_1: r1 / nq,
+                recall_at_10: r10 / nq,
+                best: true,
+            }
+        })
+        .collect()
 }
 
 /// The report as markdown: the best split per method and budget, then all splits, errors and timings.

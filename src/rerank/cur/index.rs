@@ -300,31 +300,14 @@ impl CurIndex {
     ) -> Result<QueryResult, CurError> {
         let rounds = rounds.max(1);
         let k_q = self.k_q();
-        let start: Vec<usize> = match initial {
-            None => self.anchor_item_pos.clone(),
-            Some(ids) => {
-                let mut seen = HashSet::new();
-                ids.iter().filter_map(|id| self.pos.get(*id).copied()).filter(|p| seen.insert(*p)).collect()
-            }
-        };
-        let c = match initial {
-            None => self.anchor_scores(scorer, query_text)?,
-            Some(_) => self.score_items(scorer, query_text, &start, item_text)?,
-        };
-        let excluded = self.exclusion_mask(exclude);
-        let mut taken = excluded.clone();
-        // Every exactly scored item (excluded ones too: they still inform the fit).
-        let mut fit: Vec<(usize, f32)> = start.iter().copied().zip(c.iter().copied()).collect();
-        for &p in &start {
-            taken[p] = true;
-        }
-        let mut spent = c.len();
+        let mut search = Search::start(self, scorer, query_text, exclude, initial, item_text)?;
         let mut remaining = opts.k_r;
         for round in 0..rounds {
             let step = remaining.div_ceil(rounds - round);
             if step == 0 {
                 break;
             }
+            let fit = &search.fit;
             let w = Mat::from_fn(k_q, fit.len(), |q, a| self.rt[fit[a].0 * k_q + q] as f64);
             let p = pinv(&w, self.meta.rcond);
             // a = c_S · pinv(W_S): 1 × k_q.
@@ -332,20 +315,13 @@ impl CurIndex {
                 .map(|q| fit.iter().enumerate().map(|(s, &(_, cs))| cs as f64 * p.get(s, q)).sum::<f64>() as f32)
                 .collect();
             let s: Vec<f32> = self.rt.chunks_exact(k_q).map(|r_j| dot_f32(&a, r_j)).collect();
-            let shortlist = top_by(&s, step, &taken);
-            if shortlist.is_empty() {
+            let scored = search.score_top(&s, step)?;
+            if scored == 0 {
                 break;
             }
-            let exact = self.score_items(scorer, query_text, &shortlist, item_text)?;
-            spent += shortlist.len();
-            remaining -= shortlist.len();
-            for (&p, &sc) in shortlist.iter().zip(&exact) {
-                taken[p] = true;
-                fit.push((p, sc));
-            }
+            remaining -= scored;
         }
-        let scored: Vec<(usize, f32)> = fit.into_iter().filter(|(p, _)| !excluded[*p]).collect();
-        Ok(self.finish(scored, opts.k, spent))
+        Ok(search.finish(opts.k))
     }
 
     /// Appends a new item: `r_j = CE(anchor queries, text)` (`k_q` calls) and `e_j = U·r_j`.
@@ -410,6 +386,76 @@ impl CurIndex {
                 .collect(),
             ce_pairs,
         }
+    }
+}
+
+/// The state the adaptive searches share: every exactly scored item (excluded ones too: they still
+/// inform the fit), the items that may no longer be picked, and the CE pairs spent.
+pub(super) struct Search<'a> {
+    index: &'a CurIndex,
+    scorer: &'a dyn PairScorer,
+    query_text: &'a str,
+    item_text: &'a dyn Fn(&str) -> Option<String>,
+    pub(super) fit: Vec<(usize, f32)>,
+    taken: Vec<bool>,
+    excluded: Vec<bool>,
+    spent: usize,
+}
+
+impl<'a> Search<'a> {
+    /// Scores the `initial` items (the anchor items when `None`; unknown and repeated ids skipped).
+    pub(super) fn start(
+        index: &'a CurIndex,
+        scorer: &'a dyn PairScorer,
+        query_text: &'a str,
+        exclude: &[&str],
+        initial: Option<&[&str]>,
+        item_text: &'a dyn Fn(&str) -> Option<String>,
+    ) -> Result<Self, CurError> {
+        let (start, c) = match initial {
+            None => (index.anchor_item_pos.clone(), index.anchor_scores(scorer, query_text)?),
+            Some(ids) => {
+                let mut seen = HashSet::new();
+                let start: Vec<usize> =
+                    ids.iter().filter_map(|id| index.pos.get(*id).copied()).filter(|p| seen.insert(*p)).collect();
+                let c = index.score_items(scorer, query_text, &start, item_text)?;
+                (start, c)
+            }
+        };
+        let excluded = index.exclusion_mask(exclude);
+        let mut taken = excluded.clone();
+        for &p in &start {
+            taken[p] = true;
+        }
+        let spent = c.len();
+        Ok(Self {
+            index,
+            scorer,
+            query_text,
+            item_text,
+            fit: start.into_iter().zip(c).collect(),
+            taken,
+            excluded,
+            spent,
+        })
+    }
+
+    /// Scores exactly the `count` items not yet taken with the highest `estimate`; returns how many.
+    pub(super) fn score_top(&mut self, estimate: &[f32], count: usize) -> Result<usize, CurError> {
+        let shortlist = top_by(estimate, count, &self.taken);
+        let exact = self.index.score_items(self.scorer, self.query_text, &shortlist, self.item_text)?;
+        self.spent += shortlist.len();
+        for (&p, &sc) in shortlist.iter().zip(&exact) {
+            self.taken[p] = true;
+            self.fit.push((p, sc));
+        }
+        Ok(shortlist.len())
+    }
+
+    /// The top `k` of the scored items that are not excluded.
+    pub(super) fn finish(self, k: usize) -> QueryResult {
+        let scored: Vec<(usize, f32)> = self.fit.into_iter().filter(|(p, _)| !self.excluded[*p]).collect();
+        self.index.finish(scored, k, self.spent)
     }
 }
 

@@ -15,9 +15,7 @@
 //! items and the best `round_size` are scored exactly. The noise term is what a ridge penalty would be
 //! in the least-squares view, so the fit stays stable at any `|S|`. Budget: `|initial| + k_r` CE calls.
 
-use std::collections::HashSet;
-
-use super::index::{CurIndex, QueryOptions, QueryResult, top_by};
+use super::index::{CurIndex, QueryOptions, QueryResult, Search};
 use super::linalg::{Mat, cholesky_solve, dot_f32, pinv};
 use super::{CurError, PairScorer};
 
@@ -78,39 +76,18 @@ impl CurIndex {
     ) -> Result<QueryResult, CurError> {
         let mu = self.item_means();
         let mean = self.prior_mean(&mu, prior, kopts)?;
-        let start: Vec<usize> = match initial {
-            None => self.anchor_item_pos.clone(),
-            Some(ids) => {
-                let mut seen = HashSet::new();
-                ids.iter().filter_map(|id| self.pos.get(*id).copied()).filter(|p| seen.insert(*p)).collect()
-            }
-        };
-        let c = self.score_items(scorer, query_text, &start, item_text)?;
-        let excluded = self.exclusion_mask(exclude);
-        let mut taken = excluded.clone();
-        let mut fit: Vec<(usize, f32)> = start.iter().copied().zip(c.iter().copied()).collect();
-        for &p in &start {
-            taken[p] = true;
-        }
-        let mut spent = c.len();
+        let mut search = Search::start(self, scorer, query_text, exclude, initial, item_text)?;
         let mut remaining = opts.k_r;
-        let step_size = kopts.round_size.max(1);
+        let step = kopts.round_size.max(1);
         while remaining > 0 {
-            let s = self.posterior_mean(&mu, &mean, &fit, kopts.noise);
-            let shortlist = top_by(&s, step_size.min(remaining), &taken);
-            if shortlist.is_empty() {
+            let s = self.posterior_mean(&mu, &mean, &search.fit, kopts.noise);
+            let scored = search.score_top(&s, step.min(remaining))?;
+            if scored == 0 {
                 break;
             }
-            let exact = self.score_items(scorer, query_text, &shortlist, item_text)?;
-            spent += shortlist.len();
-            remaining -= shortlist.len();
-            for (&p, &sc) in shortlist.iter().zip(&exact) {
-                taken[p] = true;
-                fit.push((p, sc));
-            }
+            remaining -= scored;
         }
-        let scored: Vec<(usize, f32)> = fit.into_iter().filter(|(p, _)| !excluded[*p]).collect();
-        Ok(self.finish(scored, opts.k, spent))
+        Ok(search.finish(opts.k))
     }
 
     /// `m = μ + β·z(prior)`, in f64.
