@@ -257,13 +257,17 @@
     link.setAttribute("aria-expanded", "true");
     pollRelated(section, 60);
   }
-  doc.addEventListener("click", function (e) {
-    var link = e.target.closest ? e.target.closest("a.act-related") : null;
-    var article = link && link.closest("article.paper");
-    if (!link || !article || e.ctrlKey || e.metaKey || e.shiftKey || e.button) return;
-    e.preventDefault();
-    toggleRelated(link, article);
-  });
+  // A plain click on an inline action's link toggles its panel; modified clicks open the link as usual.
+  function onInlineAction(selector, toggle) {
+    doc.addEventListener("click", function (e) {
+      var link = e.target.closest ? e.target.closest(selector) : null;
+      var article = link && link.closest("article.paper");
+      if (!link || !article || e.ctrlKey || e.metaKey || e.shiftKey || e.button) return;
+      e.preventDefault();
+      toggle(link, article);
+    });
+  }
+  onInlineAction("a.act-related", toggleRelated);
 
   // --- the Summary action opens the FAQ inline (static/summary.js streams it); the link still works alone.
   function toggleSummary(link, article) {
@@ -285,13 +289,7 @@
     link.setAttribute("aria-expanded", "true");
     window.papertideSummary(panel);
   }
-  doc.addEventListener("click", function (e) {
-    var link = e.target.closest ? e.target.closest("a.act-summary") : null;
-    var article = link && link.closest("article.paper");
-    if (!link || !article || e.ctrlKey || e.metaKey || e.shiftKey || e.button) return;
-    e.preventDefault();
-    toggleSummary(link, article);
-  });
+  onInlineAction("a.act-summary", toggleSummary);
 
   // --- one click handler for every paper action
   doc.addEventListener("click", function (e) {

@@ -619,10 +619,7 @@ pub fn run(args: &EvalCurArgs) -> anyhow::Result<()> {
         .map(|&(_, qp)| {
             let q = &papers[qp];
             let query = format!("{} {}", q.title, bm25.key_terms(&q.abstract_text, 10).join(" "));
-            let s = bm25.scores(&query);
-            let mut skip = vec![false; n];
-            skip[qp] = true;
-            crate::rerank::cur::index::top_by(&s, *BUDGETS.iter().max().unwrap(), &skip)
+            top_except(&bm25.scores(&query), *BUDGETS.iter().max().unwrap(), qp)
         })
         .collect();
 
@@ -698,11 +695,7 @@ pub fn run(args: &EvalCurArgs) -> anyhow::Result<()> {
                                 index.query(&counting, &q.title, &[q.id.as_str()], opts, &item_text)?
                             };
                             query_ms.push(tq.elapsed().as_secs_f64() * 1e3);
-                            let spent = counting.pairs();
-                            anyhow::ensure!(
-                                spent == m || (spent < m && n < 2 * m),
-                                "budget violated: {spent} CE pairs for m = {m}"
-                            );
+                            check_budget(counting.pairs(), m, n)?;
                             let got: Vec<usize> = res.items.iter().map(|s| s.pos).collect();
                             r1 += recall(&exact_tops[t], &got, 1);
                             r10 += recall(&exact_tops[t], &got, 10);
@@ -764,11 +757,7 @@ pub fn run(args: &EvalCurArgs) -> anyhow::Result<()> {
     let title_top: Vec<Vec<usize>> = test_rows
         .iter()
         .zip(&title_scores)
-        .map(|(&(_, qp), sc)| {
-            let mut skip = vec![false; n];
-            skip[qp] = true;
-            crate::rerank::cur::index::top_by(sc, *BUDGETS.iter().max().unwrap(), &skip)
-        })
+        .map(|(&(_, qp), sc)| top_except(sc, *BUDGETS.iter().max().unwrap(), qp))
         .collect();
     cells.extend(shortlist_cells(
         "BM25 (title query) top-m + exact rerank",
@@ -805,8 +794,7 @@ pub fn run(args: &EvalCurArgs) -> anyhow::Result<()> {
                 &item_text,
             )?;
             kriging_ms.push(tq.elapsed().as_secs_f64() * 1e3);
-            let spent = counting.pairs();
-            anyhow::ensure!(spent == m || (spent < m && n < 2 * m), "budget violated: {spent} CE pairs for m = {m}");
+            check_budget(counting.pairs(), m, n)?;
             let got: Vec<usize> = res.items.iter().map(|s| s.pos).collect();
             r1 += recall(&exact_tops[t], &got, 1);
             r10 += recall(&exact_tops[t], &got, 10);
@@ -847,11 +835,7 @@ pub fn run(args: &EvalCurArgs) -> anyhow::Result<()> {
         &exact,
         &test_rows,
         &exact_tops,
-        |t, m| {
-            let mut skip = vec![false; n];
-            skip[test_rows[t].1] = true;
-            crate::rerank::cur::index::top_by(&fits[t], m, &skip)
-        },
+        |t, m| top_except(&fits[t], m, test_rows[t].1),
     ));
 
     let report = EvalReport {
@@ -878,6 +862,19 @@ pub fn run(args: &EvalCurArgs) -> anyhow::Result<()> {
     }
     fs::write(&out, serde_json::to_vec_pretty(&report)?)?;
     eprintln!("wrote {}", out.display());
+    Ok(())
+}
+
+/// The `k` best positions of `s`, best first, leaving out the query paper's own position.
+fn top_except(s: &[f32], k: usize, query_pos: usize) -> Vec<usize> {
+    let mut skip = vec![false; s.len()];
+    skip[query_pos] = true;
+    crate::rerank::cur::index::top_by(s, k, &skip)
+}
+
+/// A method must spend exactly its budget `m` of CE pairs (less only when the slice of `n` papers runs out).
+fn check_budget(spent: usize, m: usize, n: usize) -> anyhow::Result<()> {
+    anyhow::ensure!(spent == m || (spent < m && n < 2 * m), "budget violated: {spent} CE pairs for m = {m}");
     Ok(())
 }
 

@@ -31,6 +31,19 @@ impl Corpus {
     }
 }
 
+/// The exact scores of query paper `q`'s title against every abstract of the corpus.
+fn exact_row(scorer: &dyn PairScorer, c: &Corpus, q: usize) -> Vec<f32> {
+    let pairs: Vec<(&str, &str)> = c.abstracts.iter().map(|a| (c.titles[q].as_str(), a.as_str())).collect();
+    scorer.score(&pairs).unwrap()
+}
+
+/// Positions by descending score.
+fn exact_order(exact: &[f32]) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..exact.len()).collect();
+    order.sort_by(|&a, &b| exact[b].total_cmp(&exact[a]));
+    order
+}
+
 fn opts(k_i: usize, method: AnchorMethod) -> BuildOptions {
     BuildOptions { max_length: 128, k_i, anchor_method: method, rcond: 1e-5, chunk_items: 16 }
 }
@@ -52,8 +65,7 @@ fn rank_r_scores_are_recovered_with_enough_anchors() {
         for q in 250..260 {
             let cq = index.anchor_scores(&scorer, &c.titles[q]).unwrap();
             let approx = index.approx_scores(&cq);
-            let pairs: Vec<(&str, &str)> = c.abstracts.iter().map(|a| (c.titles[q].as_str(), a.as_str())).collect();
-            let exact = scorer.score(&pairs).unwrap();
+            let exact = exact_row(&scorer, &c, q);
             let num: f32 = approx.iter().zip(&exact).map(|(a, b)| (a - b) * (a - b)).sum();
             let den: f32 = exact.iter().map(|b| b * b).sum();
             assert!((num / den).sqrt() < 1e-4, "relative error {}", (num / den).sqrt());
@@ -67,10 +79,8 @@ fn query_returns_exact_top_k_for_low_rank_scores_and_excludes_ids() {
     let c = corpus(200);
     let index = build(&scorer, &c, 12, &opts(8, AnchorMethod::PivotedQr));
     let q = 150;
-    let pairs: Vec<(&str, &str)> = c.abstracts.iter().map(|a| (c.titles[q].as_str(), a.as_str())).collect();
-    let exact = scorer.score(&pairs).unwrap();
-    let mut order: Vec<usize> = (0..200).collect();
-    order.sort_by(|&a, &b| exact[b].total_cmp(&exact[a]));
+    let exact = exact_row(&scorer, &c, q);
+    let order = exact_order(&exact);
     let best = c.ids[order[0]].as_str();
     let res = index.query(&scorer, &c.titles[q], &[best], QueryOptions { k: 5, k_r: 10 }, &|id| c.text(id)).unwrap();
     let got: Vec<&str> = res.items.iter().map(|s| s.id.as_str()).collect();
@@ -137,10 +147,7 @@ fn adaptive_recovers_low_rank_top_k() {
     let c = corpus(200);
     let index = build(&scorer, &c, 12, &opts(6, AnchorMethod::Random { seed: 1 }));
     let q = 190;
-    let pairs: Vec<(&str, &str)> = c.abstracts.iter().map(|a| (c.titles[q].as_str(), a.as_str())).collect();
-    let exact = scorer.score(&pairs).unwrap();
-    let mut order: Vec<usize> = (0..200).collect();
-    order.sort_by(|&a, &b| exact[b].total_cmp(&exact[a]));
+    let order = exact_order(&exact_row(&scorer, &c, q));
     let res =
         index.query_adaptive(&scorer, &c.titles[q], &[], QueryOptions { k: 5, k_r: 12 }, 3, &|id| c.text(id)).unwrap();
     let got: Vec<usize> = res.items.iter().map(|s| s.pos).collect();
@@ -329,10 +336,7 @@ fn kriging_finds_the_low_rank_top_k() {
     let c = corpus(200);
     let index = build(&scorer, &c, 12, &opts(6, AnchorMethod::Random { seed: 1 }));
     let q = 190;
-    let pairs: Vec<(&str, &str)> = c.abstracts.iter().map(|a| (c.titles[q].as_str(), a.as_str())).collect();
-    let exact = scorer.score(&pairs).unwrap();
-    let mut order: Vec<usize> = (0..200).collect();
-    order.sort_by(|&a, &b| exact[b].total_cmp(&exact[a]));
+    let order = exact_order(&exact_row(&scorer, &c, q));
     let kopts = KrigingOptions { noise: 1e-6, ..KrigingOptions::default() };
     let res = index
         .query_kriging(&scorer, &c.titles[q], &[], QueryOptions { k: 5, k_r: 10 }, &kopts, None, None, &|id| c.text(id))
@@ -354,8 +358,7 @@ proptest::proptest! {
         let k_q = rank + extra_q;
         let index = build(&scorer, &c, k_q, &opts(rank.min(3), AnchorMethod::Random { seed }));
         let q = 79;
-        let pairs: Vec<(&str, &str)> = c.abstracts.iter().map(|a| (c.titles[q].as_str(), a.as_str())).collect();
-        let exact = scorer.score(&pairs).unwrap();
+        let exact = exact_row(&scorer, &c, q);
         let obs: Vec<(usize, f32)> = (0..rank + 1 + extra_obs).map(|i| (i * 7 % 80, exact[i * 7 % 80])).collect();
         let tight = KrigingOptions { noise: 1e-9, ..KrigingOptions::default() };
         let pred = index.kriging_scores(&obs, None, &tight).unwrap();
