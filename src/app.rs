@@ -133,8 +133,10 @@ impl App {
     pub async fn load_related_engine(&self) -> bool {
         let http = self.http.clone();
         let rt = tokio::runtime::Handle::current();
+        // Model weights are far over the fetcher's default cap (feeds and API pages are a few MiB).
+        const MAX_MODEL_FILE: u64 = 8 << 30;
         let fetch = Box::new(move |url: &str| -> Result<Vec<u8>, String> {
-            rt.block_on(http.get(url, None)).map(|f| f.body.to_vec()).map_err(|e| e.to_string())
+            rt.block_on(http.get_limited(url, None, MAX_MODEL_FILE)).map(|f| f.body.to_vec()).map_err(|e| e.to_string())
         });
         self.related.load_engine(self.config.model_cache_dir(), self.config.cur_index_path(), fetch).await
     }

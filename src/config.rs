@@ -51,6 +51,8 @@ pub struct ArxivConfig {
     pub retry_max_elapsed_s: u64,
     /// Records per arXiv API page.
     pub api_page_size: u64,
+    /// The largest response body (after gzip decoding) the fetcher accepts, in MiB.
+    pub max_body_mib: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -100,6 +102,7 @@ impl Default for ArxivConfig {
             retry_initial_ms: 1_000,
             retry_max_elapsed_s: 300,
             api_page_size: 100,
+            max_body_mib: crate::arxiv::http::DEFAULT_MAX_BODY_BYTES >> 20,
         }
     }
 }
@@ -225,6 +228,7 @@ impl Config {
                 max_elapsed: Duration::from_secs(a.retry_max_elapsed_s),
                 ..Default::default()
             },
+            max_body_bytes: a.max_body_mib.saturating_mul(1 << 20),
         }
     }
 }

@@ -198,6 +198,32 @@ async fn gzip_bodies_are_decoded() {
 }
 
 #[tokio::test]
+async fn bodies_over_the_cap_are_refused_once_and_not_retried() {
+    let server = FakeServer::start().await;
+    // Declared by Content-Length: refused before the body is read.
+    server.script("/big", [Reply::ok(vec![b'x'; 4097]), Reply::ok("never fetched")]);
+    // Exactly at the cap: accepted.
+    server.script("/fits", [Reply::ok(vec![b'y'; 4096])]);
+    // A gzip bomb: 4 MiB of zeros sent as ~4 KiB; the cap applies to the decoded size.
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    encoder.write_all(&vec![0u8; 4 << 20]).expect("compress");
+    let bomb = encoder.finish().expect("compress");
+    assert!(bomb.len() < 4096 * 2, "the compressed bomb is small ({} bytes)", bomb.len());
+    server.script("/bomb", [Reply::ok(bomb).with_header("content-encoding", "gzip")]);
+    let http = client(HttpConfig { max_body_bytes: 4096, ..HttpConfig::for_tests() });
+
+    for path in ["/big", "/bomb"] {
+        let err = http.get(&server.url(path), None).await.expect_err(path);
+        assert!(matches!(err, FetchError::TooLarge { limit: 4096, .. }), "{path}: {err:?}");
+        let message = err.to_string();
+        assert!(message.contains("4096-byte cap") && message.contains(path), "{message}");
+        assert_eq!(server.hits(path), 1, "{path}: a refused body is not retried");
+    }
+    let fetched = http.get(&server.url("/fits"), None).await.expect("a body at the cap");
+    assert_eq!(fetched.body.len(), 4096);
+}
+
+#[tokio::test]
 async fn politeness_spaces_requests_per_host_only() {
     // Generous, so that two loopback requests on a loaded machine still finish well inside it.
     let interval = Duration::from_secs(1);

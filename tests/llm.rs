@@ -299,6 +299,18 @@ async fn stalls_and_malformed_chunks_are_retried() {
 }
 
 #[tokio::test]
+async fn a_runaway_stream_is_cut_at_1_mib_and_not_retried() {
+    let fake = FakeLlm::start().await;
+    fake.script([Behavior::Runaway]);
+    let h = harness(Some(llm_config(&fake))).await;
+    let s = h.stream("/api/papers/2501.00001/summary").await;
+    assert_eq!(s.kinds().last(), Some(&"error"), "{:?}", s.kinds());
+    assert_eq!(s.of("restart").len(), 1, "what was shown is withdrawn");
+    assert_eq!(fake.hits(), 1, "refused for good: another try would run away the same");
+    assert!(h.app.store.complete_summary(&h.key("2501.00001")).await.unwrap().is_none());
+}
+
+#[tokio::test]
 async fn failed_and_cut_off_answers_are_never_cached_as_complete() {
     let fake = FakeLlm::start().await;
     fake.script([Behavior::FailAfter { pieces: 2 }]);

@@ -13,6 +13,11 @@
 //! Other 4xx responses are permanent and come back as [`FetchError::Status`] *with the body*, because the arXiv
 //! search API answers HTTP 400 with an Atom error feed that the caller parses into a typed error.
 //! Conditional GET ([`Validators`]) lets daily feed polls cost a 304 when nothing changed.
+//!
+//! **Size cap**: a body (after gzip decoding) larger than [`HttpConfig::max_body_bytes`] is refused with
+//! [`FetchError::TooLarge`] and never retried: a misconfigured URL or a hostile server must not be able to make
+//! the ingester buffer gigabytes (a gzip bomb decodes to far more than it sends). A declared `Content-Length`
+//! over the cap is refused before any of the body is read; otherwise the body is counted as it streams in.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -39,7 +44,13 @@ pub struct HttpConfig {
     pub request_interval: Duration,
     /// How failed requests are retried.
     pub retry: RetryPolicy,
+    /// The largest body (after decoding) accepted; larger ones fail with [`FetchError::TooLarge`].
+    pub max_body_bytes: u64,
 }
+
+/// Default [`HttpConfig::max_body_bytes`]: 64 MiB. arXiv's largest answers (an OAI-PMH page of 1,000 records,
+/// an API page of 2,000 entries, a busy category's daily RSS) are a few MiB to about 20 MiB.
+pub const DEFAULT_MAX_BODY_BYTES: u64 = 64 << 20;
 
 impl Default for HttpConfig {
     /// Production values: 10 s connect, 60 s read, one request per 3 s per host, default retry policy.
@@ -50,6 +61,7 @@ impl Default for HttpConfig {
             read_timeout: Duration::from_secs(60),
             request_interval: Duration::from_secs(3),
             retry: RetryPolicy::default(),
+            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
         }
     }
 }
@@ -63,6 +75,7 @@ impl HttpConfig {
             read_timeout: Duration::from_secs(2),
             request_interval: Duration::ZERO,
             retry: RetryPolicy::for_tests(),
+            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
         }
     }
 
@@ -155,6 +168,14 @@ pub enum FetchError {
         /// Why it was rejected.
         reason: String,
     },
+    /// The body is larger than [`HttpConfig::max_body_bytes`] (declared or as read). Not retried.
+    #[error("response from {url} is larger than the {limit}-byte cap (max_body_bytes); refused")]
+    TooLarge {
+        /// The requested URL.
+        url: String,
+        /// The cap that was exceeded, in bytes.
+        limit: u64,
+    },
     /// The HTTP client could not be constructed (TLS backend, bad User-Agent, ...).
     #[error("cannot build the HTTP client: {0}")]
     Client(#[source] reqwest::Error),
@@ -170,6 +191,7 @@ struct Inner {
     client: reqwest::Client,
     limiter: HostLimiter,
     retry: RetryPolicy,
+    max_body_bytes: u64,
 }
 
 impl fmt::Debug for ArxivHttp {
@@ -191,7 +213,12 @@ impl ArxivHttp {
             .gzip(true)
             .build()
             .map_err(FetchError::Client)?;
-        let inner = Inner { client, limiter: HostLimiter::new(cfg.request_interval), retry: cfg.retry };
+        let inner = Inner {
+            client,
+            limiter: HostLimiter::new(cfg.request_interval),
+            retry: cfg.retry,
+            max_body_bytes: cfg.max_body_bytes,
+        };
         Ok(Self { inner: Arc::new(inner) })
     }
 
@@ -200,13 +227,25 @@ impl ArxivHttp {
     /// With `validators`, sends a conditional request; a 304 answer yields `not_modified: true` and an empty
     /// body. Any other non-2xx status that is not retried becomes [`FetchError::Status`].
     pub async fn get(&self, url: &str, validators: Option<&Validators>) -> Result<Fetched, FetchError> {
+        self.get_limited(url, validators, self.inner.max_body_bytes).await
+    }
+
+    /// [`ArxivHttp::get`] with its own body-size cap instead of [`HttpConfig::max_body_bytes`]: for the few
+    /// downloads that are legitimately large (a model's weights).
+    pub async fn get_limited(
+        &self,
+        url: &str,
+        validators: Option<&Validators>,
+        max_body_bytes: u64,
+    ) -> Result<Fetched, FetchError> {
         let parsed = parse_url(url)?;
         let host = host_key(&parsed, url)?;
         let headers = conditional_headers(validators);
         let shown = retry::redact(url);
-        let result =
-            retry::retry(&self.inner.retry, url, || self.attempt(parsed.clone(), &host, headers.clone(), validators))
-                .await;
+        let result = retry::retry(&self.inner.retry, url, || {
+            self.attempt(parsed.clone(), &host, headers.clone(), validators, max_body_bytes)
+        })
+        .await;
         result.map_err(|e| into_fetch_error(e, &shown))
     }
 
@@ -217,6 +256,7 @@ impl ArxivHttp {
         host: &str,
         headers: HeaderMap,
         validators: Option<&Validators>,
+        max_body_bytes: u64,
     ) -> Result<Fetched, Attempt<Failure>> {
         self.inner.limiter.wait_turn(host).await;
         let response = self.inner.client.get(url).headers(headers).send().await.map_err(classify_transport)?;
@@ -225,7 +265,7 @@ impl ArxivHttp {
         let retry_after = retry_after_of(status, response.headers(), SystemTime::now());
         let etag = header_string(response.headers(), header::ETAG);
         let last_modified = header_string(response.headers(), header::LAST_MODIFIED);
-        let body = response.bytes().await.map_err(classify_transport)?;
+        let body = read_capped(response, max_body_bytes).await?;
         tracing::debug!(url = %final_url, status = status.as_u16(), bytes = body.len(), "arXiv response");
         if status == StatusCode::NOT_MODIFIED {
             let sent = validators.cloned().unwrap_or_default();
@@ -257,11 +297,29 @@ impl ArxivHttp {
     }
 }
 
+/// Reads the whole body, refusing (permanently) one that is or claims to be larger than `limit` bytes.
+async fn read_capped(mut response: reqwest::Response, limit: u64) -> Result<Bytes, Attempt<Failure>> {
+    let too_large = || Attempt::Permanent(Failure::TooLarge { limit });
+    // With gzip on, reqwest reports no length for an encoded body: the declared size is only a first check.
+    if response.content_length().is_some_and(|n| n > limit) {
+        return Err(too_large());
+    }
+    let mut body = bytes::BytesMut::new();
+    while let Some(chunk) = response.chunk().await.map_err(classify_transport)? {
+        if (body.len() + chunk.len()) as u64 > limit {
+            return Err(too_large());
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body.freeze())
+}
+
 /// What went wrong in one attempt (internal: mapped to [`FetchError`] once retrying ends).
 #[derive(Debug)]
 enum Failure {
     Status { status: u16, body: Bytes },
     Transport(reqwest::Error),
+    TooLarge { limit: u64 },
 }
 
 impl fmt::Display for Failure {
@@ -281,6 +339,7 @@ impl fmt::Display for Failure {
                 }
                 Ok(())
             }
+            Failure::TooLarge { limit } => write!(f, "body larger than {limit} bytes"),
         }
     }
 }
@@ -293,6 +352,7 @@ fn into_fetch_error(err: RetryError<Failure>, url: &str) -> FetchError {
         }
         RetryError::Permanent(Failure::Status { status, body }) => FetchError::Status { url, status, body },
         RetryError::Permanent(Failure::Transport(source)) => FetchError::Request { url, source },
+        RetryError::Permanent(Failure::TooLarge { limit }) => FetchError::TooLarge { url, limit },
     }
 }
 

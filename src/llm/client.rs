@@ -213,7 +213,7 @@ impl LlmClient {
         let status = response.status();
         if !status.is_success() {
             let retry_after = retry_after(response.headers());
-            let text = tokio::time::timeout(self.idle_timeout, response.text()).await.ok().and_then(Result::ok);
+            let text = tokio::time::timeout(self.idle_timeout, error_body(response)).await.ok().flatten();
             let failure = Failure(self.scrub(&format!("HTTP {}: {}", status.as_u16(), error_message(text.as_deref()))));
             return Err(if status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error() {
                 Attempt::Transient { error: failure, retry_after }
@@ -273,6 +273,13 @@ impl LlmClient {
                 usage = chunk.usage.or(usage);
                 let Some(choice) = chunk.choices.into_iter().next() else { continue };
                 if let Some(piece) = choice.delta.content.filter(|p| !p.is_empty()) {
+                    if text.len() + piece.len() > MAX_ANSWER_BYTES {
+                        // A runaway stream (a server ignoring max_tokens): another try would do the same.
+                        if !text.is_empty() {
+                            on_event(ClientEvent::Restart { reason: "the answer exceeded 1 MiB".into() });
+                        }
+                        return Err(Attempt::Permanent(Failure("the LLM's answer exceeded 1 MiB; refused".into())));
+                    }
                     text.push_str(&piece);
                     on_event(ClientEvent::Delta(piece));
                 }
@@ -309,6 +316,25 @@ impl LlmClient {
             _ => text.to_string(),
         }
     }
+}
+
+/// The longest answer accepted. `max_tokens` bounds an honest server's answer to a few KiB; this bounds the
+/// memory a broken or hostile one can make us hold.
+const MAX_ANSWER_BYTES: usize = 1 << 20;
+
+/// The start (at most 64 KiB) of an error response's body: enough for any error message, and bounded.
+async fn error_body(mut response: reqwest::Response) -> Option<String> {
+    const LIMIT: usize = 64 << 10;
+    let mut body = Vec::new();
+    while body.len() < LIMIT {
+        match response.chunk().await {
+            Ok(Some(chunk)) => body.extend_from_slice(&chunk[..chunk.len().min(LIMIT - body.len())]),
+            Ok(None) => break,
+            Err(_) if !body.is_empty() => break,
+            Err(_) => return None,
+        }
+    }
+    Some(String::from_utf8_lossy(&body).into_owned())
 }
 
 /// `error.message` of an OpenAI-style error body, else the start of the body.

@@ -19,7 +19,7 @@ pub struct SseParser {
     data: Option<String>,
 }
 
-/// A stream that never ends a line would otherwise grow this buffer without bound.
+/// A stream that never ends a line (or an event) would otherwise grow these buffers without bound.
 const MAX_LINE: usize = 4 * 1024 * 1024;
 
 impl SseParser {
@@ -27,7 +27,8 @@ impl SseParser {
         Self::default()
     }
 
-    /// Feeds the next bytes; returns the events they complete. Errors only on a line longer than 4 MiB.
+    /// Feeds the next bytes; returns the events they complete. Errors only on a line, or an event's data,
+    /// longer than 4 MiB.
     pub fn feed(&mut self, chunk: &[u8]) -> Result<Vec<SseEvent>, String> {
         let mut out = Vec::new();
         for &b in chunk {
@@ -38,7 +39,7 @@ impl SseParser {
                 b'\n' | b'\r' => {
                     self.skip_lf = b == b'\r';
                     let line = std::mem::take(&mut self.line);
-                    self.line(&String::from_utf8_lossy(&line), &mut out);
+                    self.line(&String::from_utf8_lossy(&line), &mut out)?;
                 }
                 _ => {
                     if self.line.len() >= MAX_LINE {
@@ -57,22 +58,25 @@ impl SseParser {
         let mut out = Vec::new();
         if !self.line.is_empty() {
             let line = std::mem::take(&mut self.line);
-            self.line(&String::from_utf8_lossy(&line), &mut out);
+            // An over-long event at the very end is dropped: the caller then sees a stream cut short.
+            if self.line(&String::from_utf8_lossy(&line), &mut out).is_err() {
+                return None;
+            }
         }
-        self.line("", &mut out);
+        self.line("", &mut out).ok()?;
         out.pop()
     }
 
-    fn line(&mut self, line: &str, out: &mut Vec<SseEvent>) {
+    fn line(&mut self, line: &str, out: &mut Vec<SseEvent>) -> Result<(), String> {
         if line.is_empty() {
             if let Some(data) = self.data.take() {
                 out.push(SseEvent { event: self.event.take().unwrap_or_else(|| "message".into()), data });
             }
             self.event = None;
-            return;
+            return Ok(());
         }
         if line.starts_with(':') {
-            return; // a comment (keep-alive)
+            return Ok(()); // a comment (keep-alive)
         }
         let (field, value) = match line.split_once(':') {
             Some((f, v)) => (f, v.strip_prefix(' ').unwrap_or(v)),
@@ -81,6 +85,10 @@ impl SseParser {
         match field {
             "data" => match &mut self.data {
                 Some(d) => {
+                    if d.len() + 1 + value.len() > MAX_LINE {
+                        self.data = None;
+                        return Err("an event-stream event's data exceeds 4 MiB".into());
+                    }
                     d.push('\n');
                     d.push_str(value);
                 }
@@ -89,6 +97,7 @@ impl SseParser {
             "event" => self.event = Some(value.to_string()),
             _ => {} // id, retry and unknown fields mean nothing to a one-shot completion stream
         }
+        Ok(())
     }
 }
 
@@ -127,5 +136,17 @@ mod tests {
         assert_eq!(data(&all(&[b"data: a\r\rdata: b\r", b"\n\r\ndata: c"])), ["a", "b", "c"]);
         assert_eq!(data(&all(&[b"data\n\n"])), [""]);
         assert!(all(&[b": only a comment\n\n"]).is_empty());
+    }
+
+    #[test]
+    fn endless_lines_and_events_are_refused() {
+        let mut p = SseParser::new();
+        let long = vec![b'x'; MAX_LINE + 1];
+        assert!(p.feed(&long).unwrap_err().contains("line exceeds 4 MiB"));
+        // Many short data lines that never end the event.
+        let mut p = SseParser::new();
+        let line = format!("data: {}\n", "y".repeat(1 << 16));
+        let err = (0..100).find_map(|_| p.feed(line.as_bytes()).err()).expect("refused before 6.4 MiB");
+        assert!(err.contains("data exceeds 4 MiB"), "{err}");
     }
 }

@@ -31,6 +31,8 @@ pub enum Behavior {
     StallAfter { pieces: usize },
     /// A chunk that is not JSON.
     Malformed,
+    /// Streams 64 KiB pieces forever, never finishing (a server ignoring `max_tokens`).
+    Runaway,
     /// A plain error response.
     Status { code: u16, retry_after: Option<u64>, body: &'static str },
     /// `307 Temporary Redirect` to this URL (which must never receive the API key).
@@ -203,6 +205,10 @@ async fn chat(State(s): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> 
                     .send(Ok(Bytes::from_static(b"data: {\"choices\": [{\"delta\": {\"content\": \"oops\"\n\n")))
                     .await;
                 let _ = tx.send(Ok(Bytes::from_static(b"data: [DONE]\n\n"))).await;
+            }
+            Behavior::Runaway => {
+                let piece = "z".repeat(64 << 10);
+                while tx.send(Ok(chunk(Some(&piece), None))).await.is_ok() {}
             }
             Behavior::Status { .. } | Behavior::Redirect(_) => {}
         }
