@@ -1,29 +1,23 @@
 //! The JSON API through the real router (`build_router` + `oneshot`, no socket) over a real store and index.
 
+mod support;
+
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use http_body_util::BodyExt;
 use papertide::app::App;
 use papertide::config::Config;
-use papertide::domain::{ArxivId, Category, PaperRecord};
+use papertide::domain::PaperRecord;
 use serde_json::Value;
+use support::papers::paper;
 use tower::ServiceExt;
 
 async fn app() -> (tempfile::TempDir, App) {
     let dir = tempfile::tempdir().unwrap();
     let app = App::open(Config { data_dir: dir.path().to_path_buf(), ..Config::default() }).await.unwrap();
     let rec = |id: &str, title: &str| PaperRecord {
-        id: ArxivId::parse(id).unwrap(),
-        title: title.into(),
-        abstract_text: "Transformers for retrieval.".into(),
         authors: vec!["Grace Hopper".into()],
-        categories: vec![Category::parse("cs.IR").unwrap()],
-        comments: None,
-        journal_ref: None,
-        doi: None,
-        license: None,
-        submitted: None,
-        updated: None,
+        ..paper(id, title, "Transformers for retrieval.", &["cs.IR"])
     };
     app.store_batch(
         &[rec("2501.00001v2", "Dense <script>alert(1)</script> retrieval"), rec("hep-th/9901001v1", "Old strings")],

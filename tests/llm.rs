@@ -9,13 +9,14 @@ use std::time::{Duration, Instant};
 
 use papertide::app::App;
 use papertide::config::Config;
-use papertide::domain::{ArxivId, Category, PaperRecord};
+use papertide::domain::PaperRecord;
 use papertide::llm::LlmConfig;
 use papertide::llm::sse::SseParser;
 use papertide::store::SummaryKey;
 use reqwest::StatusCode;
 use serde_json::Value;
 use support::fake_llm::{Behavior, FakeLlm, answer};
+use support::papers::paper;
 
 const KEY: &str = "sk-test-9f8e7d6c5b4a-SECRET";
 const ADMIN: &str = "admin-token-1234";
@@ -91,19 +92,7 @@ async fn harness(llm: Option<LlmConfig>) -> Harness {
     let app = App::open(config).await.unwrap();
     let records: Vec<PaperRecord> = ["2501.00001", "2501.00002", "2501.00003", "2501.00004", "hep-th/9901001"]
         .iter()
-        .map(|id| PaperRecord {
-            id: ArxivId::parse(id).unwrap(),
-            title: format!("Paper {id} on sparse routing"),
-            abstract_text: "We study routing in transformers.".into(),
-            authors: vec!["Ada Lovelace".into()],
-            categories: vec![Category::parse("cs.CL").unwrap()],
-            comments: None,
-            journal_ref: None,
-            doi: None,
-            license: None,
-            submitted: None,
-            updated: None,
-        })
+        .map(|id| paper(id, format!("Paper {id} on sparse routing"), "We study routing in transformers.", &["cs.CL"]))
         .collect();
     app.store_batch(&records, &[], None).await.unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -481,19 +470,7 @@ async fn add_papers(h: &Harness, prefix: &str, n: usize) -> Vec<String> {
     let ids: Vec<String> = (1..=n).map(|i| format!("{prefix}.{i:05}")).collect();
     let records: Vec<PaperRecord> = ids
         .iter()
-        .map(|id| PaperRecord {
-            id: ArxivId::parse(id).unwrap(),
-            title: format!("Bench paper {id}"),
-            abstract_text: "A paper for the benchmark. ".repeat(40),
-            authors: vec!["Ada Lovelace".into()],
-            categories: vec![Category::parse("cs.CL").unwrap()],
-            comments: None,
-            journal_ref: None,
-            doi: None,
-            license: None,
-            submitted: None,
-            updated: None,
-        })
+        .map(|id| paper(id, format!("Bench paper {id}"), "A paper for the benchmark. ".repeat(40), &["cs.CL"]))
         .collect();
     h.app.store_batch(&records, &[], None).await.unwrap();
     ids

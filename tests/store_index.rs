@@ -1,6 +1,8 @@
 //! The store and the search index over a real SQLite file and a real tantivy index in a temp dir: import,
 //! idempotency, version updates, crash recovery of the index, search.
 
+mod support;
+
 use std::path::Path;
 
 use chrono::NaiveDate;
@@ -9,6 +11,7 @@ use papertide::config::Config;
 use papertide::domain::{AnnounceKind, Announcement, ArxivId, Category, PaperRecord};
 use papertide::ingest::import::{ImportSource, import};
 use papertide::search::{SearchOptions, Sort};
+use support::papers::paper;
 
 const SAMPLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/data/sample/papers.jsonl.gz");
 
@@ -18,17 +21,8 @@ fn config(dir: &Path) -> Config {
 
 fn record(id: &str, title: &str) -> PaperRecord {
     PaperRecord {
-        id: ArxivId::parse(id).unwrap(),
-        title: title.into(),
-        abstract_text: "We study r\\'esum\\'e parsing with $x^2$ models.".into(),
         authors: vec!["Ana G{\\'o}mez".into(), "Li Wei".into()],
-        categories: vec![Category::parse("cs.CL").unwrap(), Category::parse("cs.AI").unwrap()],
-        comments: None,
-        journal_ref: None,
-        doi: None,
-        license: None,
-        submitted: None,
-        updated: None,
+        ..paper(id, title, "We study r\\'esum\\'e parsing with $x^2$ models.", &["cs.CL", "cs.AI"])
     }
 }
 

@@ -4,6 +4,8 @@
 //!
 //! Skips, saying why, when `chromium` or `chromedriver` is missing (CI installs both: see .ci/run).
 
+mod support;
+
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -13,6 +15,7 @@ use papertide::app::App;
 use papertide::config::Config;
 use papertide::domain::{AnnounceKind, Announcement, ArxivId, Category, PaperRecord};
 use serde_json::{Value, json};
+use support::papers::paper;
 
 const CHROMIUM: &str = "/usr/bin/chromium";
 const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
@@ -124,18 +127,13 @@ async fn fixture_app(dir: &Path) -> App {
     let mut anns = Vec::new();
     for (i, t) in titles.iter().enumerate() {
         let id = ArxivId::parse(&format!("2606.0020{i}")).unwrap();
+        let abstract_text = format!(
+            "We propose {t}. Our method achieves $x^2 \\leq \\epsilon$ error on benchmarks, which is long enough to fold on a phone screen when the abstract runs on and on for several lines of text."
+        );
         recs.push(PaperRecord {
-            id: id.clone(),
-            title: t.to_string(),
-            abstract_text: format!("We propose {t}. Our method achieves $x^2 \\leq \\epsilon$ error on benchmarks, which is long enough to fold on a phone screen when the abstract runs on and on for several lines of text."),
             authors: vec!["Ada Lovelace".into(), "Alan Turing".into()],
-            categories: vec![Category::parse("cs.LG").unwrap(), Category::parse("cs.AI").unwrap()],
             comments: Some("12 pages, 4 figures".into()),
-            journal_ref: None,
-            doi: None,
-            license: None,
-            submitted: None,
-            updated: None,
+            ..paper(&id.to_string(), *t, abstract_text, &["cs.LG", "cs.AI"])
         });
         anns.push(Announcement { date: day, category: Category::parse("cs.LG").unwrap(), id, kind: AnnounceKind::New });
     }

@@ -1,12 +1,15 @@
 //! RSS feeds parsed with a real feed parser (`feed-rs`): guids, dates, absolute links, escaping.
 
+mod support;
+
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use chrono::NaiveDate;
 use http_body_util::BodyExt;
 use papertide::app::App;
 use papertide::config::Config;
-use papertide::domain::{AnnounceKind, Announcement, ArxivId, Category, PaperRecord};
+use papertide::domain::{AnnounceKind, Announcement, ArxivId, Category};
+use support::papers::paper;
 use tower::ServiceExt;
 
 async fn app() -> (tempfile::TempDir, App) {
@@ -19,19 +22,7 @@ async fn app() -> (tempfile::TempDir, App) {
     let mut anns = Vec::new();
     for (i, title) in ["Diffusion & <b>bold</b> claims", "Plain diffusion", "Old diffusion"].iter().enumerate() {
         let id = format!("2606.0010{i}");
-        recs.push(PaperRecord {
-            id: ArxivId::parse(&id).unwrap(),
-            title: title.to_string(),
-            abstract_text: "Diffusion with $x<y$ & <i>markup</i>.".into(),
-            authors: vec!["Ada Lovelace".into()],
-            categories: vec![Category::parse("cs.LG").unwrap()],
-            comments: None,
-            journal_ref: None,
-            doi: None,
-            license: None,
-            submitted: None,
-            updated: None,
-        });
+        recs.push(paper(&id, *title, "Diffusion with $x<y$ & <i>markup</i>.", &["cs.LG"]));
         let date = if i == 2 { day.pred_opt().unwrap() } else { day };
         anns.push(Announcement {
             date,

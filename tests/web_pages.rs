@@ -11,6 +11,7 @@ use papertide::app::App;
 use papertide::config::Config;
 use papertide::domain::{AnnounceKind, Announcement, ArxivId, Category, PaperRecord};
 use serde_json::Value;
+use support::papers::paper;
 use tower::ServiceExt;
 
 const DAY1: &str = "2026-06-15";
@@ -18,17 +19,9 @@ const DAY2: &str = "2026-06-16";
 
 fn rec(id: &str, title: &str, cats: &[&str]) -> PaperRecord {
     PaperRecord {
-        id: ArxivId::parse(id).unwrap(),
-        title: title.into(),
-        abstract_text: format!("We study {title} with $x^2 < y$ and transformers."),
         authors: vec!["Grace Hopper".into(), "Alan <b>Turing</b>".into()],
-        categories: cats.iter().map(|c| Category::parse(c).unwrap()).collect(),
         comments: Some("10 pages".into()),
-        journal_ref: None,
-        doi: None,
-        license: None,
-        submitted: None,
-        updated: None,
+        ..paper(id, title, format!("We study {title} with $x^2 < y$ and transformers."), cats)
     }
 }
 

@@ -3,9 +3,11 @@
 //! * [`fake_server`]: a scripted HTTP/1.1 server on loopback with fault injection, for anything that
 //!   talks to arXiv through `papertide::arxiv::http::ArxivHttp`.
 //! * [`fake_llm`]: a streaming OpenAI-compatible Chat Completions server (axum) with fault injection.
+//! * [`papers`]: paper records with test defaults.
 
 // Each integration test binary compiles this module separately and uses only part of it.
 #![allow(dead_code)]
 
 pub mod fake_llm;
 pub mod fake_server;
+pub mod papers;

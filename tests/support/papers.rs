@@ -1,0 +1,26 @@
+//! Paper records for integration tests: [`paper`] fills the fields most tests do not care about, so each
+//! test states only what it checks (`PaperRecord { authors: ..., ..paper(...) }` for the rest).
+
+use papertide::domain::{ArxivId, Category, PaperRecord};
+
+/// A record with this id, title, abstract and categories (the first is the primary), one author
+/// ("Ada Lovelace"), and no comments, journal reference, DOI, license or dates. Panics on a malformed id or
+/// category: test data is written by hand.
+pub fn paper(id: &str, title: impl Into<String>, abstract_text: impl Into<String>, categories: &[&str]) -> PaperRecord {
+    PaperRecord {
+        id: ArxivId::parse(id).unwrap_or_else(|e| panic!("test id {id:?}: {e}")),
+        title: title.into(),
+        abstract_text: abstract_text.into(),
+        authors: vec!["Ada Lovelace".into()],
+        categories: categories
+            .iter()
+            .map(|c| Category::parse(c).unwrap_or_else(|e| panic!("test category {c:?}: {e}")))
+            .collect(),
+        comments: None,
+        journal_ref: None,
+        doi: None,
+        license: None,
+        submitted: None,
+        updated: None,
+    }
+}
