@@ -824,9 +824,8 @@ pub fn run(args: &EvalCurArgs) -> anyhow::Result<()> {
     let fits: Vec<Vec<f32>> = test_rows
         .iter()
         .map(|&(r, _)| {
-            let row = exact.row(r);
-            let a: Vec<f32> =
-                (0..k_q).map(|q| (0..n).map(|j| row[j] as f64 * r_pinv.get(j, q)).sum::<f64>() as f32).collect();
+            let row: Vec<f64> = exact.row(r).iter().map(|&y| y as f64).collect();
+            let a: Vec<f32> = r_pinv.vec_mul(&row).into_iter().map(|x| x as f32).collect();
             rt.chunks_exact(k_q).map(|r_j| dot_f32(&a, r_j)).collect()
         })
         .collect();

@@ -311,9 +311,8 @@ impl CurIndex {
             let w = Mat::from_fn(k_q, fit.len(), |q, a| self.rt[fit[a].0 * k_q + q] as f64);
             let p = pinv(&w, self.meta.rcond);
             // a = c_S · pinv(W_S): 1 × k_q.
-            let a: Vec<f32> = (0..k_q)
-                .map(|q| fit.iter().enumerate().map(|(s, &(_, cs))| cs as f64 * p.get(s, q)).sum::<f64>() as f32)
-                .collect();
+            let c_s: Vec<f64> = fit.iter().map(|&(_, cs)| cs as f64).collect();
+            let a: Vec<f32> = p.vec_mul(&c_s).into_iter().map(|x| x as f32).collect();
             let s: Vec<f32> = self.rt.chunks_exact(k_q).map(|r_j| dot_f32(&a, r_j)).collect();
             let scored = search.score_top(&s, step)?;
             if scored == 0 {

@@ -132,12 +132,8 @@ impl CurIndex {
         }
         let resid: Vec<f64> = observed.iter().map(|&(p, y)| y as f64 - mean[p]).collect();
         // K_SS + σ²I is positive definite for σ² > 0; the pseudo-inverse only guards against round-off.
-        let alpha = cholesky_solve(&k_ss, &resid).unwrap_or_else(|| {
-            let p = pinv(&k_ss, 1e-12);
-            (0..s).map(|i| (0..s).map(|j| p.get(i, j) * resid[j]).sum()).collect()
-        });
-        let v: Vec<f32> =
-            (0..k_q).map(|q| ((0..s).map(|i| a_s.get(q, i) * alpha[i]).sum::<f64>() / k_q as f64) as f32).collect();
+        let alpha = cholesky_solve(&k_ss, &resid).unwrap_or_else(|| pinv(&k_ss, 1e-12).mul_vec(&resid));
+        let v: Vec<f32> = a_s.mul_vec(&alpha).into_iter().map(|x| (x / k_q as f64) as f32).collect();
         let v_sum: f32 = v.iter().sum();
         self.rt
             .chunks_exact(k_q)

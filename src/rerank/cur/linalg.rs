@@ -83,6 +83,18 @@ impl Mat {
         out
     }
 
+    /// `self · x` for a column vector `x` (length `cols`).
+    pub fn mul_vec(&self, x: &[f64]) -> Vec<f64> {
+        assert_eq!(x.len(), self.cols, "mul_vec: {}x{} · {}", self.rows, self.cols, x.len());
+        (0..self.rows).map(|i| dot(self.row(i), x)).collect()
+    }
+
+    /// `xᵀ · self` for a row vector `x` (length `rows`).
+    pub fn vec_mul(&self, x: &[f64]) -> Vec<f64> {
+        assert_eq!(x.len(), self.rows, "vec_mul: {} · {}x{}", x.len(), self.rows, self.cols);
+        (0..self.cols).map(|j| x.iter().enumerate().map(|(i, xi)| xi * self.get(i, j)).sum()).collect()
+    }
+
     /// The sub-matrix with the given rows (in order) and all columns.
     pub fn select_rows(&self, rows: &[usize]) -> Mat {
         let mut data = Vec::with_capacity(rows.len() * self.cols);
@@ -376,6 +388,15 @@ mod tests {
         let b: Vec<f32> = (0..37).map(|i| (i as f32).sin()).collect();
         let naive: f32 = a.iter().zip(&b).map(|(x, y)| x * y).sum();
         assert!((dot_f32(&a, &b) - naive).abs() < 1e-4);
+    }
+
+    #[test]
+    fn vector_products_match_matmul() {
+        let mut rng = StdRng::seed_from_u64(7);
+        let a = random(4, 3, &mut rng);
+        let (x, y) = (vec![0.5, -1.0, 2.0], vec![1.0, 0.0, -3.0, 0.25]);
+        assert_eq!(a.mul_vec(&x), a.matmul(&Mat::from_rows(3, 1, x.clone())).data);
+        assert_eq!(a.vec_mul(&y), Mat::from_rows(1, 4, y.clone()).matmul(&a).data);
     }
 
     #[test]
