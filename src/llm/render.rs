@@ -15,6 +15,12 @@ pub fn markdown_to_safe_html(markdown: &str) -> String {
     markdown_to_safe_html_with(markdown, |_, _| None)
 }
 
+/// An LLM answer as every page shows it (the live stream, the cached replay, the summary page): sanitized HTML
+/// with its formulas as MathML, like the rest of the site.
+pub fn answer_html(markdown: &str) -> String {
+    markdown_to_safe_html_with(markdown, crate::web::math::to_mathml)
+}
+
 /// Like [`markdown_to_safe_html`], with `math(tex, display)` offering server-rendered markup (MathML) for each
 /// formula; `None` keeps the TeX span. The markup is put in *after* sanitizing (through private-use placeholder
 /// characters that ammonia keeps as text), so `math` must return markup it has checked itself.

@@ -14,7 +14,7 @@ use super::context;
 use super::faq::{self, Lang, Prompts};
 use super::generation::{Event, Generation, Subscription};
 use super::limits::{Queue, RateLimiter};
-use super::render::markdown_to_safe_html_with;
+use super::render::answer_html;
 use super::{LlmConfig, UNCONFIGURED};
 use crate::app::App;
 use crate::store::{StoreError, StoredPaper, StoredSummary, SummaryAnswer, SummaryKey};
@@ -254,9 +254,4 @@ impl Task {
             }
         }
     }
-}
-
-/// An answer as the pages show it: markdown to sanitized HTML, formulas to MathML like the rest of the site.
-fn answer_html(markdown: &str) -> String {
-    markdown_to_safe_html_with(markdown, crate::web::math::to_mathml)
 }

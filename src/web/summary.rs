@@ -19,7 +19,7 @@ use serde_json::json;
 use super::WebError;
 use crate::app::App;
 use crate::domain::ArxivId;
-use crate::llm::render::markdown_to_safe_html_with;
+use crate::llm::render::answer_html;
 use crate::llm::{Lang, Opened, Service, Subscription, UNCONFIGURED};
 use crate::store::StoredPaper;
 
@@ -215,10 +215,7 @@ async fn render_page(app: &App, id: &str, lang: Lang) -> Result<String, WebError
             page.cached = s
                 .answers
                 .iter()
-                .map(|a| CachedAnswer {
-                    question: a.question.clone(),
-                    html: markdown_to_safe_html_with(&a.answer, super::math::to_mathml),
-                })
+                .map(|a| CachedAnswer { question: a.question.clone(), html: answer_html(&a.answer) })
                 .collect();
         }
     }
