@@ -135,8 +135,8 @@ impl App {
         let rt = tokio::runtime::Handle::current();
         // Model weights are far over the fetcher's default cap (feeds and API pages are a few MiB).
         const MAX_MODEL_FILE: u64 = 8 << 30;
-        let fetch = Box::new(move |url: &str| -> Result<Vec<u8>, String> {
-            rt.block_on(http.get_limited(url, None, MAX_MODEL_FILE)).map(|f| f.body.to_vec()).map_err(|e| e.to_string())
+        let fetch = Box::new(move |url: &str, dest: &std::path::Path| -> Result<u64, String> {
+            rt.block_on(http.download_to(url, dest, MAX_MODEL_FILE)).map_err(|e| e.to_string())
         });
         self.related.load_engine(self.config.model_cache_dir(), self.config.cur_index_path(), fetch).await
     }

@@ -1,5 +1,6 @@
 //! `ArxivHttp` end to end over loopback against the scripted fake server: retries per fault kind, Retry-After,
-//! permanent statuses with bodies, giving up, conditional GET, User-Agent, gzip, and per-host politeness.
+//! permanent statuses with bodies, giving up, conditional GET, User-Agent, gzip, size caps, streamed downloads,
+//! and per-host politeness.
 //! Everything runs in real time with millisecond-to-one-second waits; the file takes a few seconds.
 
 mod support;
@@ -221,6 +222,47 @@ async fn bodies_over_the_cap_are_refused_once_and_not_retried() {
     }
     let fetched = http.get(&server.url("/fits"), None).await.expect("a body at the cap");
     assert_eq!(fetched.body.len(), 4096);
+}
+
+#[tokio::test]
+async fn downloads_stream_to_a_file_with_retries_and_their_own_cap() {
+    let server = FakeServer::start().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let dest = dir.path().join("weights.part");
+    let body: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
+    // A truncated first attempt leaves part of the body in the file; the retry starts the file over.
+    server.script("/weights", [Reply::Truncated, Reply::Status500, Reply::ok(body.clone())]);
+    // The download cap is its own: far over the client's `max_body_bytes` here.
+    let http = client(HttpConfig { max_body_bytes: 4096, ..HttpConfig::for_tests() });
+    let written = http.download_to(&server.url("/weights"), &dest, 1 << 20).await.expect("download");
+    assert_eq!(written, body.len() as u64);
+    assert_eq!(std::fs::read(&dest).expect("read back"), body, "exactly the body, nothing from the cut attempt");
+    assert_eq!(server.hits("/weights"), 3);
+
+    // Over the download's cap (declared, and a gzip bomb counted as it decodes): refused once.
+    server.script("/big", [Reply::ok(vec![b'x'; 5000]), Reply::ok("never fetched")]);
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    encoder.write_all(&vec![0u8; 1 << 20]).expect("compress");
+    server.script("/bomb", [Reply::ok(encoder.finish().expect("compress")).with_header("content-encoding", "gzip")]);
+    for path in ["/big", "/bomb"] {
+        let err = http.download_to(&server.url(path), &dest, 4999).await.expect_err(path);
+        assert!(matches!(err, FetchError::TooLarge { limit: 4999, .. }), "{path}: {err:?}");
+        assert_eq!(server.hits(path), 1, "{path}: not retried");
+    }
+
+    // A missing file on the server: permanent, with the status and URL.
+    server.script("/missing", [Reply::status(404, "Entry not found")]);
+    let err = http.download_to(&server.url("/missing"), &dest, 1 << 20).await.expect_err("404");
+    assert!(matches!(err, FetchError::Status { status: 404, .. }), "{err:?}");
+    assert!(err.to_string().contains("/missing"), "{err}");
+
+    // An unwritable destination: a clear error naming the path, not retried.
+    server.script("/w", [Reply::ok("data"), Reply::ok("data")]);
+    let nowhere = dir.path().join("no-such-dir").join("file");
+    let err = http.download_to(&server.url("/w"), &nowhere, 1 << 20).await.expect_err("unwritable");
+    assert!(matches!(err, FetchError::Write { .. }), "{err:?}");
+    assert!(err.to_string().contains("no-such-dir"), "{err}");
+    assert_eq!(server.hits("/w"), 1);
 }
 
 #[tokio::test]

@@ -18,15 +18,19 @@
 //! [`FetchError::TooLarge`] and never retried: a misconfigured URL or a hostile server must not be able to make
 //! the ingester buffer gigabytes (a gzip bomb decodes to far more than it sends). A declared `Content-Length`
 //! over the cap is refused before any of the body is read; otherwise the body is counted as it streams in.
+//! Large downloads (a model's weights) go through [`ArxivHttp::download_to`] instead, which streams the body
+//! into a file under its own cap, so memory stays flat whatever their size.
 
 use std::collections::HashMap;
 use std::fmt;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
 use reqwest::header::{self, HeaderMap, HeaderValue};
 use reqwest::{StatusCode, Url};
+use tokio::io::AsyncWriteExt;
 use tokio::time::Instant;
 
 use super::retry::{self, Attempt, RetryError, RetryPolicy};
@@ -176,6 +180,17 @@ pub enum FetchError {
         /// The cap that was exceeded, in bytes.
         limit: u64,
     },
+    /// [`ArxivHttp::download_to`] could not write the body to its destination file. Not retried.
+    #[error("cannot write the body of {url} to {}: {source}", path.display())]
+    Write {
+        /// The requested URL.
+        url: String,
+        /// The destination file.
+        path: PathBuf,
+        /// The underlying error.
+        #[source]
+        source: std::io::Error,
+    },
     /// The HTTP client could not be constructed (TLS backend, bad User-Agent, ...).
     #[error("cannot build the HTTP client: {0}")]
     Client(#[source] reqwest::Error),
@@ -227,26 +242,71 @@ impl ArxivHttp {
     /// With `validators`, sends a conditional request; a 304 answer yields `not_modified: true` and an empty
     /// body. Any other non-2xx status that is not retried becomes [`FetchError::Status`].
     pub async fn get(&self, url: &str, validators: Option<&Validators>) -> Result<Fetched, FetchError> {
-        self.get_limited(url, validators, self.inner.max_body_bytes).await
-    }
-
-    /// [`ArxivHttp::get`] with its own body-size cap instead of [`HttpConfig::max_body_bytes`]: for the few
-    /// downloads that are legitimately large (a model's weights).
-    pub async fn get_limited(
-        &self,
-        url: &str,
-        validators: Option<&Validators>,
-        max_body_bytes: u64,
-    ) -> Result<Fetched, FetchError> {
         let parsed = parse_url(url)?;
         let host = host_key(&parsed, url)?;
         let headers = conditional_headers(validators);
         let shown = retry::redact(url);
+        let max_body_bytes = self.inner.max_body_bytes;
         let result = retry::retry(&self.inner.retry, url, || {
             self.attempt(parsed.clone(), &host, headers.clone(), validators, max_body_bytes)
         })
         .await;
         result.map_err(|e| into_fetch_error(e, &shown))
+    }
+
+    /// Streams the body of `url` into the file `dest` (created or truncated at each attempt) instead of memory,
+    /// retrying like [`ArxivHttp::get`], and returns the number of bytes written. For large downloads (a model's
+    /// weights): memory stays flat whatever the size. A body over `max_body_bytes` fails with
+    /// [`FetchError::TooLarge`]; a failure to write fails with [`FetchError::Write`]. Neither is retried. On
+    /// failure `dest` may hold part of the body: callers write to a temporary name and rename on success.
+    pub async fn download_to(&self, url: &str, dest: &Path, max_body_bytes: u64) -> Result<u64, FetchError> {
+        let parsed = parse_url(url)?;
+        let host = host_key(&parsed, url)?;
+        let shown = retry::redact(url);
+        let result =
+            retry::retry(&self.inner.retry, url, || self.download_attempt(parsed.clone(), &host, dest, max_body_bytes))
+                .await;
+        result.map_err(|e| into_fetch_error(e, &shown))
+    }
+
+    /// Waits for the host's turn and sends the request (the body is not read yet).
+    async fn send(&self, url: Url, host: &str, headers: HeaderMap) -> Result<reqwest::Response, Attempt<Failure>> {
+        self.inner.limiter.wait_turn(host).await;
+        self.inner.client.get(url).headers(headers).send().await.map_err(classify_transport)
+    }
+
+    /// One download attempt: a 2xx body goes to `dest` chunk by chunk; any other answer is classified like
+    /// [`ArxivHttp::get`]'s, reading at most [`ERROR_BODY_CAP`] of it.
+    async fn download_attempt(
+        &self,
+        url: Url,
+        host: &str,
+        dest: &Path,
+        max_body_bytes: u64,
+    ) -> Result<u64, Attempt<Failure>> {
+        let mut response = self.send(url, host, HeaderMap::new()).await?;
+        let status = response.status();
+        if !status.is_success() {
+            let retry_after = retry_after_of(status, response.headers(), SystemTime::now());
+            let body = read_capped(response, ERROR_BODY_CAP).await.unwrap_or_default();
+            return Err(status_failure(status, body, retry_after));
+        }
+        if response.content_length().is_some_and(|n| n > max_body_bytes) {
+            return Err(Attempt::Permanent(Failure::TooLarge { limit: max_body_bytes }));
+        }
+        let write_failed = |source| Attempt::Permanent(Failure::Write { path: dest.to_path_buf(), source });
+        let mut file = tokio::fs::File::create(dest).await.map_err(write_failed)?;
+        let mut written = 0u64;
+        while let Some(chunk) = response.chunk().await.map_err(classify_transport)? {
+            written += chunk.len() as u64;
+            if written > max_body_bytes {
+                return Err(Attempt::Permanent(Failure::TooLarge { limit: max_body_bytes }));
+            }
+            file.write_all(&chunk).await.map_err(write_failed)?;
+        }
+        // Durable before the caller renames it into place.
+        file.sync_all().await.map_err(write_failed)?;
+        Ok(written)
     }
 
     /// One request, body included, classified for the retry loop.
@@ -258,8 +318,7 @@ impl ArxivHttp {
         validators: Option<&Validators>,
         max_body_bytes: u64,
     ) -> Result<Fetched, Attempt<Failure>> {
-        self.inner.limiter.wait_turn(host).await;
-        let response = self.inner.client.get(url).headers(headers).send().await.map_err(classify_transport)?;
+        let response = self.send(url, host, headers).await?;
         let status = response.status();
         let final_url = response.url().to_string();
         let retry_after = retry_after_of(status, response.headers(), SystemTime::now());
@@ -288,12 +347,20 @@ impl ArxivHttp {
                 not_modified: false,
             });
         }
-        let failure = Failure::Status { status: status.as_u16(), body };
-        if is_transient_status(status) {
-            Err(Attempt::Transient { error: failure, retry_after })
-        } else {
-            Err(Attempt::Permanent(failure))
-        }
+        Err(status_failure(status, body, retry_after))
+    }
+}
+
+/// How much of an error answer a download reads (its text explains the failure; the rest is not needed).
+const ERROR_BODY_CAP: u64 = 64 << 10;
+
+/// A non-2xx answer for the retry loop: 5xx and 429 are transient (honouring `Retry-After`), others permanent.
+fn status_failure(status: StatusCode, body: Bytes, retry_after: Option<Duration>) -> Attempt<Failure> {
+    let failure = Failure::Status { status: status.as_u16(), body };
+    if is_transient_status(status) {
+        Attempt::Transient { error: failure, retry_after }
+    } else {
+        Attempt::Permanent(failure)
     }
 }
 
@@ -317,9 +384,19 @@ async fn read_capped(mut response: reqwest::Response, limit: u64) -> Result<Byte
 /// What went wrong in one attempt (internal: mapped to [`FetchError`] once retrying ends).
 #[derive(Debug)]
 enum Failure {
-    Status { status: u16, body: Bytes },
+    Status {
+        status: u16,
+        body: Bytes,
+    },
     Transport(reqwest::Error),
-    TooLarge { limit: u64 },
+    TooLarge {
+        limit: u64,
+    },
+    /// The download's destination could not be written (only [`ArxivHttp::download_to`]).
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
 }
 
 impl fmt::Display for Failure {
@@ -340,6 +417,7 @@ impl fmt::Display for Failure {
                 Ok(())
             }
             Failure::TooLarge { limit } => write!(f, "body larger than {limit} bytes"),
+            Failure::Write { path, source } => write!(f, "cannot write the body to {}: {source}", path.display()),
         }
     }
 }
@@ -353,6 +431,7 @@ fn into_fetch_error(err: RetryError<Failure>, url: &str) -> FetchError {
         RetryError::Permanent(Failure::Status { status, body }) => FetchError::Status { url, status, body },
         RetryError::Permanent(Failure::Transport(source)) => FetchError::Request { url, source },
         RetryError::Permanent(Failure::TooLarge { limit }) => FetchError::TooLarge { url, limit },
+        RetryError::Permanent(Failure::Write { path, source }) => FetchError::Write { url, path, source },
     }
 }
 

@@ -48,8 +48,9 @@ pub struct ComputeStats {
     pub ms: u64,
 }
 
-/// Downloads one URL (for hub models), owned so it can move to the pool thread.
-pub type OwnedFetch = Box<dyn Fn(&str) -> Result<Vec<u8>, String> + Send>;
+/// Downloads one URL into a file (for hub models; see [`crate::rerank::Fetch`]), owned so it can move to the
+/// pool thread.
+pub type OwnedFetch = Box<dyn Fn(&str, &std::path::Path) -> Result<u64, String> + Send>;
 
 pub struct RelatedService {
     cfg: RelatedConfig,

@@ -4,8 +4,9 @@
 use super::RerankError;
 use std::path::{Path, PathBuf};
 
-/// Downloads one URL and returns its body (or a human-readable reason).
-pub type Fetch<'a> = &'a dyn Fn(&str) -> Result<Vec<u8>, String>;
+/// Downloads one URL into the given file (created or truncated) and returns the bytes written, or a
+/// human-readable reason. Streaming to a file keeps multi-GB weights out of memory.
+pub type Fetch<'a> = &'a dyn Fn(&str, &Path) -> Result<u64, String>;
 
 /// The files a cross-encoder directory needs.
 pub const MODEL_FILES: [&str; 3] = ["config.json", "model.safetensors", "tokenizer.json"];
@@ -51,16 +52,17 @@ pub fn resolve_model(spec: &str, cache_dir: &Path, hub_base_url: &str, fetch: Fe
             continue;
         }
         let url = format!("{base}/{id}/resolve/{rev_s}/{file}");
-        let bytes = fetch(&url).map_err(|message| RerankError::Download {
-            file: file.to_string(),
-            url: url.clone(),
-            message,
-        })?;
-        if bytes.is_empty() {
-            return Err(RerankError::Download { file: file.to_string(), url, message: "empty response".into() });
-        }
         let tmp = dir.join(format!(".{file}.part{}", std::process::id()));
-        std::fs::write(&tmp, &bytes).map_err(|e| RerankError::io(&tmp, e))?;
+        let fail = |message: String| {
+            // A partial file is useless and must not be mistaken for a download.
+            let _ = std::fs::remove_file(&tmp);
+            RerankError::Download { file: file.to_string(), url: url.clone(), message }
+        };
+        match fetch(&url, &tmp) {
+            Ok(0) => return Err(fail("empty response".into())),
+            Ok(_) => {}
+            Err(message) => return Err(fail(message)),
+        }
         std::fs::rename(&tmp, &dest).map_err(|e| RerankError::io(&dest, e))?;
     }
     Ok(dir)

@@ -420,15 +420,16 @@ fn resolve_model_local_download_cache_and_offline() {
     let src = tmp.path().join("src");
     write_model(&src, &config_json(&TINY), &tiny_tensors(&TINY));
     // a local directory is used as-is, the fetcher is not called
-    let never: &dyn Fn(&str) -> Result<Vec<u8>, String> = &|u: &str| panic!("fetched {u}");
+    let never: &dyn Fn(&str, &Path) -> Result<u64, String> = &|u: &str, _: &Path| panic!("fetched {u}");
     assert_eq!(resolve_model(src.to_str().unwrap(), &cache, "https://hub.invalid", never).unwrap(), src);
 
-    // a hub id is downloaded through the injected fetcher
+    // a hub id is downloaded through the injected fetcher, into a temporary file renamed into place
     let calls = std::sync::Mutex::new(Vec::new());
-    let fetch = |url: &str| -> Result<Vec<u8>, String> {
+    let fetch = |url: &str, dest: &Path| -> Result<u64, String> {
         calls.lock().unwrap().push(url.to_string());
+        assert!(dest.file_name().unwrap().to_string_lossy().starts_with('.'), "a temporary name: {dest:?}");
         let file = url.rsplit('/').next().unwrap();
-        std::fs::read(src.join(file)).map_err(|e| e.to_string())
+        std::fs::copy(src.join(file), dest).map_err(|e| e.to_string())
     };
     let dir = resolve_model("acme/tiny-ce", &cache, "http://127.0.0.1:9/", &fetch).unwrap();
     assert_eq!(dir, cache.join("acme--tiny-ce"));
@@ -441,15 +442,14 @@ fn resolve_model_local_download_cache_and_offline() {
         ]
     );
     assert!(CrossEncoder::load(&dir, opts(16, Dtype::F32, 1, 8)).is_ok());
-    assert!(
-        std::fs::read_dir(&dir).unwrap().all(|e| !e.unwrap().file_name().to_string_lossy().starts_with('.')),
-        "no temp files left"
-    );
+    let no_temp_files =
+        |d: &Path| std::fs::read_dir(d).unwrap().all(|e| !e.unwrap().file_name().to_string_lossy().starts_with('.'));
+    assert!(no_temp_files(&dir), "no temp files left");
     // present files are not fetched again
     assert_eq!(resolve_model("acme/tiny-ce", &cache, "http://x", never).unwrap(), dir);
 
     // offline: a clear message
-    let offline = |_: &str| -> Result<Vec<u8>, String> { Err("connection refused".into()) };
+    let offline = |_: &str, _: &Path| -> Result<u64, String> { Err("connection refused".into()) };
     let e = resolve_model("acme/other@v2", &cache, "https://huggingface.co", &offline).unwrap_err().to_string();
     assert!(
         e.contains("could not download config.json from https://huggingface.co/acme/other/resolve/v2/config.json")
@@ -458,6 +458,24 @@ fn resolve_model_local_download_cache_and_offline() {
         "{e}"
     );
     assert!(!cache.join("acme--other--v2").join("config.json").exists());
+
+    // a download cut off after writing part of the file: the part is removed, nothing is renamed into place
+    let cut = |_: &str, dest: &Path| -> Result<u64, String> {
+        std::fs::write(dest, b"{\"partial").unwrap();
+        Err("connection reset".into())
+    };
+    let e = resolve_model("acme/cut", &cache, "http://x", &cut).unwrap_err().to_string();
+    assert!(e.contains("connection reset"), "{e}");
+    let cut_dir = cache.join("acme--cut");
+    assert!(!cut_dir.join("config.json").exists() && no_temp_files(&cut_dir), "nothing left behind");
+    // an empty answer is an error too, and leaves nothing
+    let empty = |_: &str, dest: &Path| -> Result<u64, String> {
+        std::fs::write(dest, b"").map(|_| 0).map_err(|e| e.to_string())
+    };
+    let e = resolve_model("acme/cut", &cache, "http://x", &empty).unwrap_err().to_string();
+    assert!(e.contains("empty response"), "{e}");
+    assert!(no_temp_files(&cut_dir));
+
     // neither a directory nor a hub id
     for bad in ["/no/such/dir", "just-a-name", "a/b/c", "../x/y", "a/b@../c"] {
         let e = resolve_model(bad, &cache, "https://huggingface.co", &offline).unwrap_err().to_string();
