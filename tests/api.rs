@@ -6,7 +6,6 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use http_body_util::BodyExt;
 use papertide::app::App;
-use papertide::config::Config;
 use papertide::domain::PaperRecord;
 use serde_json::Value;
 use support::papers::paper;
@@ -14,7 +13,7 @@ use tower::ServiceExt;
 
 async fn app() -> (tempfile::TempDir, App) {
     let dir = tempfile::tempdir().unwrap();
-    let app = App::open(Config { data_dir: dir.path().to_path_buf(), ..Config::default() }).await.unwrap();
+    let app = App::open(support::config::at(dir.path())).await.unwrap();
     let rec = |id: &str, title: &str| PaperRecord {
         authors: vec!["Grace Hopper".into()],
         ..paper(id, title, "Transformers for retrieval.", &["cs.IR"])

@@ -18,13 +18,7 @@ fn fixture(name: &str) -> Vec<u8> {
 }
 
 fn config(dir: &std::path::Path, server: &FakeServer) -> Config {
-    let mut c = Config { data_dir: dir.to_path_buf(), ..Config::default() };
-    c.arxiv.rss_url = server.base_url();
-    c.arxiv.request_interval_ms = 0;
-    c.arxiv.retry_initial_ms = 10;
-    c.arxiv.retry_max_elapsed_s = 1;
-    c.arxiv.read_timeout_s = 1;
-    c
+    support::config::against(dir, server)
 }
 
 fn cat(c: &str) -> Category {

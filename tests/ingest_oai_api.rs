@@ -29,15 +29,9 @@ const TOKEN_ROUTE: &str = "/oai?verb=ListRecords&resumptionToken=6960524|1001";
 const FIRST_ROUTE: &str = "/oai?verb=ListRecords&metadataPrefix=arXiv";
 
 pub fn test_config(dir: &std::path::Path, server: &FakeServer) -> Config {
-    let mut c = Config { data_dir: dir.to_path_buf(), ..Config::default() };
-    c.arxiv.api_url = server.url("/api/query");
-    c.arxiv.oai_url = server.url("/oai");
-    c.arxiv.rss_url = server.base_url();
-    c.arxiv.request_interval_ms = 0;
-    c.arxiv.retry_initial_ms = 10;
+    let mut c = support::config::against(dir, server);
+    // Some tests script runs of several faults with Retry-After waits.
     c.arxiv.retry_max_elapsed_s = 8;
-    c.arxiv.read_timeout_s = 1;
-    c.arxiv.connect_timeout_s = 1;
     c
 }
 

@@ -74,7 +74,7 @@ async fn a_killed_oai_harvest_resumes_without_losing_or_duplicating_papers() {
     assert!(stdout.contains("resuming"), "{stdout}");
 
     // Every paper once, the index in step with the store.
-    let config = papertide::config::Config { data_dir: dir.path().to_path_buf(), ..Default::default() };
+    let config = support::config::at(dir.path());
     let app = papertide::app::App::open(config).await.unwrap();
     assert_eq!(app.store.paper_count().await.unwrap(), (PAGES * 3) as i64);
     for k in 0..PAGES {

@@ -8,7 +8,6 @@ use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use papertide::app::App;
-use papertide::config::Config;
 use papertide::domain::PaperRecord;
 use papertide::llm::LlmConfig;
 use papertide::llm::sse::SseParser;
@@ -82,9 +81,7 @@ fn llm_config(fake: &FakeLlm) -> LlmConfig {
 async fn harness(llm: Option<LlmConfig>) -> Harness {
     capture_logs();
     let dir = tempfile::tempdir().unwrap();
-    let mut config = Config { data_dir: dir.path().to_path_buf(), ..Config::default() };
-    config.arxiv.request_interval_ms = 0;
-    config.arxiv.retry_initial_ms = 10;
+    let mut config = support::config::loopback(dir.path());
     config.arxiv.retry_max_elapsed_s = 2;
     if let Some(llm) = llm {
         config.llm = llm;

@@ -12,7 +12,6 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use http_body_util::BodyExt;
 use papertide::app::App;
-use papertide::config::Config;
 use papertide::domain::PaperRecord;
 use papertide::store::{NewJob, RelatedItem};
 use serde_json::Value;
@@ -43,13 +42,10 @@ fn sample(n: usize) -> Vec<PaperRecord> {
 }
 
 async fn open(dir: &Path, model: Option<&Path>, hub: Option<&str>) -> App {
-    let mut config = Config { data_dir: dir.to_path_buf(), ..Config::default() };
+    let mut config = support::config::loopback(dir);
     config.related.model = model.map(|m| m.display().to_string());
     config.related.background = true;
     config.related.cur_candidates = 10;
-    config.arxiv.request_interval_ms = 0;
-    config.arxiv.retry_max_elapsed_s = 1;
-    config.arxiv.retry_initial_ms = 10;
     if let Some(h) = hub {
         config.related.hub_url = h.to_string();
         config.related.model = Some("acme/arxiv-ce".into());

@@ -16,7 +16,7 @@ use support::papers::paper;
 const SAMPLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/data/sample/papers.jsonl.gz");
 
 fn config(dir: &Path) -> Config {
-    Config { data_dir: dir.to_path_buf(), ..Config::default() }
+    support::config::at(dir)
 }
 
 fn record(id: &str, title: &str) -> PaperRecord {

@@ -12,7 +12,6 @@ use std::time::{Duration, Instant};
 
 use chrono::NaiveDate;
 use papertide::app::App;
-use papertide::config::Config;
 use papertide::domain::{AnnounceKind, Announcement, ArxivId, Category, PaperRecord};
 use serde_json::{Value, json};
 use support::papers::paper;
@@ -115,7 +114,7 @@ fn base64_decode(s: &str) -> Vec<u8> {
 }
 
 async fn fixture_app(dir: &Path) -> App {
-    let app = App::open(Config { data_dir: dir.to_path_buf(), ..Config::default() }).await.unwrap();
+    let app = App::open(support::config::at(dir)).await.unwrap();
     let day = NaiveDate::from_ymd_opt(2026, 6, 16).unwrap();
     let titles = [
         "Diffusion models for $\\mathcal{O}(n \\log n)$ sampling",

@@ -7,14 +7,13 @@ use axum::http::{Request, StatusCode};
 use chrono::NaiveDate;
 use http_body_util::BodyExt;
 use papertide::app::App;
-use papertide::config::Config;
 use papertide::domain::{AnnounceKind, Announcement, ArxivId, Category};
 use support::papers::paper;
 use tower::ServiceExt;
 
 async fn app() -> (tempfile::TempDir, App) {
     let dir = tempfile::tempdir().unwrap();
-    let mut config = Config { data_dir: dir.path().to_path_buf(), ..Config::default() };
+    let mut config = support::config::at(dir.path());
     config.server.public_url = Some("https://papers.example.org/".into());
     let app = App::open(config).await.unwrap();
     let day = NaiveDate::from_ymd_opt(2026, 6, 16).unwrap();

@@ -8,7 +8,6 @@ use axum::http::{HeaderMap, Request, StatusCode, header};
 use chrono::NaiveDate;
 use http_body_util::BodyExt;
 use papertide::app::App;
-use papertide::config::Config;
 use papertide::domain::{AnnounceKind, Announcement, ArxivId, Category, PaperRecord};
 use serde_json::Value;
 use support::papers::paper;
@@ -38,11 +37,8 @@ fn ann(id: &str, cat: &str, day: &str, kind: AnnounceKind) -> Announcement {
 /// replacement; day 1 has one hostile title.
 async fn app_with(api_url: &str) -> (tempfile::TempDir, App) {
     let dir = tempfile::tempdir().unwrap();
-    let mut config = Config { data_dir: dir.path().to_path_buf(), ..Config::default() };
+    let mut config = support::config::loopback(dir.path());
     config.arxiv.api_url = api_url.to_string();
-    config.arxiv.request_interval_ms = 0;
-    config.arxiv.retry_max_elapsed_s = 1;
-    config.arxiv.retry_initial_ms = 10;
     config.server.public_url = Some("https://papers.example.org".into());
     let app = App::open(config).await.unwrap();
     let mut recs = Vec::new();

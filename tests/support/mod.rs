@@ -4,10 +4,12 @@
 //!   talks to arXiv through `papertide::arxiv::http::ArxivHttp`.
 //! * [`fake_llm`]: a streaming OpenAI-compatible Chat Completions server (axum) with fault injection.
 //! * [`papers`]: paper records with test defaults.
+//! * [`config`]: configs with data in a temp dir and arXiv settings for a loopback fake.
 
 // Each integration test binary compiles this module separately and uses only part of it.
 #![allow(dead_code)]
 
+pub mod config;
 pub mod fake_llm;
 pub mod fake_server;
 pub mod papers;
