@@ -1,6 +1,6 @@
 //! `ArxivHttp` end to end over loopback against the scripted fake server: retries per fault kind, Retry-After,
-//! permanent statuses with bodies, giving up, conditional GET, User-Agent, gzip, size caps, streamed downloads,
-//! and per-host politeness.
+//! permanent statuses with bodies, giving up, conditional GET, User-Agent, gzip, size caps, streamed and
+//! resumed downloads, and per-host politeness.
 //! Everything runs in real time with millisecond-to-one-second waits; the file takes a few seconds.
 
 mod support;
@@ -263,6 +263,42 @@ async fn downloads_stream_to_a_file_with_retries_and_their_own_cap() {
     assert!(matches!(err, FetchError::Write { .. }), "{err:?}");
     assert!(err.to_string().contains("no-such-dir"), "{err}");
     assert_eq!(server.hits("/w"), 1);
+}
+
+#[tokio::test]
+async fn a_cut_download_resumes_where_it_stopped_only_for_the_same_entity() {
+    let server = FakeServer::start().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let dest = dir.path().join("weights.part");
+    let v1: Vec<u8> = (0..300_000u32).map(|i| (i % 253) as u8).collect();
+    let v2: Vec<u8> = v1.iter().rev().copied().collect();
+    let http = test_client();
+    let cut = |etag: Option<&str>, body: &[u8]| Reply::CutOff {
+        etag: etag.map(str::to_owned),
+        body: body.to_vec().into(),
+        sent: 120_000,
+    };
+    let ranged = |etag: &str, body: &[u8]| Reply::Ranged { etag: etag.into(), body: body.to_vec().into() };
+
+    // Same entity: the retry asks for the rest only, and the file is the whole body.
+    server.script("/same", [cut(Some("\"v1\""), &v1), ranged("\"v1\"", &v1)]);
+    let n = http.download_to(&server.url("/same"), &dest, 1 << 20).await.expect("download");
+    assert_eq!((n, std::fs::read(&dest).unwrap() == v1), (v1.len() as u64, true));
+    let retry = &server.requests_to("/same")[1];
+    assert_eq!(retry.header("range"), Some("bytes=120000-"));
+    assert_eq!(retry.header("if-range"), Some("\"v1\""));
+    assert_eq!(retry.header("accept-encoding"), Some("identity"), "ranges of the unencoded body");
+
+    // The entity changed in between: the server ignores the range (If-Range) and the file starts over.
+    server.script("/changed", [cut(Some("\"v1\""), &v1), ranged("\"v2\"", &v2)]);
+    let n = http.download_to(&server.url("/changed"), &dest, 1 << 20).await.expect("download");
+    assert_eq!((n, std::fs::read(&dest).unwrap() == v2), (v2.len() as u64, true));
+
+    // Without a strong validator nothing is stitched: no Range header, a fresh start.
+    server.script("/weak", [cut(Some("W/\"v1\""), &v1), ranged("\"v1\"", &v1)]);
+    http.download_to(&server.url("/weak"), &dest, 1 << 20).await.expect("download");
+    assert_eq!(std::fs::read(&dest).unwrap(), v1);
+    assert_eq!(server.requests_to("/weak")[1].header("range"), None);
 }
 
 #[tokio::test]

@@ -254,18 +254,25 @@ impl ArxivHttp {
         result.map_err(|e| into_fetch_error(e, &shown))
     }
 
-    /// Streams the body of `url` into the file `dest` (created or truncated at each attempt) instead of memory,
-    /// retrying like [`ArxivHttp::get`], and returns the number of bytes written. For large downloads (a model's
-    /// weights): memory stays flat whatever the size. A body over `max_body_bytes` fails with
+    /// Streams the body of `url` into the file `dest` instead of memory, retrying like [`ArxivHttp::get`], and
+    /// returns the body's size. For large downloads (a model's weights): memory stays flat whatever the size.
+    ///
+    /// A retry after a body broke off resumes where it stopped (`Range` + `If-Range` with the strong `ETag` of
+    /// the first answer), so a flaky link does not restart a multi-GB file; a server that does not honour the
+    /// range, or whose entity changed, answers 200 and the file starts over. Bodies are requested unencoded
+    /// (byte ranges of a gzip stream would not line up). A body over `max_body_bytes` fails with
     /// [`FetchError::TooLarge`]; a failure to write fails with [`FetchError::Write`]. Neither is retried. On
     /// failure `dest` may hold part of the body: callers write to a temporary name and rename on success.
     pub async fn download_to(&self, url: &str, dest: &Path, max_body_bytes: u64) -> Result<u64, FetchError> {
         let parsed = parse_url(url)?;
         let host = host_key(&parsed, url)?;
         let shown = retry::redact(url);
-        let result =
-            retry::retry(&self.inner.retry, url, || self.download_attempt(parsed.clone(), &host, dest, max_body_bytes))
-                .await;
+        // The strong ETag of the entity being written, once an answer has started the file.
+        let entity = Mutex::new(None::<String>);
+        let result = retry::retry(&self.inner.retry, url, || {
+            self.download_attempt(parsed.clone(), &host, dest, max_body_bytes, &entity)
+        })
+        .await;
         result.map_err(|e| into_fetch_error(e, &shown))
     }
 
@@ -275,29 +282,78 @@ impl ArxivHttp {
         self.inner.client.get(url).headers(headers).send().await.map_err(classify_transport)
     }
 
-    /// One download attempt: a 2xx body goes to `dest` chunk by chunk; any other answer is classified like
-    /// [`ArxivHttp::get`]'s, reading at most [`ERROR_BODY_CAP`] of it.
+    /// One download attempt: a 2xx body goes to `dest` chunk by chunk (appended after what an earlier attempt
+    /// wrote when the server honours the range); any other answer is classified like [`ArxivHttp::get`]'s,
+    /// reading at most [`ERROR_BODY_CAP`] of it.
     async fn download_attempt(
         &self,
         url: Url,
         host: &str,
         dest: &Path,
         max_body_bytes: u64,
+        entity: &Mutex<Option<String>>,
     ) -> Result<u64, Attempt<Failure>> {
-        let mut response = self.send(url, host, HeaderMap::new()).await?;
+        let write_failed = |source| Attempt::Permanent(Failure::Write { path: dest.to_path_buf(), source });
+        let etag = entity.lock().unwrap_or_else(PoisonError::into_inner).clone();
+        let have = match etag {
+            Some(_) => tokio::fs::metadata(dest).await.map_or(0, |m| m.len()),
+            None => 0,
+        };
+        let mut headers = HeaderMap::new();
+        headers.insert(header::ACCEPT_ENCODING, HeaderValue::from_static("identity"));
+        // Where the body is asked to start: after what is on disk, or (no range asked) at 0.
+        let mut from = 0;
+        if let Some(etag) = &etag
+            && have > 0
+            && let (Ok(range), Ok(if_range)) =
+                (HeaderValue::from_str(&format!("bytes={have}-")), HeaderValue::from_str(etag))
+        {
+            headers.insert(header::RANGE, range);
+            headers.insert(header::IF_RANGE, if_range);
+            from = have;
+        }
+        let mut response = self.send(url, host, headers).await?;
         let status = response.status();
         if !status.is_success() {
             let retry_after = retry_after_of(status, response.headers(), SystemTime::now());
             let body = read_capped(response, ERROR_BODY_CAP).await.unwrap_or_default();
+            if status == StatusCode::RANGE_NOT_SATISFIABLE {
+                // What was written no longer fits the entity: start over on the next attempt.
+                *entity.lock().unwrap_or_else(PoisonError::into_inner) = None;
+                return Err(Attempt::transient(Failure::Status { status: status.as_u16(), body }));
+            }
             return Err(status_failure(status, body, retry_after));
         }
-        if response.content_length().is_some_and(|n| n > max_body_bytes) {
+        let resumed = status == StatusCode::PARTIAL_CONTENT;
+        if resumed && (from == 0 || content_range_start(response.headers()) != Some(from)) {
+            *entity.lock().unwrap_or_else(PoisonError::into_inner) = None;
+            let failure = Failure::Status { status: status.as_u16(), body: Bytes::from_static(b"unexpected range") };
+            return Err(Attempt::transient(failure));
+        }
+        let start = if resumed { from } else { 0 };
+        if response.content_length().is_some_and(|n| start + n > max_body_bytes) {
             return Err(Attempt::Permanent(Failure::TooLarge { limit: max_body_bytes }));
         }
-        let write_failed = |source| Attempt::Permanent(Failure::Write { path: dest.to_path_buf(), source });
-        let mut file = tokio::fs::File::create(dest).await.map_err(write_failed)?;
-        let mut written = 0u64;
-        while let Some(chunk) = response.chunk().await.map_err(classify_transport)? {
+        // Only a strong validator may stitch two answers together (RFC 9110 §13.1.5).
+        let strong = header_string(response.headers(), header::ETAG).filter(|e| !e.starts_with("W/"));
+        *entity.lock().unwrap_or_else(PoisonError::into_inner) = strong;
+        let mut file = if resumed {
+            tokio::fs::OpenOptions::new().append(true).open(dest).await.map_err(write_failed)?
+        } else {
+            tokio::fs::File::create(dest).await.map_err(write_failed)?
+        };
+        let mut written = start;
+        loop {
+            let chunk = match response.chunk().await {
+                Ok(Some(chunk)) => chunk,
+                Ok(None) => break,
+                Err(e) => {
+                    // Keep what arrived for the next attempt to resume from: tokio's File finishes a pending
+                    // write in the background unless flushed, and the next attempt reads the length.
+                    file.flush().await.map_err(write_failed)?;
+                    return Err(classify_transport(e));
+                }
+            };
             written += chunk.len() as u64;
             if written > max_body_bytes {
                 return Err(Attempt::Permanent(Failure::TooLarge { limit: max_body_bytes }));
@@ -353,6 +409,12 @@ impl ArxivHttp {
 
 /// How much of an error answer a download reads (its text explains the failure; the rest is not needed).
 const ERROR_BODY_CAP: u64 = 64 << 10;
+
+/// The first byte position of a 206's `Content-Range: bytes first-last/total`.
+fn content_range_start(headers: &HeaderMap) -> Option<u64> {
+    let value = headers.get(header::CONTENT_RANGE)?.to_str().ok()?;
+    value.trim().strip_prefix("bytes ")?.split_once('-')?.0.trim().parse().ok()
+}
 
 /// A non-2xx answer for the retry loop: 5xx and 429 are transient (honouring `Retry-After`), others permanent.
 fn status_failure(status: StatusCode, body: Bytes, retry_after: Option<Duration>) -> Attempt<Failure> {

@@ -88,6 +88,25 @@ pub enum Reply {
     Stall(Duration),
     /// Sends `200` with `Content-Length: 100`, then only 10 body bytes, then closes.
     Truncated,
+    /// `200` announcing all of `body` (with `ETag: <etag>` when given), then only its first `sent` bytes, then
+    /// the connection closes: a download cut off midway.
+    CutOff {
+        /// The entity tag to send, if any (with its quotes).
+        etag: Option<String>,
+        /// The whole entity.
+        body: Bytes,
+        /// How many bytes of it are sent.
+        sent: usize,
+    },
+    /// Byte ranges: a request with `Range: bytes=N-` whose `If-Range` (if any) equals `etag` gets
+    /// `206 Partial Content` with `body[N..]` and `Content-Range` (416 when N is past the end); any other request
+    /// gets `200` with all of `body`. Both carry `ETag: <etag>`.
+    Ranged {
+        /// The current entity tag (with its quotes).
+        etag: String,
+        /// The whole entity.
+        body: Bytes,
+    },
     /// Conditional GET: `304 Not Modified` if the request's `If-None-Match` lists `etag` (or `*`);
     /// otherwise `200` with `ETag: <etag>` and `body`. `etag` includes its quotes, e.g. `"\"v1\""`.
     NotModifiedIfEtag {
@@ -357,6 +376,36 @@ async fn answer(mut stream: TcpStream, reply: Reply, request: &RecordedRequest) 
             let head = "HTTP/1.1 200 OK\r\ncontent-length: 100\r\nconnection: close\r\n\r\n0123456789";
             let _ = stream.write_all(head.as_bytes()).await;
             let _ = stream.shutdown().await;
+        }
+        Reply::CutOff { etag, body, sent } => {
+            let mut head = format!("HTTP/1.1 200 OK\r\ncontent-length: {}\r\nconnection: close\r\n", body.len());
+            if let Some(etag) = etag {
+                head.push_str(&format!("etag: {etag}\r\n"));
+            }
+            head.push_str("\r\n");
+            let _ = stream.write_all(head.as_bytes()).await;
+            let _ = stream.write_all(&body[..sent.min(body.len())]).await;
+            let _ = stream.shutdown().await;
+        }
+        Reply::Ranged { etag, body } => {
+            let from = request
+                .header("range")
+                .and_then(|r| r.strip_prefix("bytes="))
+                .and_then(|r| r.strip_suffix('-'))
+                .and_then(|n| n.parse::<usize>().ok())
+                .filter(|_| request.header("if-range").is_none_or(|v| v == etag));
+            let bytes = match from {
+                Some(n) if n >= body.len() => {
+                    let total = format!("bytes */{}", body.len());
+                    response_bytes(416, &[("content-range", &total)], b"")
+                }
+                Some(n) => {
+                    let range = format!("bytes {n}-{}/{}", body.len() - 1, body.len());
+                    response_bytes(206, &[("etag", &etag), ("content-range", &range)], &body[n..])
+                }
+                None => response_bytes(200, &[("etag", &etag)], &body),
+            };
+            let _ = stream.write_all(&bytes).await;
         }
         Reply::NotModifiedIfEtag { etag, body } => {
             let bytes = if if_none_match_hits(request.header("if-none-match"), &etag) {
