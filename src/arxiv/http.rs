@@ -316,7 +316,7 @@ impl ArxivHttp {
         let status = response.status();
         if !status.is_success() {
             let retry_after = retry_after_of(status, response.headers(), SystemTime::now());
-            let body = read_capped(response, ERROR_BODY_CAP).await.unwrap_or_default();
+            let body = body_prefix(response, ERROR_BODY_CAP).await.unwrap_or_default();
             if status == StatusCode::RANGE_NOT_SATISFIABLE {
                 // What was written no longer fits the entity: start over on the next attempt.
                 *entity.lock().unwrap_or_else(PoisonError::into_inner) = None;
@@ -407,8 +407,23 @@ impl ArxivHttp {
     }
 }
 
-/// How much of an error answer a download reads (its text explains the failure; the rest is not needed).
-const ERROR_BODY_CAP: u64 = 64 << 10;
+/// How much of an error answer is read: enough for any error message, and bounded.
+pub const ERROR_BODY_CAP: usize = 64 << 10;
+
+/// The start (at most `limit` bytes) of a response's body, for explaining an error answer without reading
+/// an unbounded one. `None` when nothing of it could be read; a body that breaks off keeps what arrived.
+pub async fn body_prefix(mut response: reqwest::Response, limit: usize) -> Option<Bytes> {
+    let mut body = bytes::BytesMut::new();
+    while body.len() < limit {
+        match response.chunk().await {
+            Ok(Some(chunk)) => body.extend_from_slice(&chunk[..chunk.len().min(limit - body.len())]),
+            Ok(None) => break,
+            Err(_) if !body.is_empty() => break,
+            Err(_) => return None,
+        }
+    }
+    Some(body.freeze())
+}
 
 /// The first byte position of a 206's `Content-Range: bytes first-last/total`.
 fn content_range_start(headers: &HeaderMap) -> Option<u64> {

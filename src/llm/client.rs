@@ -19,6 +19,7 @@ use serde::{Deserialize, Serialize};
 
 use super::LlmConfig;
 use super::sse::SseParser;
+use crate::arxiv::http::{ERROR_BODY_CAP, body_prefix};
 use crate::arxiv::retry::{self, Attempt, RetryError, RetryPolicy};
 
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -213,7 +214,9 @@ impl LlmClient {
         let status = response.status();
         if !status.is_success() {
             let retry_after = retry_after(response.headers());
-            let text = tokio::time::timeout(self.idle_timeout, error_body(response)).await.ok().flatten();
+            let body =
+                tokio::time::timeout(self.idle_timeout, body_prefix(response, ERROR_BODY_CAP)).await.ok().flatten();
+            let text = body.map(|b| String::from_utf8_lossy(&b).into_owned());
             let failure = Failure(self.scrub(&format!("HTTP {}: {}", status.as_u16(), error_message(text.as_deref()))));
             return Err(if status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error() {
                 Attempt::Transient { error: failure, retry_after }
@@ -321,21 +324,6 @@ impl LlmClient {
 /// The longest answer accepted. `max_tokens` bounds an honest server's answer to a few KiB; this bounds the
 /// memory a broken or hostile one can make us hold.
 const MAX_ANSWER_BYTES: usize = 1 << 20;
-
-/// The start (at most 64 KiB) of an error response's body: enough for any error message, and bounded.
-async fn error_body(mut response: reqwest::Response) -> Option<String> {
-    const LIMIT: usize = 64 << 10;
-    let mut body = Vec::new();
-    while body.len() < LIMIT {
-        match response.chunk().await {
-            Ok(Some(chunk)) => body.extend_from_slice(&chunk[..chunk.len().min(LIMIT - body.len())]),
-            Ok(None) => break,
-            Err(_) if !body.is_empty() => break,
-            Err(_) => return None,
-        }
-    }
-    Some(String::from_utf8_lossy(&body).into_owned())
-}
 
 /// `error.message` of an OpenAI-style error body, else the start of the body.
 fn error_message(body: Option<&str>) -> String {
