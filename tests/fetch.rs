@@ -32,6 +32,13 @@ fn test_client() -> ArxivHttp {
     client(HttpConfig::for_tests())
 }
 
+/// `data` gzip-compressed (best compression: zeros shrink about a thousandfold, a gzip bomb).
+fn gzip(data: &[u8]) -> Vec<u8> {
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    encoder.write_all(data).expect("compress");
+    encoder.finish().expect("compress")
+}
+
 #[tokio::test]
 async fn each_fault_is_retried_until_the_body_arrives() {
     let server = FakeServer::start().await;
@@ -189,9 +196,7 @@ async fn user_agent_names_papertide_and_contact() {
 
 #[tokio::test]
 async fn gzip_bodies_are_decoded() {
-    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-    encoder.write_all(b"<feed>compressed</feed>").expect("compress");
-    let gzipped = encoder.finish().expect("compress");
+    let gzipped = gzip(b"<feed>compressed</feed>");
     let server = FakeServer::start().await;
     server.script("/gz", [Reply::ok(gzipped).with_header("content-encoding", "gzip")]);
     let fetched = test_client().get(&server.url("/gz"), None).await.expect("fetch");
@@ -206,9 +211,7 @@ async fn bodies_over_the_cap_are_refused_once_and_not_retried() {
     // Exactly at the cap: accepted.
     server.script("/fits", [Reply::ok(vec![b'y'; 4096])]);
     // A gzip bomb: 4 MiB of zeros sent as ~4 KiB; the cap applies to the decoded size.
-    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
-    encoder.write_all(&vec![0u8; 4 << 20]).expect("compress");
-    let bomb = encoder.finish().expect("compress");
+    let bomb = gzip(&vec![0u8; 4 << 20]);
     assert!(bomb.len() < 4096 * 2, "the compressed bomb is small ({} bytes)", bomb.len());
     server.script("/bomb", [Reply::ok(bomb).with_header("content-encoding", "gzip")]);
     let http = client(HttpConfig { max_body_bytes: 4096, ..HttpConfig::for_tests() });
@@ -241,9 +244,7 @@ async fn downloads_stream_to_a_file_with_retries_and_their_own_cap() {
 
     // Over the download's cap (declared, and a gzip bomb counted as it decodes): refused once.
     server.script("/big", [Reply::ok(vec![b'x'; 5000]), Reply::ok("never fetched")]);
-    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
-    encoder.write_all(&vec![0u8; 1 << 20]).expect("compress");
-    server.script("/bomb", [Reply::ok(encoder.finish().expect("compress")).with_header("content-encoding", "gzip")]);
+    server.script("/bomb", [Reply::ok(gzip(&vec![0u8; 1 << 20])).with_header("content-encoding", "gzip")]);
     for path in ["/big", "/bomb"] {
         let err = http.download_to(&server.url(path), &dest, 4999).await.expect_err(path);
         assert!(matches!(err, FetchError::TooLarge { limit: 4999, .. }), "{path}: {err:?}");

@@ -120,11 +120,17 @@ fn budget_is_exactly_k_i_plus_k_r_per_query() {
     }
 }
 
-#[test]
-fn adaptive_from_first_stage_items_spends_exactly_its_budget() {
+/// The corpus, counting scorer and index the first-stage budget tests share; query paper 100, paper 31 excluded.
+fn first_stage_setup() -> (Corpus, CountingScorer<LowRankScorer>, CurIndex) {
     let c = corpus(120);
     let counting = CountingScorer::new(LowRankScorer::new(4, 6).with_noise(0.3));
     let index = build(&counting, &c, 8, &opts(5, AnchorMethod::PivotedQr));
+    (c, counting, index)
+}
+
+#[test]
+fn adaptive_from_first_stage_items_spends_exactly_its_budget() {
+    let (c, counting, index) = first_stage_setup();
     let first: Vec<&str> = c.ids[30..42].iter().map(|s| s.as_str()).collect();
     for (k_r, rounds) in [(0, 2), (9, 2), (30, 4)] {
         counting.reset();
@@ -139,19 +145,6 @@ fn adaptive_from_first_stage_items_spends_exactly_its_budget() {
         assert!(res.items.iter().all(|s| s.id != c.ids[31]), "excluded even when a first-stage item");
         assert!(res.items.windows(2).all(|w| w[0].score >= w[1].score));
     }
-}
-
-#[test]
-fn adaptive_recovers_low_rank_top_k() {
-    let scorer = LowRankScorer::new(4, 9);
-    let c = corpus(200);
-    let index = build(&scorer, &c, 12, &opts(6, AnchorMethod::Random { seed: 1 }));
-    let q = 190;
-    let order = exact_order(&exact_row(&scorer, &c, q));
-    let res =
-        index.query_adaptive(&scorer, &c.titles[q], &[], QueryOptions { k: 5, k_r: 12 }, 3, &|id| c.text(id)).unwrap();
-    let got: Vec<usize> = res.items.iter().map(|s| s.pos).collect();
-    assert_eq!(got, order[..5].to_vec());
 }
 
 #[test]
@@ -287,9 +280,7 @@ fn interrupted_build_resumes_from_the_last_complete_chunk() {
 
 #[test]
 fn kriging_spends_exactly_its_budget_and_never_returns_excluded() {
-    let c = corpus(120);
-    let counting = CountingScorer::new(LowRankScorer::new(4, 6).with_noise(0.3));
-    let index = build(&counting, &c, 8, &opts(5, AnchorMethod::PivotedQr));
+    let (c, counting, index) = first_stage_setup();
     let first: Vec<&str> = c.ids[30..37].iter().map(|s| s.as_str()).collect();
     let prior: Vec<f32> = (0..120).map(|i| (i % 7) as f32).collect();
     for (k_r, round_size, initial) in [(0, 5, Some(&first[..])), (9, 4, Some(&first[..])), (23, 5, None)] {
@@ -331,18 +322,22 @@ fn kriging_spends_exactly_its_budget_and_never_returns_excluded() {
 }
 
 #[test]
-fn kriging_finds_the_low_rank_top_k() {
+fn adaptive_and_kriging_recover_the_low_rank_top_k() {
     let scorer = LowRankScorer::new(4, 9);
     let c = corpus(200);
     let index = build(&scorer, &c, 12, &opts(6, AnchorMethod::Random { seed: 1 }));
     let q = 190;
     let order = exact_order(&exact_row(&scorer, &c, q));
+    let res =
+        index.query_adaptive(&scorer, &c.titles[q], &[], QueryOptions { k: 5, k_r: 12 }, 3, &|id| c.text(id)).unwrap();
+    let got: Vec<usize> = res.items.iter().map(|s| s.pos).collect();
+    assert_eq!(got, order[..5].to_vec(), "adaptive");
     let kopts = KrigingOptions { noise: 1e-6, ..KrigingOptions::default() };
     let res = index
         .query_kriging(&scorer, &c.titles[q], &[], QueryOptions { k: 5, k_r: 10 }, &kopts, None, None, &|id| c.text(id))
         .unwrap();
     let got: Vec<usize> = res.items.iter().map(|s| s.pos).collect();
-    assert_eq!(got, order[..5].to_vec());
+    assert_eq!(got, order[..5].to_vec(), "kriging");
 }
 
 proptest::proptest! {
