@@ -116,6 +116,14 @@ pub struct CurIndex {
     pub(crate) rt: Vec<f32>,
     /// `Eᵀ = (U·R)ᵀ`, `N × k_i`.
     pub(crate) e: Vec<f32>,
+    /// `μ_j`, each item's mean score over the anchor queries: kept beside `Rᵀ` (and extended by
+    /// [`CurIndex::append`]) so that kriging does not recompute it for every query.
+    pub(crate) means: Vec<f32>,
+}
+
+/// Each item's mean over its `k_q` anchor query scores, from `Rᵀ` (item-major).
+pub(crate) fn item_means_of(rt: &[f32], k_q: usize) -> Vec<f32> {
+    rt.chunks_exact(k_q).map(|r| r.iter().sum::<f32>() / k_q as f32).collect()
 }
 
 impl CurIndex {
@@ -196,7 +204,8 @@ impl CurIndex {
             let r_j = &rt[j * k_q..(j + 1) * k_q];
             e.extend((0..k_i).map(|a| dot_f32(&u[a * k_q..(a + 1) * k_q], r_j)));
         }
-        Ok(CurIndex { meta, pos, anchor_item_pos, u, rt, e })
+        let means = item_means_of(&rt, k_q);
+        Ok(CurIndex { meta, pos, anchor_item_pos, u, rt, e, means })
     }
 
     pub fn meta(&self) -> &IndexMeta {
@@ -340,6 +349,7 @@ impl CurIndex {
         let k_q = self.k_q();
         self.e.extend((0..self.k_i()).map(|a| dot_f32(&self.u[a * k_q..(a + 1) * k_q], &r_j)));
         self.rt.extend_from_slice(&r_j);
+        self.means.push(r_j.iter().sum::<f32>() / k_q as f32);
         self.pos.insert(id.to_string(), self.meta.item_ids.len());
         self.meta.item_ids.push(id.to_string());
         Ok(())

@@ -25,7 +25,8 @@ use super::{CurError, PairScorer};
 pub struct KrigingOptions {
     /// Items scored exactly per round after the initial ones.
     pub round_size: usize,
-    /// `σ²`: noise variance of an observed score, relative to the kernel `AᵀA / k_q` (must be > 0).
+    /// `σ²`: noise variance of an observed score, in the units of the kernel `AᵀA / k_q` (score², added
+    /// to its diagonal; must be > 0).
     pub noise: f64,
     /// `β`: weight of the z-scored caller prior in the mean.
     pub prior_weight: f64,
@@ -39,9 +40,8 @@ impl Default for KrigingOptions {
 
 impl CurIndex {
     /// Each item's mean score over the anchor queries, `μ_j`.
-    pub fn item_means(&self) -> Vec<f32> {
-        let k_q = self.k_q() as f32;
-        self.rt.chunks_exact(self.k_q()).map(|r| r.iter().sum::<f32>() / k_q).collect()
+    pub fn item_means(&self) -> &[f32] {
+        &self.means
     }
 
     /// The kriging posterior mean of a query's scores over all items, given the exact scores `observed`
@@ -53,8 +53,8 @@ impl CurIndex {
         opts: &KrigingOptions,
     ) -> Result<Vec<f32>, CurError> {
         let mu = self.item_means();
-        let mean = self.prior_mean(&mu, prior, opts)?;
-        Ok(self.posterior_mean(&mu, &mean, observed, opts.noise))
+        let mean = self.prior_mean(mu, prior, opts)?;
+        Ok(self.posterior_mean(mu, &mean, observed, opts.noise))
     }
 
     /// Kriging retrieval: scores the `initial` items (the anchor items when `None`; unknown ids are
@@ -75,12 +75,12 @@ impl CurIndex {
         item_text: &dyn Fn(&str) -> Option<String>,
     ) -> Result<QueryResult, CurError> {
         let mu = self.item_means();
-        let mean = self.prior_mean(&mu, prior, kopts)?;
+        let mean = self.prior_mean(mu, prior, kopts)?;
         let mut search = Search::start(self, scorer, query_text, exclude, initial, item_text)?;
         let mut remaining = opts.k_r;
         let step = kopts.round_size.max(1);
         while remaining > 0 {
-            let s = self.posterior_mean(&mu, &mean, &search.fit, kopts.noise);
+            let s = self.posterior_mean(mu, &mean, &search.fit, kopts.noise);
             let scored = search.score_top(&s, step.min(remaining))?;
             if scored == 0 {
                 break;

@@ -13,6 +13,7 @@
 //! Partial build: `<base>.r.f32` holds complete chunks of `Rᵀ`, `<base>.manifest.json` says how many
 //! items are done and for which inputs; the manifest is replaced atomically after each chunk is synced.
 
+use std::collections::HashMap;
 use std::fs::{self, File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
@@ -20,7 +21,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use super::CurError;
-use super::index::{CurIndex, IndexMeta, IndexSpec};
+use super::index::{CurIndex, IndexMeta, IndexSpec, item_means_of};
 
 pub const MAGIC: &[u8; 8] = b"PTCURIDX";
 /// Bumped whenever the layout or the meaning of a stored field changes.
@@ -124,14 +125,17 @@ impl CurIndex {
         }
         let (u, rest) = data.split_at(4 * sizes[0]);
         let (rt, e) = rest.split_at(4 * sizes[1]);
-        let pos = header.meta.item_ids.iter().enumerate().map(|(i, id)| (id.clone(), i)).collect();
+        let pos: HashMap<String, usize> =
+            header.meta.item_ids.iter().enumerate().map(|(i, id)| (id.clone(), i)).collect();
         let anchor_item_pos = header
             .meta
             .anchor_item_ids
             .iter()
-            .map(|id| header.meta.item_ids.iter().position(|x| x == id).ok_or_else(|| format("anchor not an item")))
+            .map(|id| pos.get(id).copied().ok_or_else(|| format("anchor not an item")))
             .collect::<Result<Vec<_>, _>>()?;
-        Ok(CurIndex { meta: header.meta, pos, anchor_item_pos, u: le_to_f32s(u), rt: le_to_f32s(rt), e: le_to_f32s(e) })
+        let rt = le_to_f32s(rt);
+        let means = item_means_of(&rt, k_q);
+        Ok(CurIndex { meta: header.meta, pos, anchor_item_pos, u: le_to_f32s(u), rt, e: le_to_f32s(e), means })
     }
 }
 
