@@ -300,6 +300,22 @@ async fn a_cut_download_resumes_where_it_stopped_only_for_the_same_entity() {
     http.download_to(&server.url("/weak"), &dest, 1 << 20).await.expect("download");
     assert_eq!(std::fs::read(&dest).unwrap(), v1);
     assert_eq!(server.requests_to("/weak")[1].header("range"), None);
+
+    // A resumed part counts against the cap together with what is on disk: refused once, not retried.
+    let grown: Vec<u8> = v1.iter().chain(&v1[..100_000]).copied().collect();
+    server.script("/grown", [cut(Some("\"v1\""), &v1), ranged("\"v1\"", &grown), ranged("\"v1\"", &grown)]);
+    let err = http.download_to(&server.url("/grown"), &dest, v1.len() as u64).await.expect_err("over the cap");
+    assert!(matches!(err, FetchError::TooLarge { .. }), "{err:?}");
+    assert_eq!(server.hits("/grown"), 2);
+
+    // What is on disk is past the entity's end (416): the next attempt starts the file over.
+    let short = &v1[..100_000];
+    server.script("/shrunk", [cut(Some("\"v1\""), &v1), ranged("\"v1\"", short), ranged("\"v1\"", short)]);
+    let n = http.download_to(&server.url("/shrunk"), &dest, 1 << 20).await.expect("download");
+    assert_eq!((n, std::fs::read(&dest).unwrap() == short), (short.len() as u64, true));
+    let asked: Vec<Option<String>> =
+        server.requests_to("/shrunk").iter().map(|r| r.header("range").map(str::to_owned)).collect();
+    assert_eq!(asked, [None, Some("bytes=120000-".to_owned()), None]);
 }
 
 #[tokio::test]
