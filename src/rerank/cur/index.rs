@@ -349,7 +349,7 @@ impl CurIndex {
         let k_q = self.k_q();
         self.e.extend((0..self.k_i()).map(|a| dot_f32(&self.u[a * k_q..(a + 1) * k_q], &r_j)));
         self.rt.extend_from_slice(&r_j);
-        self.means.push(r_j.iter().sum::<f32>() / k_q as f32);
+        self.means.extend(item_means_of(&r_j, k_q));
         self.pos.insert(id.to_string(), self.meta.item_ids.len());
         self.meta.item_ids.push(id.to_string());
         Ok(())
