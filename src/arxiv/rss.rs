@@ -276,18 +276,12 @@ fn build_2024_item(raw: RawItem, feed_categories: &[Category]) -> Result<FeedIte
         return Err("item without an arXiv category".into());
     }
     let listed_category = listed_in(feed_categories, &categories);
+    let authors = raw.creators.iter().flat_map(|c| split_authors(c)).collect();
     let record = PaperRecord {
-        id,
-        title: raw.title.trim().to_string(),
-        abstract_text: desc.abstract_text.to_string(),
-        authors: raw.creators.iter().flat_map(|c| split_authors(c)).collect(),
-        categories,
-        comments: None,
         journal_ref: raw.journal_ref,
         doi: raw.doi,
         license: raw.rights,
-        submitted: None,
-        updated: None,
+        ..PaperRecord::new(id, raw.title.trim().to_string(), desc.abstract_text.to_string(), authors, categories)
     };
     Ok(FeedItem { record, kind, listed_category, announced: raw.pub_date })
 }
@@ -342,19 +336,8 @@ fn build_rss1_item(raw: RawItem, feed_categories: &[Category]) -> Result<FeedIte
     // The feed only names the primary category; the feed's own category is known to hold the paper too.
     let categories = Category::arxiv_list([primary.code()].into_iter().chain(feed_category.map(Category::code)));
     let authors = raw.creators.iter().flat_map(|c| split_authors(&html_to_text(c))).collect();
-    let record = PaperRecord {
-        id,
-        title: suffix.title.to_string(),
-        abstract_text: html_to_text(&raw.description).trim().to_string(),
-        authors,
-        categories,
-        comments: None,
-        journal_ref: None,
-        doi: None,
-        license: None,
-        submitted: None,
-        updated: None,
-    };
+    let abstract_text = html_to_text(&raw.description).trim().to_string();
+    let record = PaperRecord::new(id, suffix.title.to_string(), abstract_text, authors, categories);
     Ok(FeedItem { record, kind, listed_category: feed_category.cloned(), announced: raw.pub_date })
 }
 

@@ -28,6 +28,31 @@ pub struct PaperRecord {
 }
 
 impl PaperRecord {
+    /// A record with the fields every source has, and none of the optional metadata (comments, journal
+    /// reference, DOI, license, dates): a source that knows some of them sets them with struct update
+    /// syntax (`PaperRecord { doi, ..PaperRecord::new(...) }`).
+    pub fn new(
+        id: ArxivId,
+        title: String,
+        abstract_text: String,
+        authors: Vec<String>,
+        categories: Vec<Category>,
+    ) -> Self {
+        Self {
+            id,
+            title,
+            abstract_text,
+            authors,
+            categories,
+            comments: None,
+            journal_ref: None,
+            doi: None,
+            license: None,
+            submitted: None,
+            updated: None,
+        }
+    }
+
     pub fn primary_category(&self) -> Option<&Category> {
         self.categories.first()
     }

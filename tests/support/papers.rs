@@ -7,20 +7,11 @@ use papertide::domain::{ArxivId, Category, PaperRecord};
 /// ("Ada Lovelace"), and no comments, journal reference, DOI, license or dates. Panics on a malformed id or
 /// category: test data is written by hand.
 pub fn paper(id: &str, title: impl Into<String>, abstract_text: impl Into<String>, categories: &[&str]) -> PaperRecord {
-    PaperRecord {
-        id: ArxivId::parse(id).unwrap_or_else(|e| panic!("test id {id:?}: {e}")),
-        title: title.into(),
-        abstract_text: abstract_text.into(),
-        authors: vec!["Ada Lovelace".into()],
-        categories: categories
-            .iter()
-            .map(|c| Category::parse(c).unwrap_or_else(|e| panic!("test category {c:?}: {e}")))
-            .collect(),
-        comments: None,
-        journal_ref: None,
-        doi: None,
-        license: None,
-        submitted: None,
-        updated: None,
-    }
+    PaperRecord::new(
+        ArxivId::parse(id).unwrap_or_else(|e| panic!("test id {id:?}: {e}")),
+        title.into(),
+        abstract_text.into(),
+        vec!["Ada Lovelace".into()],
+        categories.iter().map(|c| Category::parse(c).unwrap_or_else(|e| panic!("test category {c:?}: {e}"))).collect(),
+    )
 }
