@@ -294,6 +294,7 @@ impl ArxivHttp {
         entity: &Mutex<Option<String>>,
     ) -> Result<u64, Attempt<Failure>> {
         let write_failed = |source| Attempt::Permanent(Failure::Write { path: dest.to_path_buf(), source });
+        let set_entity = |etag: Option<String>| *entity.lock().unwrap_or_else(PoisonError::into_inner) = etag;
         let etag = entity.lock().unwrap_or_else(PoisonError::into_inner).clone();
         let have = match etag {
             Some(_) => tokio::fs::metadata(dest).await.map_or(0, |m| m.len()),
@@ -319,14 +320,14 @@ impl ArxivHttp {
             let body = body_prefix(response, ERROR_BODY_CAP).await.unwrap_or_default();
             if status == StatusCode::RANGE_NOT_SATISFIABLE {
                 // What was written no longer fits the entity: start over on the next attempt.
-                *entity.lock().unwrap_or_else(PoisonError::into_inner) = None;
+                set_entity(None);
                 return Err(Attempt::transient(Failure::Status { status: status.as_u16(), body }));
             }
             return Err(status_failure(status, body, retry_after));
         }
         let resumed = status == StatusCode::PARTIAL_CONTENT;
         if resumed && (from == 0 || content_range_start(response.headers()) != Some(from)) {
-            *entity.lock().unwrap_or_else(PoisonError::into_inner) = None;
+            set_entity(None);
             let failure = Failure::Status { status: status.as_u16(), body: Bytes::from_static(b"unexpected range") };
             return Err(Attempt::transient(failure));
         }
@@ -335,8 +336,7 @@ impl ArxivHttp {
             return Err(Attempt::Permanent(Failure::TooLarge { limit: max_body_bytes }));
         }
         // Only a strong validator may stitch two answers together (RFC 9110 §13.1.5).
-        let strong = header_string(response.headers(), header::ETAG).filter(|e| !e.starts_with("W/"));
-        *entity.lock().unwrap_or_else(PoisonError::into_inner) = strong;
+        set_entity(header_string(response.headers(), header::ETAG).filter(|e| !e.starts_with("W/")));
         let mut file = if resumed {
             tokio::fs::OpenOptions::new().append(true).open(dest).await.map_err(write_failed)?
         } else {

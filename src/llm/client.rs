@@ -278,10 +278,11 @@ impl LlmClient {
                 if let Some(piece) = choice.delta.content.filter(|p| !p.is_empty()) {
                     if text.len() + piece.len() > MAX_ANSWER_BYTES {
                         // A runaway stream (a server ignoring max_tokens): another try would do the same.
+                        let limit = format!("{} MiB", MAX_ANSWER_BYTES >> 20);
                         if !text.is_empty() {
-                            on_event(ClientEvent::Restart { reason: "the answer exceeded 1 MiB".into() });
+                            on_event(ClientEvent::Restart { reason: format!("the answer exceeded {limit}") });
                         }
-                        return Err(Attempt::Permanent(Failure("the LLM's answer exceeded 1 MiB; refused".into())));
+                        return Err(Attempt::Permanent(Failure(format!("the LLM's answer exceeded {limit}; refused"))));
                     }
                     text.push_str(&piece);
                     on_event(ClientEvent::Delta(piece));

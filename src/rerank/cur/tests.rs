@@ -360,8 +360,8 @@ proptest::proptest! {
         // same multiple of the rank-1 factor leave centred rows (and so a kernel) near 1e-8, where an
         // absolute σ² of 1e-9 would already shrink the fit (seed 595 in proptest-regressions).
         let mu = index.item_means();
-        let kernel_scale = index.rt.chunks_exact(k_q).zip(mu).map(|(r, &m)| r.iter().map(|&x| ((x - m) as f64).powi(2)).sum::<f64>()).sum::<f64>()
-            / (80 * k_q) as f64;
+        let centred_sq = |(r, &m): (&[f32], &f32)| r.iter().map(|&x| ((x - m) as f64).powi(2)).sum::<f64>();
+        let kernel_scale = index.rt.chunks_exact(k_q).zip(mu).map(centred_sq).sum::<f64>() / index.rt.len() as f64;
         let tight = KrigingOptions { noise: 1e-7 * kernel_scale.max(1e-30), ..KrigingOptions::default() };
         let pred = index.kriging_scores(&obs, None, &tight).unwrap();
         let scale = exact.iter().map(|x| x.abs()).fold(0.0f32, f32::max).max(1e-3);
