@@ -100,6 +100,9 @@ impl App {
             Vec::new()
         };
         if !rows.is_empty() {
+            let texts: Vec<(&str, &str, &str)> =
+                rows.iter().map(|r| (r.id.as_str(), r.title.as_str(), r.abstract_text.as_str())).collect();
+            self.related.add_to_lexicon(&texts);
             self.indexer.add(rows).await?;
         }
         self.generation.fetch_add(1, Ordering::Release);

@@ -66,7 +66,7 @@ pub enum Command {
 pub enum EvalCommand {
     /// CUR (ANNCUR) retrieval against exact cross-encoder scores on a corpus slice: Top-k-Recall@m.
     Cur(crate::eval::cur::EvalCurArgs),
-    /// Related papers: known-item MRR@10 / Recall@1 of BM25, BM25 + rerank and the full pipeline; cost per paper.
+    /// Related papers: nDCG@5 / P@5 on judged pairs (--judgments), or known-item MRR@10 / Recall@1; cost per paper.
     Related(crate::eval::related::EvalRelatedArgs),
 }
 
@@ -176,8 +176,15 @@ pub fn main() -> ExitCode {
     }
 }
 
-/// Loads the related-papers cross-encoder (when configured) and starts its background jobs.
+/// Builds the related papers' TF-IDF index in the background, loads the cross-encoder (the bundled one unless
+/// configured otherwise) and starts its background jobs.
 async fn start_related(app: &App) {
+    let related = app.related.clone();
+    tokio::spawn(async move {
+        if let Err(e) = related.build_lexicon().await {
+            tracing::warn!("related papers' TF-IDF index not built (BM25 candidates only): {e}");
+        }
+    });
     if app.load_related_engine().await
         && let Err(e) = app.related.start_background().await
     {
@@ -256,8 +263,8 @@ async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
             let app = App::open(config).await?;
             if !app.load_related_engine().await {
                 anyhow::bail!(
-                    "no cross-encoder could be loaded: set PAPERTIDE_RERANKER_MODEL (or [related] model) to a model \
-                     directory or hub id"
+                    "no cross-encoder could be loaded: the bundled model was not found or PAPERTIDE_RERANKER_MODEL \
+                     (or [related] model) is `none` or unloadable; set it to a model directory or hub id"
                 );
             }
             match cmd {
@@ -269,6 +276,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
                     );
                 }
                 RelatedCommand::Build(args) => {
+                    app.related.build_lexicon().await?;
                     let s = crate::related::bulk::build_lists(&app, &args, true).await?;
                     println!(
                         "computed {} related lists ({} failed) in {:.1} s: {} CE pairs for rankings, {} for CUR appends",

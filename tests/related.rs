@@ -43,7 +43,8 @@ fn sample(n: usize) -> Vec<PaperRecord> {
 
 async fn open(dir: &Path, model: Option<&Path>, hub: Option<&str>) -> App {
     let mut config = support::config::loopback(dir);
-    config.related.model = model.map(|m| m.display().to_string());
+    // No model given: `none` (the default would be the bundled model).
+    config.related.model = Some(model.map_or_else(|| "none".to_string(), |m| m.display().to_string()));
     config.related.background = true;
     config.related.cur_candidates = 10;
     if let Some(h) = hub {
@@ -81,22 +82,29 @@ fn ids(v: &Value) -> Vec<String> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn without_a_model_lists_are_bm25_with_a_note() {
+async fn without_a_model_lists_are_lexical_with_a_note() {
     let dir = tempfile::tempdir().unwrap();
     let app = open(dir.path(), None, None).await;
     let recs = sample(300);
     fill(&app, &recs).await;
+    assert!(!app.load_related_engine().await, "model = none loads nothing");
     let me = recs[0].id.to_string();
+    // Before the TF-IDF index is built the list is BM25's alone; after, both lexical lists are fused.
+    let bm25_only = api(&app, &me).await;
+    assert!(bm25_only["related"].as_array().unwrap().iter().all(|r| r["source"] == "bm25"));
+    assert_eq!(app.related.build_lexicon().await.unwrap(), 300);
     let v = api(&app, &me).await;
     assert_eq!(v["status"], "ready");
     assert_eq!(v["reranked"], false);
-    assert!(v["note"].as_str().unwrap().contains("BM25"), "{v}");
+    assert!(v["note"].as_str().unwrap().contains("TF-IDF and BM25"), "{v}");
+    assert!(v["note"].as_str().unwrap().contains("=none"), "says why: {v}");
     let got = ids(&v);
     assert_eq!(got.len(), 10);
     assert!(!got.contains(&me), "never the paper itself");
     assert!(!got.contains(&recs[1].id.to_string()), "never a withdrawn paper");
+    assert!(v["related"].as_array().unwrap().iter().any(|r| r["source"] == "tfidf"), "{v}");
     for r in v["related"].as_array().unwrap() {
-        assert_eq!(r["source"], "bm25");
+        assert!(r["source"] == "bm25" || r["source"] == "tfidf", "{r}");
         assert!(r["score"].as_f64().unwrap() > 0.0 && !r["title"].as_str().unwrap().is_empty());
     }
     // The page and the paper page's panel render it, escaped; nothing was queued.
@@ -201,7 +209,7 @@ async fn first_view_computes_in_the_background_and_stale_lists_refresh() {
     assert_eq!(items.len(), 10);
     assert!(items.iter().all(|r| r.score.is_finite()), "cross-encoder logits");
     assert!(items.iter().all(|r| r.id != me && r.id != recs[1].id.to_string()));
-    assert!(items.iter().all(|r| r.source == "bm25" || r.source == "cur"));
+    assert!(items.iter().all(|r| ["bm25", "tfidf", "cur"].contains(&r.source.as_str())));
     let stored = app.store.get_related(&me).await.unwrap().unwrap();
     assert_eq!(stored.model_key, key);
     assert!(
@@ -284,4 +292,37 @@ async fn a_hub_model_downloads_from_the_configured_hub_and_failures_fall_back() 
     let v = api(&app, &recs[0].id.to_string()).await;
     assert_eq!((v["status"].as_str(), v["reranked"].as_bool()), (Some("ready"), Some(false)));
     assert!(v["note"].as_str().unwrap().contains("could not be loaded"), "{v}");
+}
+
+/// Out of the box (no `[related] model`), the bundled relatedness model in `models/` is loaded and ranks a
+/// paper's list from both papers' titles and abstracts; `none` turns it off.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_bundled_model_is_on_by_default_and_reranks() {
+    let Some(bundled) = papertide::related::bundled_model_dir() else {
+        eprintln!("skipping: the bundled model ({}) is absent", papertide::related::BUNDLED_MODEL);
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = support::config::loopback(dir.path());
+    config.related.background = false;
+    assert_eq!(config.related.model_choice(), papertide::related::ModelChoice::Bundled(Some(bundled)));
+    let app = App::open(config).await.unwrap();
+    let recs = sample(60);
+    fill(&app, &recs).await;
+    app.related.build_lexicon().await.unwrap();
+    assert!(app.load_related_engine().await, "the bundled model loads");
+    let engine = app.related.engine().unwrap();
+    assert_eq!(engine.ce.format().pair, papertide::rerank::PairTexts::PaperPaper);
+    assert_eq!(engine.ce.options().max_length, engine.ce.format().max_length.unwrap(), "its own length by default");
+    let me = recs[0].id.to_string();
+    assert_eq!(api(&app, &me).await["status"], "pending", "the first view shows the lexical list at once");
+    let (items, stats) = app.related.compute(&me).await.unwrap();
+    assert_eq!(items.len(), 10);
+    assert!(stats.ce_pairs >= 10, "{stats:?}");
+    let v = api(&app, &me).await;
+    assert_eq!((v["status"].as_str(), v["reranked"].as_bool()), (Some("ready"), Some(true)), "{v}");
+    let (status, html) = get(&app, &format!("/arxiv/{me}/related")).await;
+    let html = String::from_utf8(html).unwrap();
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains(&format!("/arxiv/{}", items[0].id)) && !html.contains("lexical"), "{html}");
 }

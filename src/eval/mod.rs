@@ -1,4 +1,5 @@
 //! Offline evaluations (`papertide eval ...`).
 
 pub mod cur;
+pub mod judged;
 pub mod related;

@@ -28,9 +28,20 @@ pub struct EvalRelatedArgs {
     /// Corpus in Kaggle arXiv JSONL(.gz) form.
     #[arg(long, default_value = "../shared/data/arxiv-cs-2025-2026.jsonl.gz")]
     pub data: PathBuf,
-    /// Cross-encoder model directory (or hub id).
-    #[arg(long, default_value = "../shared/models/ce-arxiv-minilm-l6")]
-    pub model: String,
+    /// Judged relatedness pairs (JSONL `{"query", "candidate", "rating"}`, e.g. `data/relatedness/dev.jsonl`):
+    /// score related-paper lists against them (nDCG@5, P@5) instead of the known-item evaluation.
+    #[arg(long)]
+    pub judgments: Option<PathBuf>,
+    /// With --judgments: the corpus is every paper this (full) judgment file names.
+    #[arg(long, default_value = "../shared/data/relatedness/judgments.jsonl")]
+    pub corpus_judgments: PathBuf,
+    /// With --judgments: also score the former product (this known-item cross-encoder over BM25, fused).
+    #[arg(long)]
+    pub baseline_model: Option<String>,
+    /// Cross-encoder model directory (or hub id, or `none`); default: the bundled model with --judgments, else
+    /// ../shared/models/ce-arxiv-minilm-l6.
+    #[arg(long)]
+    pub model: Option<String>,
     /// Known-item queries.
     #[arg(long, default_value_t = 300)]
     pub queries: usize,
@@ -61,6 +72,9 @@ pub struct EvalRelatedArgs {
     /// JSON result file.
     #[arg(long)]
     pub out_json: Option<PathBuf>,
+    /// With --judgments: every system's top 10 per query, as JSONL (for judging unjudged papers).
+    #[arg(long)]
+    pub lists_out: Option<PathBuf>,
 }
 
 #[derive(Debug, Default, Clone, Serialize)]
@@ -97,7 +111,22 @@ struct Cost {
 }
 
 pub fn run(args: &EvalRelatedArgs) -> anyhow::Result<()> {
-    tokio::runtime::Builder::new_multi_thread().enable_all().build()?.block_on(run_async(args))
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    match &args.judgments {
+        Some(judgments) => rt.block_on(super::judged::run(super::judged::JudgedArgs {
+            judgments,
+            corpus_judgments: &args.corpus_judgments,
+            data: &args.data,
+            model: args.model.clone(),
+            baseline_model: args.baseline_model.clone(),
+            data_dir: args.data_dir.clone(),
+            out_json: args.out_json.clone(),
+            anchor_queries: args.anchor_queries,
+            seed: args.seed,
+            lists_out: args.lists_out.clone(),
+        })),
+        None => rt.block_on(run_async(args)),
+    }
 }
 
 fn ranked_ids(lexical: &[(PaperText, f32)]) -> Vec<String> {
@@ -116,8 +145,9 @@ async fn run_async(args: &EvalRelatedArgs) -> anyhow::Result<()> {
     let tmp = tempfile::tempdir()?;
     let dir = args.data_dir.clone().unwrap_or_else(|| tmp.path().to_path_buf());
     let mut config = Config { data_dir: dir.clone(), ..Config::default() };
-    config.related.model = Some(args.model.clone());
-    config.related.max_length = args.max_length;
+    let model = args.model.clone().unwrap_or_else(|| "../shared/models/ce-arxiv-minilm-l6".into());
+    config.related.model = Some(model.clone());
+    config.related.max_length = Some(args.max_length);
     config.related.dtype = args.dtype.clone();
     config.related.bm25_candidates = args.depth;
     config.related.cur_candidates = args.cur_candidates;
@@ -154,7 +184,7 @@ async fn run_async(args: &EvalRelatedArgs) -> anyhow::Result<()> {
     app.index.reload()?;
     let corpus = app.store.all_paper_texts(None, None).await?;
     eprintln!("corpus: {} papers ({:.1} s)", corpus.len(), t.elapsed().as_secs_f64());
-    anyhow::ensure!(app.load_related_engine().await, "cannot load the cross-encoder {}", args.model);
+    anyhow::ensure!(app.load_related_engine().await, "cannot load the cross-encoder {model}");
     let engine = app.related.engine().context("no engine")?;
 
     // CUR index over the corpus.
@@ -248,7 +278,8 @@ async fn run_async(args: &EvalRelatedArgs) -> anyhow::Result<()> {
             let mut all = cfg.clone();
             all.top_k = usize::MAX;
             all.fusion = crate::related::Fusion::Ce;
-            let res = pipeline::rerank(&engine, &all, &probe, &lexical, &lookup)?;
+            let cands = pipeline::merge(&ranked_ids(&lexical), &[], lookup);
+            let res = pipeline::rerank(&engine, &all, &probe, &cands, &lookup)?;
             let scored: Vec<(String, f32)> = res.items.iter().map(|r| (r.id.clone(), r.score)).collect();
             let fused = pipeline::fuse_ranks(&scored, &ranked_ids(&lexical));
             let (rr, r1) = reciprocal_rank(&fused, &q.id);

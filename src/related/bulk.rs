@@ -61,7 +61,7 @@ pub async fn build_index(app: &App, args: &IndexArgs, show_progress: bool) -> an
         std::fs::create_dir_all(dir)?;
     }
     let opts = BuildOptions {
-        max_length: app.related.config().max_length,
+        max_length: engine.ce.options().max_length,
         k_i: args.anchor_items.clamp(1, k_q.min(papers.len())),
         anchor_method: AnchorMethod::PivotedQr,
         ..BuildOptions::default()
@@ -71,9 +71,11 @@ pub async fn build_index(app: &App, args: &IndexArgs, show_progress: bool) -> an
     let started = Instant::now();
     let e = engine.clone();
     let index = tokio::task::spawn_blocking(move || -> anyhow::Result<(CurIndex, usize)> {
+        let anchor_texts: Vec<String> = order.iter().map(|&i| e.query_text(&papers[i])).collect();
+        let item_texts: Vec<String> = papers.iter().map(|p| e.item_text(p)).collect();
         let anchors: Vec<(&str, &str)> =
-            order.iter().map(|&i| (papers[i].id.as_str(), papers[i].title.as_str())).collect();
-        let items: Vec<(&str, &str)> = papers.iter().map(|p| (p.id.as_str(), p.abstract_text.as_str())).collect();
+            order.iter().zip(&anchor_texts).map(|(&i, t)| (papers[i].id.as_str(), t.as_str())).collect();
+        let items: Vec<(&str, &str)> = papers.iter().zip(&item_texts).map(|(p, t)| (p.id.as_str(), t.as_str())).collect();
         let partial = path.with_extension("partial");
         let mut pairs = 0;
         let idx = CurIndex::build(&e.ce, &anchors, &items, &opts, Some(&partial), &mut |p| {

@@ -7,13 +7,14 @@ use crate::config::ConfigError;
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct RelatedConfig {
-    /// The cross-encoder: a local model directory or a Hugging Face hub id (`owner/name[@revision]`);
-    /// `PAPERTIDE_RERANKER_MODEL` overrides it. Unset or unloadable: related lists are BM25 only, with a note.
+    /// The cross-encoder: a local model directory or a Hugging Face hub id (`owner/name[@revision]`), or
+    /// `none`; `PAPERTIDE_RERANKER_MODEL` overrides it. Unset: the bundled relatedness model
+    /// ([`BUNDLED_MODEL`]). `none` or unloadable: lists are the model-less lexical lists, with a note.
     pub model: Option<String>,
     /// Where hub models are downloaded from (`{hub_url}/{id}/resolve/{rev}/{file}`).
     pub hub_url: String,
-    /// Tokens per (query title, candidate abstract) pair.
-    pub max_length: usize,
+    /// Tokens per pair; unset: the length the model was trained at (`papertide.json`), else 128.
+    pub max_length: Option<usize>,
     /// `f32` or `bf16`.
     pub dtype: String,
     /// Threads one cross-encoder call uses.
@@ -22,8 +23,10 @@ pub struct RelatedConfig {
     pub top_k: usize,
     /// Key terms in the lexical query.
     pub key_terms: usize,
-    /// Lexical (BM25) candidates scored exactly.
+    /// Key-term BM25 candidates scored exactly.
     pub bm25_candidates: usize,
+    /// Whole-text TF-IDF cosine candidates scored exactly (beyond the BM25 ones).
+    pub tfidf_candidates: usize,
     /// CUR candidates scored exactly (beyond the BM25 ones), when a CUR index exists.
     pub cur_candidates: usize,
     /// Adaptive rounds the CUR candidates are found in.
@@ -51,12 +54,13 @@ impl Default for RelatedConfig {
         RelatedConfig {
             model: None,
             hub_url: "https://huggingface.co".into(),
-            max_length: 128,
+            max_length: None,
             dtype: "f32".into(),
             threads: 2,
             top_k: 10,
             key_terms: 20,
-            bm25_candidates: 40,
+            bm25_candidates: 20,
+            tfidf_candidates: 30,
             cur_candidates: 30,
             cur_rounds: 3,
             workers: 1,
@@ -67,7 +71,43 @@ impl Default for RelatedConfig {
     }
 }
 
+/// Where the bundled model lives, relative to the working directory, the executable's folders or the source
+/// tree it was built from (see [`bundled_model_dir`]).
+pub const BUNDLED_MODEL: &str = "models/related-minilm-l6";
+
+/// The bundled relatedness model's directory, if one of the usual places has it: `./models/…` (a checkout, the
+/// demo), beside the executable or up to three folders above it (`target/release/…`, an install prefix), or
+/// the source tree the binary was built from.
+pub fn bundled_model_dir() -> Option<std::path::PathBuf> {
+    let mut roots: Vec<std::path::PathBuf> = Vec::new();
+    roots.extend(std::env::current_dir().ok());
+    if let Ok(exe) = std::env::current_exe() {
+        roots.extend(exe.ancestors().skip(1).take(4).map(std::path::Path::to_path_buf));
+    }
+    roots.push(std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")));
+    roots.into_iter().map(|r| r.join(BUNDLED_MODEL)).find(|d| d.join("model.safetensors").is_file())
+}
+
+/// What `[related] model` asks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ModelChoice {
+    /// `none`: no cross-encoder, model-less lists.
+    Off,
+    /// The bundled model (unset `model`); `None` when it cannot be found.
+    Bundled(Option<std::path::PathBuf>),
+    /// A directory or hub id.
+    Spec(String),
+}
+
 impl RelatedConfig {
+    pub fn model_choice(&self) -> ModelChoice {
+        match self.model.as_deref().map(str::trim) {
+            Some(s) if s.eq_ignore_ascii_case("none") => ModelChoice::Off,
+            Some(s) if !s.is_empty() => ModelChoice::Spec(s.to_string()),
+            _ => ModelChoice::Bundled(bundled_model_dir()),
+        }
+    }
+
     pub fn apply_env(&mut self, var: &impl Fn(&str) -> Option<String>) -> Result<(), ConfigError> {
         if let Some(v) = var("PAPERTIDE_RERANKER_MODEL") {
             self.model = Some(v.trim().to_string()).filter(|v| !v.is_empty());
@@ -83,5 +123,34 @@ impl RelatedConfig {
             self.dtype = v;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn model_choice_defaults_to_the_bundled_model_and_none_turns_it_off() {
+        let mut c = RelatedConfig::default();
+        assert!(matches!(c.model_choice(), ModelChoice::Bundled(_)));
+        for off in ["none", "None", " NONE "] {
+            c.apply_env(&|k: &str| (k == "PAPERTIDE_RERANKER_MODEL").then(|| off.to_string())).unwrap();
+            assert_eq!(c.model_choice(), ModelChoice::Off, "{off:?}");
+        }
+        c.apply_env(&|k: &str| (k == "PAPERTIDE_RERANKER_MODEL").then(|| "acme/ce@v1".to_string())).unwrap();
+        assert_eq!(c.model_choice(), ModelChoice::Spec("acme/ce@v1".into()));
+        // An empty variable means "unset": the bundled model again.
+        c.apply_env(&|k: &str| (k == "PAPERTIDE_RERANKER_MODEL").then(String::new)).unwrap();
+        assert!(matches!(c.model_choice(), ModelChoice::Bundled(_)));
+    }
+
+    #[test]
+    fn the_bundled_model_is_found_from_the_source_tree() {
+        // The repository ships it; a checkout without it (or a stripped one) reports None, never panics.
+        let found = bundled_model_dir();
+        if std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(BUNDLED_MODEL).join("model.safetensors").is_file() {
+            assert!(found.unwrap().ends_with(BUNDLED_MODEL));
+        }
     }
 }

@@ -5,14 +5,18 @@ use std::path::{Path, PathBuf};
 use std::sync::{Mutex, RwLock};
 use std::time::{Duration, Instant};
 
-use crate::rerank::cur::{CurError, CurIndex, IndexSpec, TEXT_FIELDS};
-use crate::rerank::{CrossEncoder, Dtype, EngineOptions};
+use crate::rerank::cur::{CurError, CurIndex, IndexSpec};
+use crate::rerank::{CrossEncoder, Dtype, EngineOptions, PairFormat, PairTexts, paper_text};
+use crate::store::PaperText;
 
 use super::RelatedConfig;
 
 /// Appended items are written to disk at most this often (a crash loses at most this much appending,
 /// which the start-up catch-up redoes).
 const SAVE_EVERY: Duration = Duration::from_secs(60);
+
+/// Tokens per pair for a model whose directory names no length (the known-item models were trained at 128).
+pub const DEFAULT_MAX_LENGTH: usize = 128;
 
 pub struct Engine {
     pub ce: CrossEncoder,
@@ -28,9 +32,11 @@ impl Engine {
     /// index built for another model or settings is ignored with a warning: `papertide related index` rebuilds).
     pub fn load(model_dir: &Path, cfg: &RelatedConfig, cur_path: &Path) -> Result<Engine, String> {
         let dtype: Dtype = cfg.dtype.parse()?;
-        let opts = EngineOptions { max_length: cfg.max_length, threads: cfg.threads, dtype, batch_size: 32 };
+        let format = PairFormat::load(model_dir).map_err(|e| e.to_string())?;
+        let max_length = cfg.max_length.or(format.max_length).unwrap_or(DEFAULT_MAX_LENGTH);
+        let opts = EngineOptions { max_length, threads: cfg.threads, dtype, batch_size: 32 };
         let ce = CrossEncoder::load(model_dir, opts).map_err(|e| e.to_string())?;
-        let cur = match CurIndex::load(cur_path, &expected_spec(&ce, cfg.max_length)) {
+        let cur = match CurIndex::load(cur_path, &expected_spec(&ce)) {
             Ok(idx) => {
                 tracing::info!(items = idx.len(), k_q = idx.k_q(), path = %cur_path.display(), "CUR index loaded");
                 Some(idx)
@@ -55,15 +61,32 @@ impl Engine {
         &self.model_key
     }
 
+    /// The query side of a pair about `paper`, in this model's format (its title, or title and abstract).
+    pub fn query_text(&self, paper: &PaperText) -> String {
+        match self.ce.format().pair {
+            PairTexts::TitleAbstract => paper.title.clone(),
+            PairTexts::PaperPaper => paper_text(&paper.title, &paper.abstract_text),
+        }
+    }
+
+    /// The candidate side of a pair about `paper` (its abstract, or title and abstract).
+    pub fn item_text(&self, paper: &PaperText) -> String {
+        match self.ce.format().pair {
+            PairTexts::TitleAbstract => paper.abstract_text.clone(),
+            PairTexts::PaperPaper => paper_text(&paper.title, &paper.abstract_text),
+        }
+    }
+
     /// Appends a paper to the CUR index if there is one and it lacks the paper (`k_q` CE calls), saving the
     /// index now and then. Returns the CE pairs spent.
-    pub fn append(&self, id: &str, abstract_text: &str) -> Result<usize, String> {
+    pub fn append(&self, paper: &PaperText) -> Result<usize, String> {
+        let id = paper.id.as_str();
         let mut guard = self.cur.write().map_err(|_| "CUR index lock poisoned")?;
         let Some(cur) = guard.as_mut() else { return Ok(0) };
         if cur.position(id).is_some() {
             return Ok(0);
         }
-        cur.append(&self.ce, id, abstract_text).map_err(|e| e.to_string())?;
+        cur.append(&self.ce, id, &self.item_text(paper)).map_err(|e| e.to_string())?;
         let k_q = cur.k_q();
         let mut dirty = self.dirty.lock().map_err(|_| "lock poisoned")?;
         dirty.0 += 1;
@@ -90,8 +113,8 @@ impl Engine {
 }
 
 /// What a CUR index must have been built with to serve this engine (any anchors).
-pub fn expected_spec(ce: &CrossEncoder, max_length: usize) -> IndexSpec {
-    IndexSpec::new(ce.model_id(), max_length, Vec::new())
+pub fn expected_spec(ce: &CrossEncoder) -> IndexSpec {
+    IndexSpec::new(ce.model_id(), ce.options().max_length, Vec::new())
 }
 
 fn model_key(ce: &CrossEncoder, cfg: &RelatedConfig, cur: Option<&CurIndex>) -> String {
@@ -106,14 +129,14 @@ fn model_key(ce: &CrossEncoder, cfg: &RelatedConfig, cur: Option<&CurIndex>) -> 
         None => "nocur".into(),
     };
     format!(
-        "{}|{}:{}|L{}|{}|{}|bm25:{}+cur:{}|{:?}",
+        "{}|{:?}|L{}|{}|{}|bm25:{}+tfidf:{}+cur:{}|{:?}",
         ce.model_id(),
-        TEXT_FIELDS.0,
-        TEXT_FIELDS.1,
-        cfg.max_length,
+        ce.format().pair,
+        ce.options().max_length,
         cfg.dtype,
         cur,
         cfg.bm25_candidates,
+        cfg.tfidf_candidates,
         cfg.cur_candidates,
         cfg.fusion
     )

@@ -1,10 +1,11 @@
 //! Related papers: every paper's list of the papers most related to it, ranked by the cross-encoder.
 //!
-//! Pipeline ([`pipeline`]): key-term BM25 candidates, CUR candidates over the whole corpus (when a CUR index
-//! has been built: `papertide related index`), exact cross-encoder rerank of the union. Lists are stored in
-//! SQLite (`related`) and computed by a durable job queue (`jobs`): for every newly ingested paper, on a first
-//! view, and when the model or anchors change (stale lists, newest papers first). Without a model, lists are
-//! the BM25 candidates, with a note saying so.
+//! Pipeline ([`pipeline`]): whole-text TF-IDF cosine and key-term BM25 candidates, CUR candidates over the
+//! whole corpus (when a CUR index has been built: `papertide related index`), exact cross-encoder rerank of the
+//! union (by default the bundled relatedness model, `models/related-minilm-l6`). Lists are stored in SQLite
+//! (`related`) and computed by a durable job queue (`jobs`): for every newly ingested paper, on a first view,
+//! and when the model or anchors change (stale lists, newest papers first). Without a model, lists are the
+//! lexical candidates in rank-fusion order, with a note saying so.
 
 pub mod bulk;
 mod config;
@@ -12,7 +13,7 @@ pub mod engine;
 pub mod pipeline;
 mod service;
 
-pub use config::{Fusion, RelatedConfig};
+pub use config::{BUNDLED_MODEL, Fusion, ModelChoice, RelatedConfig, bundled_model_dir};
 pub use service::{ComputeStats, RelatedService, RelatedStatus, RelatedView};
 
 /// The job kind of "compute this paper's related list".

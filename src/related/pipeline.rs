@@ -1,50 +1,121 @@
-//! The related-papers pipeline: lexical candidates (key-term BM25), CUR candidates, exact cross-encoder rerank.
+//! The related-papers pipeline: lexical candidates (whole-text TF-IDF cosine and key-term BM25), optional CUR
+//! candidates, exact cross-encoder rerank.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex, RwLock};
 
 use crate::rerank::cur::{KrigingOptions, QueryOptions};
 use crate::search::SearchIndex;
+use crate::search::tfidf::TfidfIndex;
 use crate::store::{PaperText, RelatedItem, Store};
 
 use super::engine::Engine;
 use super::{Fusion, RelatedConfig, RelatedError};
 
-/// Lexical candidates of `paper`: its key terms as a weighted BM25 query, the paper itself and withdrawn
-/// papers left out, best first, with their texts. Cheap (well under 10 ms): pages show it at once.
-pub async fn lexical(
+/// The whole-text TF-IDF index of the stored papers, shared by the service and its jobs; `None` until the
+/// start-up build finishes (the BM25 stage serves alone meanwhile).
+pub type Lexicon = Arc<RwLock<Option<TfidfIndex>>>;
+
+/// Reciprocal-rank fusion constant (Cormack et al.'s k = 60).
+const RRF_K: f64 = 60.0;
+
+/// A first-stage candidate: its texts and its rank (0 = best) in each lexical list that found it.
+#[derive(Debug, Clone)]
+pub struct Candidate {
+    pub paper: PaperText,
+    pub bm25: Option<usize>,
+    pub tfidf: Option<usize>,
+    /// The reciprocal-rank fusion of the two lexical ranks: the model-less order.
+    pub lexical_score: f64,
+}
+
+impl Candidate {
+    /// Which lexical list ranked it higher (the `source` shown with a model-less list).
+    pub fn source(&self) -> &'static str {
+        match (self.bm25, self.tfidf) {
+            (Some(b), Some(t)) if t < b => "tfidf",
+            (None, Some(_)) => "tfidf",
+            _ => "bm25",
+        }
+    }
+}
+
+/// Lexical candidates of `paper`, in the model-less order (best first), the paper itself and withdrawn papers
+/// left out: the top `tfidf_n` by whole-text TF-IDF cosine and the top `bm25_n` by its key terms as a weighted
+/// BM25 query, merged. Cheap (a few ms): pages show it at once.
+pub async fn candidates(
     index: &SearchIndex,
+    lexicon: &Lexicon,
     store: &Store,
     paper: &PaperText,
     key_terms: usize,
-    limit: usize,
-) -> Result<Vec<(PaperText, f32)>, RelatedError> {
+    bm25_n: usize,
+    tfidf_n: usize,
+) -> Result<Vec<Candidate>, RelatedError> {
     // Searches run on the blocking pool, like the site search (never on the async runtime).
-    let (index, title, abstract_text, id) =
-        (index.clone(), paper.title.clone(), paper.abstract_text.clone(), paper.id.clone());
-    let hits = tokio::task::spawn_blocking(move || {
-        let terms = index.key_terms(&title, &abstract_text, key_terms)?;
+    let (index, lexicon, p) = (index.clone(), lexicon.clone(), paper.clone());
+    let (bm25, tfidf) = tokio::task::spawn_blocking(move || -> Result<_, RelatedError> {
+        let terms = index.key_terms(&p.title, &p.abstract_text, key_terms)?;
         // A few extra hits stand in for withdrawn ones.
-        index.more_like(&terms, &[id.as_str()], limit + 5)
+        let bm25: Vec<String> =
+            index.more_like(&terms, &[p.id.as_str()], bm25_n + 5)?.into_iter().map(|h| h.id).collect();
+        let tfidf: Vec<String> = match lexicon.read().ok().as_ref().and_then(|l| l.as_ref()) {
+            Some(l) if tfidf_n > 0 => l
+                .similar(&crate::rerank::paper_text(&p.title, &p.abstract_text), &[p.id.as_str()], tfidf_n + 5)
+                .into_iter()
+                .map(|(id, _)| id.to_string())
+                .collect(),
+            _ => Vec::new(),
+        };
+        Ok((bm25, tfidf))
     })
     .await
     .map_err(|e| crate::search::SearchError::Task(e.to_string()))??;
-    let ids: Vec<String> = hits.iter().map(|h| h.id.clone()).collect();
-    let mut texts: HashMap<String, PaperText> =
-        store.paper_texts(&ids).await?.into_iter().map(|t| (t.id.clone(), t)).collect();
-    Ok(hits
-        .into_iter()
-        .filter_map(|h| texts.remove(&h.id).filter(|t| !t.withdrawn).map(|t| (t, h.score)))
-        .take(limit)
-        .collect())
+    let ids: Vec<String> = bm25.iter().chain(&tfidf).cloned().collect::<HashSet<_>>().into_iter().collect();
+    let texts: HashMap<String, PaperText> =
+        store.paper_texts(&ids).await?.into_iter().filter(|t| !t.withdrawn).map(|t| (t.id.clone(), t)).collect();
+    // Ranks count live papers only, so a withdrawn paper does not push the rest down.
+    let live = |list: &[String], n: usize| -> Vec<String> {
+        list.iter().filter(|id| texts.contains_key(*id)).take(n).cloned().collect()
+    };
+    Ok(merge(&live(&bm25, bm25_n), &live(&tfidf, tfidf_n), |id| texts.get(id).cloned()))
 }
 
-/// The BM25 list as served when no reranked list is available.
-pub fn lexical_items(lexical: &[(PaperText, f32)], top_k: usize) -> Vec<RelatedItem> {
-    lexical
+/// Merges two ranked id lists into candidates in reciprocal-rank-fusion order (ties by id); ids `text` cannot
+/// resolve are dropped. A paper missing from one list counts as ranked just after that list's last.
+pub fn merge(bm25: &[String], tfidf: &[String], text: impl Fn(&str) -> Option<PaperText>) -> Vec<Candidate> {
+    let rank = |list: &[String]| -> HashMap<String, usize> {
+        list.iter().enumerate().map(|(i, id)| (id.clone(), i)).collect()
+    };
+    let (rb, rt) = (rank(bm25), rank(tfidf));
+    let mut seen = HashSet::new();
+    let mut out: Vec<Candidate> = bm25
+        .iter()
+        .chain(tfidf)
+        .filter(|id| seen.insert(id.as_str()))
+        .filter_map(|id| {
+            let (b, t) = (rb.get(id).copied(), rt.get(id).copied());
+            let score = |r: Option<usize>, list: &[String]| {
+                if list.is_empty() { 0.0 } else { 1.0 / (RRF_K + r.unwrap_or(list.len()) as f64 + 1.0) }
+            };
+            Some(Candidate { paper: text(id)?, bm25: b, tfidf: t, lexical_score: score(b, bm25) + score(t, tfidf) })
+        })
+        .collect();
+    out.sort_by(|a, b| b.lexical_score.total_cmp(&a.lexical_score).then_with(|| a.paper.id.cmp(&b.paper.id)));
+    out
+}
+
+/// The model-less list: the candidates in lexical order; `score` is the fused lexical score.
+pub fn lexical_items(cands: &[Candidate], top_k: usize) -> Vec<RelatedItem> {
+    cands
         .iter()
         .take(top_k)
-        .map(|(t, s)| RelatedItem { id: t.id.clone(), title: t.title.clone(), score: *s, source: "bm25".into() })
+        .map(|c| RelatedItem {
+            id: c.paper.id.clone(),
+            title: c.paper.title.clone(),
+            score: c.lexical_score as f32,
+            source: c.source().into(),
+        })
         .collect()
 }
 
@@ -55,44 +126,46 @@ pub struct Reranked {
     pub ce_pairs: usize,
 }
 
-/// The exact stage (CPU: call it on the related pool). The query paper's title is scored against each
-/// candidate's abstract; the list is ordered by the fusion of that ranking with the lexical one (or by the CE
-/// score alone, per `cfg.fusion`); `score` is always the CE logit. With a CUR index, the lexical candidates seed
-/// an adaptive search of the whole corpus by kriging over the index's anchor rows ([`crate::rerank::cur::CurIndex::query_kriging`]:
-/// their exact scores update a Gaussian-process estimate of the query's scores on every paper; the best
-/// `cur_candidates` not yet scored are scored exactly, in `cur_rounds` rounds); lexical candidates the index
-/// does not hold yet are scored directly. `lookup` reads a paper's texts (for CUR-found papers).
+/// The exact stage (CPU: call it on the related pool). Every candidate is scored by the cross-encoder in the
+/// model's pair format ([`Engine::query_text`], [`Engine::item_text`]); the list is ordered by the CE score
+/// alone or by its fusion with the lexical order (`cfg.fusion`); `score` is always the CE logit. With a CUR
+/// index, the candidates it holds seed an adaptive search of the whole corpus by kriging over the index's
+/// anchor rows ([`crate::rerank::cur::CurIndex::query_kriging`]: their exact scores update a Gaussian-process
+/// estimate of the query's scores on every paper; the best `cur_candidates` not yet scored are scored
+/// exactly, in `cur_rounds` rounds); candidates the index does not hold yet are scored directly. `lookup`
+/// reads a paper's texts (for CUR-found papers).
 pub fn rerank(
     engine: &Engine,
     cfg: &RelatedConfig,
     paper: &PaperText,
-    lexical: &[(PaperText, f32)],
+    cands: &[Candidate],
     lookup: &dyn Fn(&str) -> Option<PaperText>,
 ) -> Result<Reranked, RelatedError> {
-    let query = paper.title.as_str();
-    let lex: HashMap<&str, &PaperText> = lexical.iter().map(|(t, _)| (t.id.as_str(), t)).collect();
+    let query = engine.query_text(paper);
+    let by_id: HashMap<&str, &PaperText> = cands.iter().map(|c| (c.paper.id.as_str(), &c.paper)).collect();
     let found: Mutex<HashMap<String, PaperText>> = Mutex::default();
     let mut scored: Vec<(String, f32, &'static str)> = Vec::new();
     let mut ce_pairs = 0;
     let guard = engine.cur.read().map_err(|_| RelatedError::Engine("CUR index lock poisoned".into()))?;
-    let mut direct: Vec<&PaperText> = lexical.iter().map(|(t, _)| t).collect();
+    let mut direct: Vec<&Candidate> = cands.iter().collect();
     if let Some(cur) = guard.as_ref().filter(|c| !c.is_empty() && cfg.cur_candidates > 0) {
-        let seeds: Vec<&str> = direct.iter().map(|t| t.id.as_str()).filter(|id| cur.position(id).is_some()).collect();
+        let seeds: Vec<&str> =
+            direct.iter().map(|c| c.paper.id.as_str()).filter(|id| cur.position(id).is_some()).collect();
         let seeded: HashSet<&str> = seeds.iter().copied().collect();
-        direct.retain(|t| !seeded.contains(t.id.as_str()));
+        direct.retain(|c| !seeded.contains(c.paper.id.as_str()));
         let item_text = |id: &str| -> Option<String> {
-            if let Some(t) = lex.get(id) {
-                return Some(t.abstract_text.clone());
+            if let Some(t) = by_id.get(id) {
+                return Some(engine.item_text(t));
             }
             let t = lookup(id)?;
-            let text = t.abstract_text.clone();
+            let text = engine.item_text(&t);
             found.lock().ok()?.insert(id.to_string(), t);
             Some(text)
         };
         let opts = QueryOptions { k: seeds.len() + cfg.cur_candidates + cur.k_i(), k_r: cfg.cur_candidates };
         let exclude = [paper.id.as_str()];
         let res = if seeds.is_empty() {
-            cur.query(&engine.ce, query, &exclude, opts, &item_text)
+            cur.query(&engine.ce, &query, &exclude, opts, &item_text)
         } else {
             let kopts = KrigingOptions {
                 round_size: cfg.cur_candidates.div_ceil(cfg.cur_rounds.max(1)),
@@ -100,39 +173,43 @@ pub fn rerank(
             };
             // No prior: the lexical scores are known for the candidates only, and a prior truncated to
             // them measured worse than none (`eval cur`); their exact CE scores carry that signal.
-            cur.query_kriging(&engine.ce, query, &exclude, opts, &kopts, Some(&seeds), None, &item_text)
+            cur.query_kriging(&engine.ce, &query, &exclude, opts, &kopts, Some(&seeds), None, &item_text)
         }
         .map_err(|e| RelatedError::Engine(e.to_string()))?;
         ce_pairs += res.ce_pairs;
         for item in res.items {
-            let source = if lex.contains_key(item.id.as_str()) { "bm25" } else { "cur" };
+            let source = by_id.get(item.id.as_str()).map_or("cur", |_| lexical_source(cands, &item.id));
             scored.push((item.id, item.score, source));
         }
     }
     drop(guard);
     if !direct.is_empty() {
-        let pairs: Vec<(&str, &str)> = direct.iter().map(|t| (query, t.abstract_text.as_str())).collect();
+        let texts: Vec<String> = direct.iter().map(|c| engine.item_text(&c.paper)).collect();
+        let pairs: Vec<(&str, &str)> = texts.iter().map(|t| (query.as_str(), t.as_str())).collect();
         let scores = engine.ce.score_pairs(&pairs).map_err(|e| RelatedError::Engine(e.to_string()))?;
         ce_pairs += pairs.len();
-        scored.extend(direct.iter().zip(scores).map(|(t, s)| (t.id.clone(), s, "bm25")));
+        scored.extend(direct.iter().zip(scores).map(|(c, s)| (c.paper.id.clone(), s, c.source())));
     }
     let found = found.into_inner().unwrap_or_default();
     let mut seen = HashSet::new();
     scored.retain(|(id, _, _)| id != &paper.id && seen.insert(id.clone()));
-    scored.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-    if cfg.fusion == Fusion::Rrf {
-        let pairs: Vec<(String, f32)> = scored.iter().map(|(id, s, _)| (id.clone(), *s)).collect();
-        let lexical_ids: Vec<String> = lexical.iter().map(|(t, _)| t.id.clone()).collect();
-        let order: HashMap<String, usize> =
-            fuse_ranks(&pairs, &lexical_ids).into_iter().enumerate().map(|(i, id)| (id, i)).collect();
-        scored.sort_by_key(|(id, _, _)| order.get(id).copied().unwrap_or(usize::MAX));
+    let ce: Vec<(String, f32)> = scored.iter().map(|(id, s, _)| (id.clone(), *s)).collect();
+    let lexical: Vec<String> = cands.iter().map(|c| c.paper.id.clone()).collect();
+    let order: HashMap<String, usize> = match cfg.fusion {
+        Fusion::Rrf => fuse_ranks(&ce, &lexical),
+        Fusion::Ce => rank_by_score(&ce),
     }
+    .into_iter()
+    .enumerate()
+    .map(|(i, id)| (id, i))
+    .collect();
+    scored.sort_by_key(|(id, _, _)| order.get(id).copied().unwrap_or(usize::MAX));
     let mut items = Vec::with_capacity(cfg.top_k.min(scored.len()));
     for (id, score, source) in scored {
         if items.len() == cfg.top_k {
             break;
         }
-        let Some(t) = lex.get(id.as_str()).copied().or_else(|| found.get(&id)) else { continue };
+        let Some(t) = by_id.get(id.as_str()).copied().or_else(|| found.get(&id)) else { continue };
         if t.withdrawn {
             continue;
         }
@@ -141,21 +218,72 @@ pub fn rerank(
     Ok(Reranked { items, ce_pairs })
 }
 
+fn lexical_source(cands: &[Candidate], id: &str) -> &'static str {
+    cands.iter().find(|c| c.paper.id == id).map_or("bm25", Candidate::source)
+}
+
+/// Ids by descending score, ties by id.
+pub fn rank_by_score(scored: &[(String, f32)]) -> Vec<String> {
+    let mut by: Vec<&(String, f32)> = scored.iter().collect();
+    by.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    by.into_iter().map(|(id, _)| id.clone()).collect()
+}
+
 /// Reciprocal-rank fusion (k = 60) of the cross-encoder ranking of `scored` and the lexical ranking `lexical`
 /// (ids, best first); papers the lexical stage did not find count as ranked just after its last. Ids, best first.
 pub fn fuse_ranks(scored: &[(String, f32)], lexical: &[String]) -> Vec<String> {
-    const K: f64 = 60.0;
     let lex: HashMap<&str, usize> = lexical.iter().enumerate().map(|(i, id)| (id.as_str(), i)).collect();
-    let mut by_ce: Vec<&(String, f32)> = scored.iter().collect();
-    by_ce.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    let by_ce = rank_by_score(scored);
     let mut fused: Vec<(f64, &str)> = by_ce
         .iter()
         .enumerate()
-        .map(|(ce_rank, (id, _))| {
+        .map(|(ce_rank, id)| {
             let lex_rank = lex.get(id.as_str()).copied().unwrap_or(lexical.len());
-            (1.0 / (K + ce_rank as f64 + 1.0) + 1.0 / (K + lex_rank as f64 + 1.0), id.as_str())
+            (1.0 / (RRF_K + ce_rank as f64 + 1.0) + 1.0 / (RRF_K + lex_rank as f64 + 1.0), id.as_str())
         })
         .collect();
     fused.sort_by(|a, b| b.0.total_cmp(&a.0).then_with(|| a.1.cmp(b.1)));
     fused.into_iter().map(|(_, id)| id.to_string()).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn text(id: &str) -> Option<PaperText> {
+        (id != "gone").then(|| PaperText {
+            id: id.into(),
+            title: format!("t{id}"),
+            abstract_text: String::new(),
+            withdrawn: false,
+        })
+    }
+
+    fn ids(v: &[String]) -> Vec<String> {
+        v.to_vec()
+    }
+
+    #[test]
+    fn merge_fuses_ranks_and_marks_the_better_source() {
+        let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+        let c = merge(&s(&["a", "b", "c"]), &s(&["c", "d", "gone", "a"]), text);
+        let order: Vec<&str> = c.iter().map(|c| c.paper.id.as_str()).collect();
+        // a: ranks 0 and 3; c: 2 and 0; both lists agree on them, so they lead; "gone" has no text.
+        assert_eq!(order, ["a", "c", "b", "d"]);
+        assert_eq!((c[0].source(), c[1].source(), c[2].source(), c[3].source()), ("bm25", "tfidf", "bm25", "tfidf"));
+        assert!(c.windows(2).all(|w| w[0].lexical_score >= w[1].lexical_score));
+        // One list empty: the other's order, untouched.
+        let c = merge(&s(&["x", "y"]), &[], text);
+        assert_eq!(c.iter().map(|c| c.paper.id.clone()).collect::<Vec<_>>(), ids(&s(&["x", "y"])));
+    }
+
+    #[test]
+    fn fusion_and_score_order() {
+        let scored = vec![("a".to_string(), 1.0), ("b".to_string(), 3.0), ("c".to_string(), 2.0)];
+        assert_eq!(rank_by_score(&scored), ["b", "c", "a"]);
+        // b leads the CE and a the lexical list, each last in the other: they tie (by id), c second in both
+        // comes after them (1/61 + 1/63 > 2/62).
+        let lex = vec!["a".to_string(), "c".to_string(), "b".to_string()];
+        assert_eq!(fuse_ranks(&scored, &lex), ["a", "b", "c"]);
+    }
 }

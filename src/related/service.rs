@@ -7,7 +7,9 @@ use std::time::Instant;
 use serde::Serialize;
 use tokio::sync::Notify;
 
+use super::config::ModelChoice;
 use super::engine::Engine;
+use super::pipeline::{Candidate, Lexicon};
 use super::{JOB_KIND, RelatedConfig, RelatedError, pipeline};
 use crate::jobs::{CpuPool, RetryPolicy};
 use crate::llm::limits::RateLimiter;
@@ -48,6 +50,10 @@ pub struct ComputeStats {
     pub ms: u64,
 }
 
+/// The note of a model-less list.
+const NOTE_NO_MODEL: &str =
+    "No cross-encoder is in use (PAPERTIDE_RERANKER_MODEL=none), so these are lexical (TF-IDF and BM25) matches.";
+
 /// Downloads one URL into a file (for hub models; see [`crate::rerank::Fetch`]), owned so it can move to the
 /// pool thread.
 pub type OwnedFetch = Box<dyn Fn(&str, &std::path::Path) -> Result<u64, String> + Send>;
@@ -56,6 +62,7 @@ pub struct RelatedService {
     cfg: RelatedConfig,
     store: Store,
     index: SearchIndex,
+    lexicon: Lexicon,
     engine: RwLock<Option<Arc<Engine>>>,
     /// Why there is no engine (no model configured, or it failed to load): the note readers see.
     unavailable: RwLock<String>,
@@ -69,13 +76,11 @@ impl RelatedService {
         let pool = CpuPool::new("related", cfg.workers.max(1))?;
         let limiter = RateLimiter::new(cfg.on_view_per_minute);
         Ok(Arc::new(RelatedService {
-            unavailable: RwLock::new(
-                "No cross-encoder is configured (PAPERTIDE_RERANKER_MODEL), so these are lexical (BM25) matches."
-                    .into(),
-            ),
+            unavailable: RwLock::new(NOTE_NO_MODEL.into()),
             cfg,
             store,
             index,
+            lexicon: Lexicon::default(),
             engine: RwLock::default(),
             pool,
             wake: Arc::default(),
@@ -95,7 +100,19 @@ impl RelatedService {
         cur_path: std::path::PathBuf,
         fetch: OwnedFetch,
     ) -> bool {
-        let Some(spec) = self.cfg.model.clone() else { return false };
+        let spec = match self.cfg.model_choice() {
+            ModelChoice::Off => return false,
+            ModelChoice::Spec(s) => s,
+            ModelChoice::Bundled(Some(dir)) => dir.display().to_string(),
+            ModelChoice::Bundled(None) => {
+                tracing::warn!(
+                    "the bundled related-papers model ({}) was not found; related papers stay lexical",
+                    super::config::BUNDLED_MODEL
+                );
+                self.set_note("The bundled cross-encoder was not found, so these are lexical (TF-IDF and BM25) matches.");
+                return false;
+            }
+        };
         let cfg = self.cfg.clone();
         let hub = self.cfg.hub_url.clone();
         let loaded = self
@@ -114,11 +131,64 @@ impl RelatedService {
             }
             Err(e) => {
                 tracing::warn!("related papers stay lexical: cannot load the cross-encoder: {e}");
-                *self.unavailable.write().unwrap_or_else(|e| e.into_inner()) =
-                    "The cross-encoder could not be loaded, so these are lexical (BM25) matches.".into();
+                self.set_note("The cross-encoder could not be loaded, so these are lexical (TF-IDF and BM25) matches.");
                 false
             }
         }
+    }
+
+    fn set_note(&self, note: &str) {
+        *self.unavailable.write().unwrap_or_else(|e| e.into_inner()) = note.into();
+    }
+
+    /// Builds the whole-text TF-IDF index of every stored paper (on the blocking pool; a few seconds for
+    /// 70,000 papers). Until it is ready, candidates come from BM25 alone.
+    pub async fn build_lexicon(&self) -> Result<usize, RelatedError> {
+        let started = Instant::now();
+        let papers = self.store.all_paper_texts(None, None).await?;
+        let lexicon = self.lexicon.clone();
+        let n = tokio::task::spawn_blocking(move || {
+            let texts: Vec<String> =
+                papers.iter().map(|p| crate::rerank::paper_text(&p.title, &p.abstract_text)).collect();
+            let docs: Vec<(&str, &str)> =
+                papers.iter().zip(&texts).map(|(p, t)| (p.id.as_str(), t.as_str())).collect();
+            let idx = crate::search::tfidf::TfidfIndex::build(&docs, Default::default());
+            let n = idx.len();
+            *lexicon.write().unwrap_or_else(|e| e.into_inner()) = Some(idx);
+            n
+        })
+        .await
+        .map_err(|e| crate::search::SearchError::Task(e.to_string()))?;
+        tracing::info!(papers = n, ms = started.elapsed().as_millis() as u64, "TF-IDF index of related papers built");
+        Ok(n)
+    }
+
+    /// Adds newly stored papers to the TF-IDF index (with its vocabulary; no-op before it is built).
+    pub fn add_to_lexicon(&self, papers: &[(&str, &str, &str)]) {
+        if let Some(l) = self.lexicon.write().unwrap_or_else(|e| e.into_inner()).as_mut() {
+            for (id, title, abstract_text) in papers {
+                l.add(id, &crate::rerank::paper_text(title, abstract_text));
+            }
+        }
+    }
+
+    pub fn lexicon(&self) -> &Lexicon {
+        &self.lexicon
+    }
+
+    /// The first-stage candidates of `paper` (see [`pipeline::candidates`]).
+    pub async fn candidates(&self, paper: &PaperText) -> Result<Vec<Candidate>, RelatedError> {
+        let c = &self.cfg;
+        pipeline::candidates(
+            &self.index,
+            &self.lexicon,
+            &self.store,
+            paper,
+            c.key_terms,
+            c.bm25_candidates.max(c.top_k),
+            c.tfidf_candidates,
+        )
+        .await
     }
 
     pub fn engine(&self) -> Option<Arc<Engine>> {
@@ -136,8 +206,7 @@ impl RelatedService {
         let stored = self.store.get_related(id).await?;
         let Some(key) = self.model_key() else {
             let paper = self.paper(id).await?;
-            let lexical =
-                pipeline::lexical(&self.index, &self.store, &paper, self.cfg.key_terms, self.cfg.top_k).await?;
+            let lexical = self.candidates(&paper).await?;
             let note = self.unavailable.read().map(|n| n.clone()).unwrap_or_default();
             return Ok(RelatedView {
                 status: RelatedStatus::Ready,
@@ -166,8 +235,7 @@ impl RelatedService {
             // A stale reranked list beats a lexical one while the new one is computed.
             Some(s) => (s.items, true),
             None => {
-                let lexical =
-                    pipeline::lexical(&self.index, &self.store, &paper, self.cfg.key_terms, self.cfg.top_k).await?;
+                let lexical = self.candidates(&paper).await?;
                 (pipeline::lexical_items(&lexical, self.cfg.top_k), false)
             }
         };
@@ -196,8 +264,7 @@ impl RelatedService {
         };
         let start = Instant::now();
         let paper = self.paper(id).await?;
-        let lexical =
-            pipeline::lexical(&self.index, &self.store, &paper, self.cfg.key_terms, self.cfg.bm25_candidates).await?;
+        let lexical = self.candidates(&paper).await?;
         let (cfg, store, rt) = (self.cfg.clone(), self.store.clone(), tokio::runtime::Handle::current());
         let e = engine.clone();
         let result = self
@@ -209,7 +276,7 @@ impl RelatedService {
                 let append = if paper.withdrawn {
                     0
                 } else {
-                    e.append(&paper.id, &paper.abstract_text).map_err(RelatedError::Engine)?
+                    e.append(&paper).map_err(RelatedError::Engine)?
                 };
                 Ok((reranked, append))
             })

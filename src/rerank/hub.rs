@@ -65,5 +65,19 @@ pub fn resolve_model(spec: &str, cache_dir: &Path, hub_base_url: &str, fetch: Fe
         }
         std::fs::rename(&tmp, &dest).map_err(|e| RerankError::io(&dest, e))?;
     }
+    // The pair format is optional (models not trained by Papertide have none): fetched once; a failure
+    // leaves a marker so the hub is not asked again at every start.
+    let (fmt, absent) = (dir.join(super::format::FORMAT_FILE), dir.join("papertide.json.absent"));
+    if !fmt.is_file() && !absent.is_file() {
+        let url = format!("{base}/{id}/resolve/{rev_s}/{}", super::format::FORMAT_FILE);
+        let tmp = dir.join(format!(".papertide.json.part{}", std::process::id()));
+        match fetch(&url, &tmp) {
+            Ok(n) if n > 0 => std::fs::rename(&tmp, &fmt).map_err(|e| RerankError::io(&fmt, e))?,
+            _ => {
+                let _ = std::fs::remove_file(&tmp);
+                std::fs::write(&absent, b"").map_err(|e| RerankError::io(&absent, e))?;
+            }
+        }
+    }
     Ok(dir)
 }

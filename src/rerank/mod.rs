@@ -29,10 +29,12 @@
 mod buf;
 pub mod config;
 pub mod cur;
+pub mod format;
 mod hub;
 pub mod kernels;
 mod model;
 
+pub use format::{PairFormat, PairTexts, Truncation, paper_text};
 pub use hub::{Fetch, resolve_model};
 
 use model::{Bert, Encoded, Scratch};
@@ -132,6 +134,7 @@ impl RerankError {
 pub struct CrossEncoder {
     bert: Bert,
     tokenizer: tokenizers::Tokenizer,
+    format: PairFormat,
     opts: EngineOptions,
     threads: usize,
     model_id: String,
@@ -145,7 +148,8 @@ impl std::fmt::Debug for CrossEncoder {
 }
 
 impl CrossEncoder {
-    /// Loads `config.json`, `model.safetensors` and `tokenizer.json` from `dir`.
+    /// Loads `config.json`, `model.safetensors` and `tokenizer.json` from `dir`, and the pair format from
+    /// `papertide.json` when there is one (else title vs abstract, only the second text truncated).
     pub fn load(dir: &Path, opts: EngineOptions) -> Result<Self, RerankError> {
         let cfg_path = dir.join("config.json");
         let weights_path = dir.join("model.safetensors");
@@ -156,6 +160,7 @@ impl CrossEncoder {
             }
         }
         let cfg = config::BertConfig::from_file(&cfg_path)?;
+        let format = PairFormat::load(dir)?;
         if opts.max_length < 4 {
             return Err(RerankError::Option {
                 option: "max_length",
@@ -183,7 +188,10 @@ impl CrossEncoder {
         tokenizer
             .with_truncation(Some(tokenizers::TruncationParams {
                 max_length: opts.max_length,
-                strategy: tokenizers::TruncationStrategy::OnlySecond,
+                strategy: match format.truncation {
+                    Truncation::OnlySecond => tokenizers::TruncationStrategy::OnlySecond,
+                    Truncation::LongestFirst => tokenizers::TruncationStrategy::LongestFirst,
+                },
                 stride: 0,
                 direction: tokenizers::TruncationDirection::Right,
             }))
@@ -204,7 +212,7 @@ impl CrossEncoder {
         let isa = kernels::Isa::detect();
         let bert = Bert::load(cfg, &weights_path, opts.dtype == Dtype::Bf16, isa)?;
         let model_id = model_id_of(dir, &weights_path)?;
-        Ok(CrossEncoder { bert, tokenizer, opts, threads, model_id, scratch: Mutex::new(Vec::new()) })
+        Ok(CrossEncoder { bert, tokenizer, format, opts, threads, model_id, scratch: Mutex::new(Vec::new()) })
     }
 
     /// `<dir name>@<16 hex digits>`: a hash of the size and first/last MiB of `model.safetensors`.
@@ -214,6 +222,11 @@ impl CrossEncoder {
 
     pub fn options(&self) -> &EngineOptions {
         &self.opts
+    }
+
+    /// How this model wants its pairs built (`papertide.json`).
+    pub fn format(&self) -> &PairFormat {
+        &self.format
     }
 
     /// Short description of the engine (kernel ISA, dtype, threads), for logs and benchmarks.

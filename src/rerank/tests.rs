@@ -438,9 +438,12 @@ fn resolve_model_local_download_cache_and_offline() {
         vec![
             "http://127.0.0.1:9/acme/tiny-ce/resolve/main/config.json",
             "http://127.0.0.1:9/acme/tiny-ce/resolve/main/model.safetensors",
-            "http://127.0.0.1:9/acme/tiny-ce/resolve/main/tokenizer.json"
+            "http://127.0.0.1:9/acme/tiny-ce/resolve/main/tokenizer.json",
+            // optional: this model has none, which is remembered
+            "http://127.0.0.1:9/acme/tiny-ce/resolve/main/papertide.json"
         ]
     );
+    assert!(dir.join("papertide.json.absent").is_file());
     assert!(CrossEncoder::load(&dir, opts(16, Dtype::F32, 1, 8)).is_ok());
     let no_temp_files =
         |d: &Path| std::fs::read_dir(d).unwrap().all(|e| !e.unwrap().file_name().to_string_lossy().starts_with('.'));

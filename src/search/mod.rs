@@ -9,6 +9,7 @@ mod query;
 mod schema;
 mod similar;
 mod stem;
+pub mod tfidf;
 
 pub use indexer::{IndexStats, Indexer, catch_up, reindex};
 pub use query::{Hit, SearchOptions, SearchResults, Sort};

@@ -1,0 +1,443 @@
+//! `papertide eval related --judgments FILE`: related-paper lists scored against human-style relatedness
+//! judgments (`../shared/data/relatedness/`: (query, candidate, rating 0/1/2) lines).
+//!
+//! The corpus is every paper the full judgment file names (`--corpus-judgments`, 5,539 papers, about the size
+//! of the held-back evaluation's 4,955), imported from `--data` into a fresh data directory; the queries are
+//! those of `--judgments` (a split: `data/relatedness/dev.jsonl` or `test.jsonl`). Each system ranks the
+//! whole corpus for each query; papers not judged for that query are removed ("condensed" lists, Sakai 2007)
+//! and the top 5 are scored: nDCG@5 with linear gains (0/1/2) against the ideal order of all of the query's
+//! judgments, and P@5, the share of the 5 rated ≥ 1 (a list with fewer than 5 judged papers counts the missing
+//! ones as 0). `judged@5` says how much of each uncondensed top 5 was judged at all. "Pool" rows rank just the
+//! query's judged candidates by a scorer. Queries with no positive judgment are left out (nDCG undefined).
+
+use std::collections::{HashMap, HashSet};
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::Context;
+use rand::{Rng, SeedableRng};
+use serde::{Deserialize, Serialize};
+
+use crate::app::App;
+use crate::config::Config;
+use crate::related::pipeline;
+use crate::rerank::{CrossEncoder, EngineOptions};
+use crate::store::PaperText;
+
+/// One judged pair.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Judgment {
+    pub query: String,
+    pub candidate: String,
+    pub rating: u8,
+}
+
+/// Reads a judgments file (JSONL; blank lines skipped; a bad line is an error naming it).
+pub fn read_judgments(path: &Path) -> anyhow::Result<Vec<Judgment>> {
+    let f = std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+    let mut out = Vec::new();
+    for (i, line) in BufReader::new(f).lines().enumerate() {
+        let line = line?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let j: Judgment =
+            serde_json::from_str(&line).with_context(|| format!("{}:{}: not a judgment", path.display(), i + 1))?;
+        anyhow::ensure!(j.rating <= 2, "{}:{}: rating {} is not 0, 1 or 2", path.display(), i + 1, j.rating);
+        out.push(j);
+    }
+    Ok(out)
+}
+
+/// The judgments of each query: candidate → rating.
+pub type Judged = HashMap<String, HashMap<String, u8>>;
+
+pub fn group(judgments: &[Judgment]) -> Judged {
+    let mut g: Judged = HashMap::new();
+    for j in judgments {
+        g.entry(j.query.clone()).or_default().insert(j.candidate.clone(), j.rating);
+    }
+    g
+}
+
+/// nDCG@k with linear gains: `ranked` are the ratings of a list in order, `all` every rating judged for the
+/// query (the ideal list is `all` sorted). `None` when nothing was judged related.
+pub fn ndcg_at(ranked: &[u8], all: &[u8], k: usize) -> Option<f64> {
+    let dcg = |r: &[u8]| -> f64 { r.iter().take(k).enumerate().map(|(i, &g)| g as f64 / (i as f64 + 2.0).log2()).sum() };
+    let mut ideal = all.to_vec();
+    ideal.sort_unstable_by(|a, b| b.cmp(a));
+    let best = dcg(&ideal);
+    (best > 0.0).then(|| dcg(ranked) / best)
+}
+
+/// Per-query scores of one system.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct QueryScore {
+    pub ndcg5: f64,
+    pub p5: f64,
+    /// Share of the uncondensed top 5 that was judged.
+    pub judged5: f64,
+}
+
+/// Scores a ranked list (ids, best first) for `query` against its judgments (condensed: unjudged ids dropped).
+pub fn score_list(judged: &HashMap<String, u8>, list: &[String]) -> Option<QueryScore> {
+    let all: Vec<u8> = judged.values().copied().collect();
+    let kept: Vec<u8> = list.iter().filter_map(|id| judged.get(id).copied()).take(5).collect();
+    let ndcg5 = ndcg_at(&kept, &all, 5)?;
+    let p5 = kept.iter().filter(|&&r| r >= 1).count() as f64 / 5.0;
+    let judged5 = list.iter().take(5).filter(|id| judged.contains_key(*id)).count() as f64 / 5.0;
+    Some(QueryScore { ndcg5, p5, judged5 })
+}
+
+/// A system's row: means over queries and a 95% bootstrap interval of the mean nDCG@5.
+#[derive(Debug, Clone, Serialize)]
+pub struct Row {
+    pub system: String,
+    pub ndcg5: f64,
+    pub ndcg5_ci: (f64, f64),
+    pub p5: f64,
+    pub judged5: f64,
+    pub queries: usize,
+    pub ce_pairs_per_query: f64,
+    pub ms_per_query: f64,
+}
+
+/// Mean and bootstrap interval (1,000 resamples of the queries, fixed seed) of per-query scores.
+pub fn summarize(system: &str, scores: &[QueryScore]) -> Row {
+    let n = scores.len().max(1) as f64;
+    let mean = |f: &dyn Fn(&QueryScore) -> f64| scores.iter().map(f).sum::<f64>() / n;
+    let mut rng = rand::rngs::StdRng::seed_from_u64(20261201);
+    let mut means: Vec<f64> = (0..1000)
+        .map(|_| {
+            if scores.is_empty() {
+                return 0.0;
+            }
+            (0..scores.len()).map(|_| scores[rng.random_range(0..scores.len())].ndcg5).sum::<f64>() / n
+        })
+        .collect();
+    means.sort_by(f64::total_cmp);
+    Row {
+        system: system.to_string(),
+        ndcg5: mean(&|s| s.ndcg5),
+        ndcg5_ci: (means[24], means[974]),
+        p5: mean(&|s| s.p5),
+        judged5: mean(&|s| s.judged5),
+        queries: scores.len(),
+        ce_pairs_per_query: 0.0,
+        ms_per_query: 0.0,
+    }
+}
+
+#[derive(Debug, Serialize)]
+struct Report {
+    judgments: String,
+    corpus: usize,
+    queries: usize,
+    engine: String,
+    rows: Vec<Row>,
+}
+
+/// What `eval related --judgments` takes beyond the shared arguments (see `EvalRelatedArgs`).
+pub struct JudgedArgs<'a> {
+    pub judgments: &'a Path,
+    pub corpus_judgments: &'a Path,
+    pub data: &'a Path,
+    pub model: Option<String>,
+    pub baseline_model: Option<String>,
+    pub data_dir: Option<PathBuf>,
+    pub out_json: Option<PathBuf>,
+    /// Writes every system's uncondensed top 10 per query here (JSONL `{query, system, top}`), for judging
+    /// the papers no judgment covers (`scripts/judge_packets.py`).
+    pub lists_out: Option<PathBuf>,
+    /// Build (or reuse) a CUR index with this many anchor queries and add the pipeline-with-CUR rows (0: none).
+    pub anchor_queries: usize,
+    pub seed: u64,
+}
+
+pub async fn run(args: JudgedArgs<'_>) -> anyhow::Result<()> {
+    let judgments = read_judgments(args.judgments)?;
+    let judged = group(&judgments);
+    let mut wanted: HashSet<String> = judgments.iter().flat_map(|j| [j.query.clone(), j.candidate.clone()]).collect();
+    if args.corpus_judgments.is_file() {
+        wanted.extend(read_judgments(args.corpus_judgments)?.into_iter().flat_map(|j| [j.query, j.candidate]));
+    }
+    let tmp = tempfile::tempdir()?;
+    let dir = args.data_dir.clone().unwrap_or_else(|| tmp.path().to_path_buf());
+    let mut config = Config { data_dir: dir, ..Config::default() };
+    config.related.model = args.model.clone();
+    config.related.background = false;
+    let app = App::open(config).await?;
+    if app.store.paper_count().await? == 0 {
+        import(&app, args.data, &wanted).await?;
+    }
+    app.index.reload()?;
+    let n_corpus = app.related.build_lexicon().await?;
+    anyhow::ensure!(app.load_related_engine().await, "cannot load the cross-encoder (see the log above)");
+    let engine = app.related.engine().context("no engine")?;
+    let cfg = app.related.config().clone();
+    let baseline = match &args.baseline_model {
+        Some(dir) => Some(CrossEncoder::load(Path::new(dir), EngineOptions { max_length: 128, threads: cfg.threads, ..EngineOptions::default() })?),
+        None => None,
+    };
+    let mut cur_pairs = 0;
+    if args.anchor_queries > 0 {
+        let ia = crate::related::bulk::IndexArgs {
+            anchor_queries: args.anchor_queries,
+            anchor_items: 20.min(args.anchor_queries),
+            category: None,
+            since: None,
+            seed: args.seed,
+        };
+        let has = engine.cur.read().ok().and_then(|c| c.as_ref().map(|c| c.k_q() == args.anchor_queries));
+        if has != Some(true) {
+            cur_pairs = crate::related::bulk::build_index(&app, &ia, true).await?.1;
+        }
+    }
+    let has_cur = engine.cur.read().ok().is_some_and(|c| c.is_some());
+    let all_texts: HashMap<String, PaperText> =
+        app.store.all_paper_texts(None, None).await?.into_iter().map(|t| (t.id.clone(), t)).collect();
+    let mut queries: Vec<&String> = judged.keys().collect();
+    queries.sort();
+    let names = [
+        "BM25 key terms (the former model-less list)",
+        "TF-IDF cosine, whole text (uni+bigrams)",
+        "model-less list: TF-IDF ⊕ BM25 rank fusion",
+        "cross-encoder order alone, over those candidates",
+        "cross-encoder ⊕ lexical rank fusion",
+        "pool: cross-encoder ranks the judged candidates",
+        "pool: TF-IDF cosine ranks the judged candidates",
+        "former product: shared CE (title→abstract) over BM25 40, ⊕ BM25",
+        "pipeline with CUR (kriging, 30 more candidates), configured order",
+    ];
+    let mut per: Vec<Vec<QueryScore>> = vec![Vec::new(); names.len()];
+    let (mut ce_pairs, mut ce_ms, mut cur_ce_pairs, mut cur_ms) = (0usize, 0f64, 0usize, 0f64);
+    let t_all = Instant::now();
+    let mut lists_out = match &args.lists_out {
+        Some(p) => Some(std::io::BufWriter::new(std::fs::File::create(p).with_context(|| format!("{}", p.display()))?)),
+        None => None,
+    };
+    for (qi, q) in queries.iter().enumerate() {
+        let j = &judged[*q];
+        let Some(paper) = app.store.paper_texts(&[(*q).clone()]).await?.pop() else {
+            eprintln!("query {q} is not in the corpus: skipped");
+            continue;
+        };
+        let cands = app.related.candidates(&paper).await?;
+        let terms = app.index.key_terms(&paper.title, &paper.abstract_text, cfg.key_terms)?;
+        let bm25: Vec<String> = app.index.more_like(&terms, &[paper.id.as_str()], 50)?.into_iter().map(|h| h.id).collect();
+        let qtext = crate::rerank::paper_text(&paper.title, &paper.abstract_text);
+        let pool_texts = app.store.paper_texts(&j.keys().cloned().collect::<Vec<_>>()).await?;
+        let (tfidf, pool_tfidf): (Vec<String>, Vec<(String, f32)>) = {
+            let guard = app.related.lexicon().read().map_err(|_| anyhow::anyhow!("lock poisoned"))?;
+            let l = guard.as_ref().context("TF-IDF index not built")?;
+            let qv = l.vector(&qtext);
+            let top = l.similar_to(&qv, &[paper.id.as_str()], 50).into_iter().map(|(id, _)| id.to_string()).collect();
+            let pool = pool_texts
+                .iter()
+                .map(|t| (t.id.clone(), sparse_dot(&qv, &l.vector(&crate::rerank::paper_text(&t.title, &t.abstract_text)))))
+                .collect();
+            (top, pool)
+        };
+        let lexical: Vec<String> = cands.iter().map(|c| c.paper.id.clone()).collect();
+        // The exact stage over the candidates, timed as a reader's first view would run it.
+        let t = Instant::now();
+        let qt = engine.query_text(&paper);
+        let item_texts: Vec<String> = cands.iter().map(|c| engine.item_text(&c.paper)).collect();
+        let pairs: Vec<(&str, &str)> = item_texts.iter().map(|d| (qt.as_str(), d.as_str())).collect();
+        let scores = engine.ce.score_pairs(&pairs)?;
+        ce_ms += t.elapsed().as_secs_f64() * 1e3;
+        ce_pairs += pairs.len();
+        let ce: Vec<(String, f32)> = lexical.iter().cloned().zip(scores).collect();
+        // Pool: the judged candidates, scored by the cross-encoder (reusing the scores already computed).
+        let known: HashMap<&str, f32> = ce.iter().map(|(id, s)| (id.as_str(), *s)).collect();
+        let missing: Vec<&PaperText> = pool_texts.iter().filter(|t| !known.contains_key(t.id.as_str())).collect();
+        let mtexts: Vec<String> = missing.iter().map(|t| engine.item_text(t)).collect();
+        let mpairs: Vec<(&str, &str)> = mtexts.iter().map(|d| (qt.as_str(), d.as_str())).collect();
+        let mscores = engine.ce.score_pairs(&mpairs)?;
+        let mut pool_ce: Vec<(String, f32)> =
+            pool_texts.iter().filter_map(|t| known.get(t.id.as_str()).map(|s| (t.id.clone(), *s))).collect();
+        pool_ce.extend(missing.iter().map(|t| t.id.clone()).zip(mscores));
+        let mut lists: Vec<Option<Vec<String>>> = vec![
+            Some(bm25.clone()),
+            Some(tfidf),
+            Some(lexical.clone()),
+            Some(pipeline::rank_by_score(&ce)),
+            Some(pipeline::fuse_ranks(&ce, &lexical)),
+            Some(pipeline::rank_by_score(&pool_ce)),
+            Some(pipeline::rank_by_score(&pool_tfidf)),
+            None,
+            None,
+        ];
+        if has_cur {
+            let t = Instant::now();
+            let all = crate::related::RelatedConfig { top_k: 50, ..cfg.clone() };
+            let lookup = |id: &str| all_texts.get(id).cloned();
+            let res = pipeline::rerank(&engine, &all, &paper, &cands, &lookup)?;
+            cur_ms += t.elapsed().as_secs_f64() * 1e3;
+            cur_ce_pairs += res.ce_pairs;
+            lists[8] = Some(res.items.into_iter().map(|r| r.id).collect());
+        }
+        if let Some(b) = &baseline {
+            let top: Vec<String> = bm25.iter().take(40).cloned().collect();
+            let texts = app.store.paper_texts(&top).await?;
+            let pairs: Vec<(&str, &str)> = texts.iter().map(|t| (paper.title.as_str(), t.abstract_text.as_str())).collect();
+            let s = b.score_pairs(&pairs)?;
+            let scored: Vec<(String, f32)> = texts.iter().map(|t| t.id.clone()).zip(s).collect();
+            lists[7] = Some(pipeline::fuse_ranks(&scored, &top));
+        }
+        for (k, l) in lists.iter().enumerate() {
+            if let (Some(l), Some(out)) = (l, lists_out.as_mut()) {
+                let top: Vec<&String> = l.iter().take(10).collect();
+                writeln!(out, "{}", serde_json::json!({"query": q, "system": names[k], "top": top}))?;
+            }
+            if let Some(l) = l
+                && let Some(s) = score_list(j, l)
+            {
+                per[k].push(s);
+            }
+        }
+        if (qi + 1) % 10 == 0 {
+            eprintln!("queries: {}/{} ({:.0} s)", qi + 1, queries.len(), t_all.elapsed().as_secs_f64());
+        }
+    }
+    if let Some(mut out) = lists_out {
+        out.flush()?;
+    }
+    let nq = per[0].len().max(1) as f64;
+    let mut rows: Vec<Row> =
+        names.iter().zip(&per).filter(|(_, s)| !s.is_empty()).map(|(n, s)| summarize(n, s)).collect();
+    for r in rows.iter_mut() {
+        if r.system.starts_with("cross-encoder") {
+            r.ce_pairs_per_query = ce_pairs as f64 / nq;
+            r.ms_per_query = ce_ms / nq;
+        } else if r.system.starts_with("pipeline with CUR") {
+            r.ce_pairs_per_query = cur_ce_pairs as f64 / nq;
+            r.ms_per_query = cur_ms / nq;
+        }
+    }
+    if cur_pairs > 0 {
+        println!("CUR index built for this run: {cur_pairs} cross-encoder pairs");
+    }
+    let report = Report {
+        judgments: args.judgments.display().to_string(),
+        corpus: n_corpus,
+        queries: per[0].len(),
+        engine: format!("{} · {}", engine.ce.model_id(), engine.ce.engine_name()),
+        rows,
+    };
+    println!(
+        "Judged relatedness: {} queries of {} over {} papers; {}, max_length {}\n",
+        report.queries,
+        report.judgments,
+        report.corpus,
+        report.engine,
+        engine.ce.options().max_length
+    );
+    println!("| system | nDCG@5 [95% CI] | P@5 | judged@5 | CE pairs / query | CE ms / query |\n|---|---|---|---|---|---|");
+    for r in &report.rows {
+        println!(
+            "| {} | {:.3} [{:.2}, {:.2}] | {:.3} | {:.2} | {:.0} | {:.0} |",
+            r.system, r.ndcg5, r.ndcg5_ci.0, r.ndcg5_ci.1, r.p5, r.judged5, r.ce_pairs_per_query, r.ms_per_query
+        );
+    }
+    if let Some(p) = &args.out_json {
+        std::fs::write(p, serde_json::to_vec_pretty(&report)?)?;
+    }
+    app.store.close().await;
+    Ok(())
+}
+
+fn sparse_dot(a: &[(u32, f32)], b: &[(u32, f32)]) -> f32 {
+    let (mut i, mut j, mut s) = (0, 0, 0.0);
+    while i < a.len() && j < b.len() {
+        match a[i].0.cmp(&b[j].0) {
+            std::cmp::Ordering::Less => i += 1,
+            std::cmp::Ordering::Greater => j += 1,
+            std::cmp::Ordering::Equal => {
+                s += a[i].1 * b[j].1;
+                i += 1;
+                j += 1;
+            }
+        }
+    }
+    s
+}
+
+/// Imports the papers of `wanted` from a Kaggle JSONL(.gz) file.
+async fn import(app: &App, data: &Path, wanted: &HashSet<String>) -> anyhow::Result<()> {
+    let file = std::fs::File::open(data).with_context(|| format!("cannot open {}", data.display()))?;
+    let reader: Box<dyn std::io::Read> = if data.extension().is_some_and(|e| e == "gz") {
+        Box::new(flate2::read::MultiGzDecoder::new(file))
+    } else {
+        Box::new(file)
+    };
+    let mut records = Vec::new();
+    for line in BufReader::new(reader).lines() {
+        if let Ok(r) = crate::arxiv::kaggle::parse_line(&line?)
+            && wanted.contains(r.record.id.to_string().as_str())
+        {
+            records.push(r);
+        }
+    }
+    eprintln!("corpus: {} of {} judged papers found in {}", records.len(), wanted.len(), data.display());
+    app.set_related_on_ingest(false);
+    for chunk in records.chunks(2_000) {
+        let recs: Vec<_> = chunk.iter().map(|k| k.record.clone()).collect();
+        let anns: Vec<_> = chunk.iter().flat_map(|k| k.announcements.clone()).collect();
+        app.store_batch(&recs, &anns, None).await?;
+    }
+    app.commit_index().await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn judged(pairs: &[(&str, u8)]) -> HashMap<String, u8> {
+        pairs.iter().map(|(c, r)| (c.to_string(), *r)).collect()
+    }
+
+    fn list(ids: &[&str]) -> Vec<String> {
+        ids.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn ndcg_is_exact_on_a_hand_made_judged_set() {
+        // Judged: a=2, b=1, c=0, d=1. Ideal order 2,1,1,0: IDCG = 2 + 1/log2(3) + 1/log2(4) = 3.1309298.
+        let j = judged(&[("a", 2), ("b", 1), ("c", 0), ("d", 1)]);
+        let idcg = 2.0 + 1.0 / 3f64.log2() + 0.5;
+        // x and y are unjudged and dropped (condensed): the list is c, a, b, d.
+        let s = score_list(&j, &list(&["x", "c", "a", "y", "b", "d"])).unwrap();
+        let dcg = 0.0 + 2.0 / 3f64.log2() + 1.0 / 2.0 + 1.0 / 5f64.log2();
+        assert!((s.ndcg5 - dcg / idcg).abs() < 1e-12, "{} vs {}", s.ndcg5, dcg / idcg);
+        assert!((s.p5 - 3.0 / 5.0).abs() < 1e-12, "three of the (at most) five rated >= 1");
+        assert!((s.judged5 - 3.0 / 5.0).abs() < 1e-12, "x and y were not judged");
+        // The ideal list scores 1; nothing related judged: undefined.
+        assert!((score_list(&j, &list(&["a", "b", "d", "c"])).unwrap().ndcg5 - 1.0).abs() < 1e-12);
+        assert!(score_list(&judged(&[("a", 0)]), &list(&["a"])).is_none());
+        assert_eq!(ndcg_at(&[], &[1], 5), Some(0.0));
+    }
+
+    #[test]
+    fn summary_means_and_interval() {
+        let s = [QueryScore { ndcg5: 1.0, p5: 1.0, judged5: 1.0 }, QueryScore { ndcg5: 0.0, p5: 0.2, judged5: 0.4 }];
+        let r = summarize("x", &s);
+        assert!((r.ndcg5 - 0.5).abs() < 1e-12 && (r.p5 - 0.6).abs() < 1e-12 && (r.judged5 - 0.7).abs() < 1e-12);
+        assert!(r.ndcg5_ci.0 <= r.ndcg5 && r.ndcg5 <= r.ndcg5_ci.1 && r.ndcg5_ci.0 >= 0.0 && r.ndcg5_ci.1 <= 1.0);
+        assert_eq!(r.queries, 2);
+    }
+
+    #[test]
+    fn judgment_files_are_validated() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("j.jsonl");
+        std::fs::write(&p, "{\"query\": \"q\", \"candidate\": \"c\", \"rating\": 2}\n\n").unwrap();
+        assert_eq!(group(&read_judgments(&p).unwrap())["q"]["c"], 2);
+        std::fs::write(&p, "{\"query\": \"q\", \"candidate\": \"c\", \"rating\": 3}\n").unwrap();
+        assert!(read_judgments(&p).unwrap_err().to_string().contains(":1: rating 3"));
+        std::fs::write(&p, "not json\n").unwrap();
+        assert!(read_judgments(&p).unwrap_err().to_string().contains("j.jsonl:1"));
+    }
+}

@@ -1,0 +1,101 @@
+//! How a model wants its pairs: `papertide.json` beside the weights (written by `scripts/train_reranker.py`).
+//!
+//! A model directory without the file is read the way the first Papertide models were trained: the query
+//! paper's title against the candidate's abstract, only the abstract truncated (any Hugging Face
+//! cross-encoder trained on (query, passage) pairs, e.g. MS MARCO models, fits that shape too).
+
+use serde::Deserialize;
+use std::path::Path;
+
+use super::RerankError;
+
+/// The file name, beside `config.json`.
+pub const FORMAT_FILE: &str = "papertide.json";
+
+/// What each side of a pair holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Default)]
+pub enum PairTexts {
+    /// `[CLS] query title [SEP] candidate abstract [SEP]` (a known-item model).
+    #[default]
+    #[serde(rename = "title-abstract")]
+    TitleAbstract,
+    /// `[CLS] query "title. abstract" [SEP] candidate "title. abstract" [SEP]` (a relatedness model).
+    #[serde(rename = "paper-paper")]
+    PaperPaper,
+}
+
+/// Which side is cut when a pair exceeds `max_length` (Hugging Face's names and behaviour).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Truncation {
+    /// The second text only; a first text that alone leaves no room is an error.
+    #[default]
+    OnlySecond,
+    /// A token at a time from the longer text, so both keep a share.
+    LongestFirst,
+}
+
+/// A model's pair format (see the module documentation).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct PairFormat {
+    #[serde(default)]
+    pub pair: PairTexts,
+    #[serde(default)]
+    pub truncation: Truncation,
+    /// The length the model was trained at; the default when the configuration names none.
+    #[serde(default)]
+    pub max_length: Option<usize>,
+}
+
+impl PairFormat {
+    /// Reads `dir/papertide.json`; a directory without one gets the default (title vs abstract).
+    pub fn load(dir: &Path) -> Result<PairFormat, RerankError> {
+        let path = dir.join(FORMAT_FILE);
+        match std::fs::read_to_string(&path) {
+            Ok(text) => serde_json::from_str(&text).map_err(|e| RerankError::Config {
+                file: path.clone(),
+                field: "(papertide.json)".into(),
+                message: e.to_string(),
+            }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(PairFormat::default()),
+            Err(e) => Err(RerankError::io(&path, e)),
+        }
+    }
+
+    /// The two texts of a pair for a query paper and a candidate paper.
+    pub fn texts(&self, query: (&str, &str), candidate: (&str, &str)) -> (String, String) {
+        match self.pair {
+            PairTexts::TitleAbstract => (query.0.to_string(), candidate.1.to_string()),
+            PairTexts::PaperPaper => (paper_text(query.0, query.1), paper_text(candidate.0, candidate.1)),
+        }
+    }
+}
+
+/// One side of a paper-paper pair: `"{title}. {abstract}"`, as `scripts/train_reranker.py` builds it.
+pub fn paper_text(title: &str, abstract_text: &str) -> String {
+    format!("{}. {}", title.trim(), abstract_text.trim())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_the_training_scripts_file_and_defaults_without_one() {
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(PairFormat::load(dir.path()).unwrap(), PairFormat::default());
+        std::fs::write(
+            dir.path().join(FORMAT_FILE),
+            r#"{"pair": "paper-paper", "truncation": "longest_first", "max_length": 256}"#,
+        )
+        .unwrap();
+        let f = PairFormat::load(dir.path()).unwrap();
+        assert_eq!(f, PairFormat { pair: PairTexts::PaperPaper, truncation: Truncation::LongestFirst, max_length: Some(256) });
+        assert_eq!(f.texts(("T", "A"), ("U", "B")), ("T. A".to_string(), "U. B".to_string()));
+        assert_eq!(PairFormat::default().texts(("T", "A"), ("U", "B")), ("T".to_string(), "B".to_string()));
+        std::fs::write(dir.path().join(FORMAT_FILE), r#"{"pair": "title-title"}"#).unwrap();
+        let err = PairFormat::load(dir.path()).unwrap_err().to_string();
+        assert!(err.contains("papertide.json") && err.contains("title-title"), "{err}");
+    }
+}
