@@ -28,7 +28,7 @@ impl Engine {
     /// index built for another model or settings is ignored with a warning: `papertide related index` rebuilds).
     pub fn load(model_dir: &Path, cfg: &RelatedConfig, cur_path: &Path) -> Result<Engine, String> {
         let dtype: Dtype = cfg.dtype.parse()?;
-        let opts = EngineOptions { max_length: cfg.max_length, threads: cfg.threads, dtype, batch_size: 32 };
+        let opts = EngineOptions { max_length: cfg.max_length, threads: cfg.threads, dtype, batch_size: 32, isa: None };
         let ce = CrossEncoder::load(model_dir, opts).map_err(|e| e.to_string())?;
         let cur = match CurIndex::load(cur_path, &expected_spec(&ce, cfg.max_length)) {
             Ok(idx) => {
