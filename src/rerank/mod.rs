@@ -16,7 +16,7 @@
 //!   fallback; `PAPERTIDE_CE_ISA` or `EngineOptions::isa` forces a path ([`kernels::Isa`]);
 //! - `Dtype::Bf16`: the linear layers (≈90% of the FLOPs) run on AMX-BF16 tiles (`tdpbf16ps`, inline assembly,
 //!   since Rust has no stable AMX intrinsics) when the CPU and kernel allow it (`arch_prctl` permission), else on
-//!   AVX-512 BF16 `vdpbf16ps` (which is *slower* than the f32 FMA path on Sapphire Rapids-class CPUs), else emulated;
+//!   AVX-512 BF16 `vdpbf16ps` (which is *slower* than the f32 FMA path on Sapphire Rapids-class CPUs);
 //!   weights and activations are rounded to bf16, accumulation, attention, softmax, layernorm and GELU stay f32;
 //!   without native bf16 (AVX2, NEON, portable) the layers stay f32; `PAPERTIDE_CE_NO_AMX=1` disables AMX;
 //! - the last layer is computed for the `[CLS]` rows only (the only ones the classifier reads);
@@ -88,7 +88,8 @@ pub struct EngineOptions {
     pub dtype: Dtype,
     /// Pairs per batch (after sorting by length).
     pub batch_size: usize,
-    /// Kernel path; `None`: `PAPERTIDE_CE_ISA`, else the best the CPU supports. An unsupported one fails the load.
+    /// Kernel path; `None`: `PAPERTIDE_CE_ISA` (or `PAPERTIDE_CE_GENERIC=1`), else the best the CPU supports. An
+    /// unsupported one fails the load.
     pub isa: Option<kernels::Isa>,
 }
 
