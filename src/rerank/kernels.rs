@@ -1649,6 +1649,203 @@ unsafe fn layernorm_avx512(x: &mut [f32], g: &[f32], b: &[f32], eps: f32) {
     }
 }
 
+// ---------------------------------------------------------------------------------------------------------------
+// AMX (Advanced Matrix Extensions) bf16 tiles: `tdpbf16ps` multiplies 16×32 by 32×16 bf16 tiles into a 16×16 f32
+// tile. Rust has no stable AMX intrinsics, so the five instructions used are written as inline assembly.
+
+/// Whether AMX-BF16 can be used: CPUID says so and Linux granted this process the tile data state.
+#[cfg(target_arch = "x86_64")]
+pub fn amx_available() -> bool {
+    static AMX: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *AMX.get_or_init(|| {
+        if std::env::var_os("PAPERTIDE_CE_NO_AMX").is_some()
+            || !is_x86_feature_detected!("avx512f")
+            || !is_x86_feature_detected!("avx512bw")
+        {
+            return false;
+        }
+        let l7 = __cpuid_count(7, 0);
+        let amx_bf16 = l7.edx & (1 << 22) != 0;
+        let amx_tile = l7.edx & (1 << 24) != 0;
+        if !amx_bf16 || !amx_tile || !cfg!(target_os = "linux") {
+            return false;
+        }
+        let ret: i64;
+        // SAFETY: arch_prctl(ARCH_REQ_XCOMP_PERM, XFEATURE_XTILEDATA) only asks the kernel for permission to use
+        // the AMX register state; it fails harmlessly (negative errno) on kernels or VMs that do not allow it.
+        unsafe {
+            std::arch::asm!("syscall", inlateout("rax") 158i64 => ret, in("rdi") 0x1023i64, in("rsi") 18i64,
+                lateout("rcx") _, lateout("r11") _, options(nostack));
+        }
+        ret == 0
+    })
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+pub fn amx_available() -> bool {
+    false
+}
+
+/// AMX bf16 GEMM: same contract as [`gemm_bf16`], plus: `k % 32 == 0`, and `a` readable for
+/// `ceil(m / 32) * 32` rows (rows past `m` may hold anything; their results are discarded).
+#[allow(clippy::too_many_arguments)]
+pub fn gemm_amx(
+    m: usize,
+    n: usize,
+    k: usize,
+    a: &[u16],
+    lda: usize,
+    b: &[u16],
+    bias: Option<&[f32]>,
+    c: &mut [f32],
+    ldc: usize,
+    epi: Epilogue,
+) {
+    assert!(amx_available(), "AMX not available");
+    assert!(k.is_multiple_of(32) && k > 0, "gemm_amx needs k % 32 == 0");
+    check_gemm(m, n, k, a.len(), lda, c.len(), ldc, bias, &epi);
+    let np = n.div_ceil(NR);
+    assert!(b.len() >= np * (k / 2) * NR * 2, "packed bf16 B too small");
+    if m == 0 || n == 0 {
+        return;
+    }
+    assert!(a.len() >= (m.div_ceil(32) * 32 - 1) * lda + k, "A must be readable for a multiple of 32 rows");
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: AMX permission granted (amx_available), AVX-512 present; bounds checked above.
+    unsafe {
+        gemm_amx_impl(
+            m,
+            n,
+            k,
+            a.as_ptr(),
+            lda,
+            b.as_ptr(),
+            bias.map_or(std::ptr::null(), |b| b.as_ptr()),
+            c.as_mut_ptr(),
+            ldc,
+            epi_raw(epi),
+        )
+    };
+}
+
+#[cfg(target_arch = "x86_64")]
+#[repr(C, align(64))]
+struct TileBuf([f32; 32 * 32]);
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+unsafe fn epi_from_buf<const R: usize>(
+    buf: *const f32,
+    c: *mut f32,
+    ldc: usize,
+    nvalid: usize,
+    bias: *const f32,
+    e: EpiRaw,
+) {
+    let mut acc0 = [_mm512_setzero_ps(); R];
+    let mut acc1 = [_mm512_setzero_ps(); R];
+    for i in 0..R {
+        unsafe {
+            acc0[i] = _mm512_load_ps(buf.add(i * 32));
+            acc1[i] = _mm512_load_ps(buf.add(i * 32 + 16));
+        }
+    }
+    unsafe { store_avx512::<R>(&acc0, &acc1, c, ldc, nvalid, bias, e) };
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512bw")]
+#[allow(clippy::too_many_arguments)]
+unsafe fn gemm_amx_impl(
+    m: usize,
+    n: usize,
+    k: usize,
+    a: *const u16,
+    lda: usize,
+    b: *const u16,
+    bias: *const f32,
+    c: *mut f32,
+    ldc: usize,
+    e: EpiRaw,
+) {
+    use std::arch::asm;
+    #[repr(C, align(64))]
+    struct Cfg([u8; 64]);
+    let mut cfg = Cfg([0; 64]);
+    cfg.0[0] = 1; // palette 1
+    for t in 0..8 {
+        cfg.0[16 + 2 * t] = 64; // bytes per row
+        cfg.0[48 + t] = 16; // rows
+    }
+    let mut buf = TileBuf([0.0; 32 * 32]);
+    let bp_ = buf.0.as_mut_ptr();
+    let kp = k / 2;
+    let np = n.div_ceil(NR);
+    let mc = (m_block(k * 2, MR) / 32).max(1) * 32;
+    let a_stride = lda * 2;
+    unsafe {
+        asm!("ldtilecfg [{}]", in(reg) cfg.0.as_ptr(), options(nostack));
+        let mut m0 = 0;
+        while m0 < m {
+            let m1 = (m0 + mc).min(m);
+            for p in 0..np {
+                let nvalid = (n - p * NR).min(NR);
+                let bpanel = b.add(p * kp * NR * 2);
+                let biasp = if bias.is_null() { bias } else { bias.add(p * NR) };
+                let mut i = m0;
+                while i < m1 {
+                    asm!("tilezero tmm0", "tilezero tmm1", "tilezero tmm2", "tilezero tmm3", options(nostack));
+                    let mut kk = 0;
+                    while kk < k {
+                        let a0 = a.add(i * lda + kk);
+                        let a1 = a.add((i + 16) * lda + kk);
+                        let b0 = bpanel.add((kk / 2) * NR * 2);
+                        let b1 = b0.add(32);
+                        asm!(
+                            "tileloadd tmm4, [{a0} + {sa}*1]",
+                            "tileloadd tmm5, [{a1} + {sa}*1]",
+                            "tileloadd tmm6, [{b0} + {sb}*1]",
+                            "tileloadd tmm7, [{b1} + {sb}*1]",
+                            "tdpbf16ps tmm0, tmm4, tmm6",
+                            "tdpbf16ps tmm1, tmm4, tmm7",
+                            "tdpbf16ps tmm2, tmm5, tmm6",
+                            "tdpbf16ps tmm3, tmm5, tmm7",
+                            a0 = in(reg) a0, a1 = in(reg) a1, b0 = in(reg) b0, b1 = in(reg) b1,
+                            sa = in(reg) a_stride, sb = in(reg) 128usize,
+                            options(nostack, readonly),
+                        );
+                        kk += 32;
+                    }
+                    asm!(
+                        "tilestored [{c0} + {s}*1], tmm0",
+                        "tilestored [{c1} + {s}*1], tmm1",
+                        "tilestored [{c2} + {s}*1], tmm2",
+                        "tilestored [{c3} + {s}*1], tmm3",
+                        c0 = in(reg) bp_, c1 = in(reg) bp_.add(16), c2 = in(reg) bp_.add(16 * 32), c3 = in(reg) bp_.add(16 * 32 + 16),
+                        s = in(reg) 128usize,
+                        options(nostack),
+                    );
+                    let rows = (m - i).min(32);
+                    let mut r0 = 0;
+                    while r0 < rows {
+                        let rr = (rows - r0).min(MR);
+                        let ee = match e {
+                            EpiRaw::Residual(r, ldr) => EpiRaw::Residual(r.add((i + r0) * ldr + p * NR), ldr),
+                            x => x,
+                        };
+                        let cp = c.add((i + r0) * ldc + p * NR);
+                        dispatch_rows!(rr, epi_from_buf, bp_.add(r0 * 32) as *const f32, cp, ldc, nvalid, biasp, ee);
+                        r0 += rr;
+                    }
+                    i += 32;
+                }
+            }
+            m0 = m1;
+        }
+        asm!("tilerelease", options(nostack));
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1859,203 +2056,6 @@ mod tests {
                 );
             }
         }
-    }
-}
-
-// ---------------------------------------------------------------------------------------------------------------
-// AMX (Advanced Matrix Extensions) bf16 tiles: `tdpbf16ps` multiplies 16×32 by 32×16 bf16 tiles into a 16×16 f32
-// tile. Rust has no stable AMX intrinsics, so the five instructions used are written as inline assembly.
-
-/// Whether AMX-BF16 can be used: CPUID says so and Linux granted this process the tile data state.
-#[cfg(target_arch = "x86_64")]
-pub fn amx_available() -> bool {
-    static AMX: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-    *AMX.get_or_init(|| {
-        if std::env::var_os("PAPERTIDE_CE_NO_AMX").is_some()
-            || !is_x86_feature_detected!("avx512f")
-            || !is_x86_feature_detected!("avx512bw")
-        {
-            return false;
-        }
-        let l7 = __cpuid_count(7, 0);
-        let amx_bf16 = l7.edx & (1 << 22) != 0;
-        let amx_tile = l7.edx & (1 << 24) != 0;
-        if !amx_bf16 || !amx_tile || !cfg!(target_os = "linux") {
-            return false;
-        }
-        let ret: i64;
-        // SAFETY: arch_prctl(ARCH_REQ_XCOMP_PERM, XFEATURE_XTILEDATA) only asks the kernel for permission to use
-        // the AMX register state; it fails harmlessly (negative errno) on kernels or VMs that do not allow it.
-        unsafe {
-            std::arch::asm!("syscall", inlateout("rax") 158i64 => ret, in("rdi") 0x1023i64, in("rsi") 18i64,
-                lateout("rcx") _, lateout("r11") _, options(nostack));
-        }
-        ret == 0
-    })
-}
-
-#[cfg(not(target_arch = "x86_64"))]
-pub fn amx_available() -> bool {
-    false
-}
-
-/// AMX bf16 GEMM: same contract as [`gemm_bf16`], plus: `k % 32 == 0`, and `a` readable for
-/// `ceil(m / 32) * 32` rows (rows past `m` may hold anything; their results are discarded).
-#[allow(clippy::too_many_arguments)]
-pub fn gemm_amx(
-    m: usize,
-    n: usize,
-    k: usize,
-    a: &[u16],
-    lda: usize,
-    b: &[u16],
-    bias: Option<&[f32]>,
-    c: &mut [f32],
-    ldc: usize,
-    epi: Epilogue,
-) {
-    assert!(amx_available(), "AMX not available");
-    assert!(k.is_multiple_of(32) && k > 0, "gemm_amx needs k % 32 == 0");
-    check_gemm(m, n, k, a.len(), lda, c.len(), ldc, bias, &epi);
-    let np = n.div_ceil(NR);
-    assert!(b.len() >= np * (k / 2) * NR * 2, "packed bf16 B too small");
-    if m == 0 || n == 0 {
-        return;
-    }
-    assert!(a.len() >= (m.div_ceil(32) * 32 - 1) * lda + k, "A must be readable for a multiple of 32 rows");
-    #[cfg(target_arch = "x86_64")]
-    // SAFETY: AMX permission granted (amx_available), AVX-512 present; bounds checked above.
-    unsafe {
-        gemm_amx_impl(
-            m,
-            n,
-            k,
-            a.as_ptr(),
-            lda,
-            b.as_ptr(),
-            bias.map_or(std::ptr::null(), |b| b.as_ptr()),
-            c.as_mut_ptr(),
-            ldc,
-            epi_raw(epi),
-        )
-    };
-}
-
-#[cfg(target_arch = "x86_64")]
-#[repr(C, align(64))]
-struct TileBuf([f32; 32 * 32]);
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f")]
-unsafe fn epi_from_buf<const R: usize>(
-    buf: *const f32,
-    c: *mut f32,
-    ldc: usize,
-    nvalid: usize,
-    bias: *const f32,
-    e: EpiRaw,
-) {
-    let mut acc0 = [_mm512_setzero_ps(); R];
-    let mut acc1 = [_mm512_setzero_ps(); R];
-    for i in 0..R {
-        unsafe {
-            acc0[i] = _mm512_load_ps(buf.add(i * 32));
-            acc1[i] = _mm512_load_ps(buf.add(i * 32 + 16));
-        }
-    }
-    unsafe { store_avx512::<R>(&acc0, &acc1, c, ldc, nvalid, bias, e) };
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f,avx512bw")]
-#[allow(clippy::too_many_arguments)]
-unsafe fn gemm_amx_impl(
-    m: usize,
-    n: usize,
-    k: usize,
-    a: *const u16,
-    lda: usize,
-    b: *const u16,
-    bias: *const f32,
-    c: *mut f32,
-    ldc: usize,
-    e: EpiRaw,
-) {
-    use std::arch::asm;
-    #[repr(C, align(64))]
-    struct Cfg([u8; 64]);
-    let mut cfg = Cfg([0; 64]);
-    cfg.0[0] = 1; // palette 1
-    for t in 0..8 {
-        cfg.0[16 + 2 * t] = 64; // bytes per row
-        cfg.0[48 + t] = 16; // rows
-    }
-    let mut buf = TileBuf([0.0; 32 * 32]);
-    let bp_ = buf.0.as_mut_ptr();
-    let kp = k / 2;
-    let np = n.div_ceil(NR);
-    let mc = (m_block(k * 2, MR) / 32).max(1) * 32;
-    let a_stride = lda * 2;
-    unsafe {
-        asm!("ldtilecfg [{}]", in(reg) cfg.0.as_ptr(), options(nostack));
-        let mut m0 = 0;
-        while m0 < m {
-            let m1 = (m0 + mc).min(m);
-            for p in 0..np {
-                let nvalid = (n - p * NR).min(NR);
-                let bpanel = b.add(p * kp * NR * 2);
-                let biasp = if bias.is_null() { bias } else { bias.add(p * NR) };
-                let mut i = m0;
-                while i < m1 {
-                    asm!("tilezero tmm0", "tilezero tmm1", "tilezero tmm2", "tilezero tmm3", options(nostack));
-                    let mut kk = 0;
-                    while kk < k {
-                        let a0 = a.add(i * lda + kk);
-                        let a1 = a.add((i + 16) * lda + kk);
-                        let b0 = bpanel.add((kk / 2) * NR * 2);
-                        let b1 = b0.add(32);
-                        asm!(
-                            "tileloadd tmm4, [{a0} + {sa}*1]",
-                            "tileloadd tmm5, [{a1} + {sa}*1]",
-                            "tileloadd tmm6, [{b0} + {sb}*1]",
-                            "tileloadd tmm7, [{b1} + {sb}*1]",
-                            "tdpbf16ps tmm0, tmm4, tmm6",
-                            "tdpbf16ps tmm1, tmm4, tmm7",
-                            "tdpbf16ps tmm2, tmm5, tmm6",
-                            "tdpbf16ps tmm3, tmm5, tmm7",
-                            a0 = in(reg) a0, a1 = in(reg) a1, b0 = in(reg) b0, b1 = in(reg) b1,
-                            sa = in(reg) a_stride, sb = in(reg) 128usize,
-                            options(nostack, readonly),
-                        );
-                        kk += 32;
-                    }
-                    asm!(
-                        "tilestored [{c0} + {s}*1], tmm0",
-                        "tilestored [{c1} + {s}*1], tmm1",
-                        "tilestored [{c2} + {s}*1], tmm2",
-                        "tilestored [{c3} + {s}*1], tmm3",
-                        c0 = in(reg) bp_, c1 = in(reg) bp_.add(16), c2 = in(reg) bp_.add(16 * 32), c3 = in(reg) bp_.add(16 * 32 + 16),
-                        s = in(reg) 128usize,
-                        options(nostack),
-                    );
-                    let rows = (m - i).min(32);
-                    let mut r0 = 0;
-                    while r0 < rows {
-                        let rr = (rows - r0).min(MR);
-                        let ee = match e {
-                            EpiRaw::Residual(r, ldr) => EpiRaw::Residual(r.add((i + r0) * ldr + p * NR), ldr),
-                            x => x,
-                        };
-                        let cp = c.add((i + r0) * ldc + p * NR);
-                        dispatch_rows!(rr, epi_from_buf, bp_.add(r0 * 32) as *const f32, cp, ldc, nvalid, biasp, ee);
-                        r0 += rr;
-                    }
-                    i += 32;
-                }
-            }
-            m0 = m1;
-        }
-        asm!("tilerelease", options(nostack));
     }
 }
 
