@@ -63,6 +63,13 @@ pub fn read_pairs(path: &std::path::Path, limit: usize) -> anyhow::Result<Vec<(S
     Ok(out)
 }
 
+/// The CPU's model name (`/proc/cpuinfo`), so every recorded figure says what it was measured on.
+pub fn cpu_model() -> Option<String> {
+    let s = std::fs::read_to_string("/proc/cpuinfo").ok()?;
+    let line = s.lines().find(|l| l.starts_with("model name") || l.starts_with("Model"))?;
+    Some(line.split_once(':')?.1.trim().to_string())
+}
+
 /// Peak resident set size (VmHWM) in MiB, if /proc is available.
 pub fn peak_rss_mb() -> Option<f64> {
     let s = std::fs::read_to_string("/proc/self/status").ok()?;
@@ -84,6 +91,7 @@ pub fn run(args: &CeBenchArgs) -> anyhow::Result<()> {
         threads: args.threads,
         dtype: args.dtype,
         batch_size: args.batch_size,
+        isa: None,
     };
     let t_load = Instant::now();
     let ce = CrossEncoder::load(&args.model, opts).with_context(|| format!("loading {}", args.model.display()))?;
@@ -109,6 +117,10 @@ pub fn run(args: &CeBenchArgs) -> anyhow::Result<()> {
     let score_sum: f64 = scores.iter().map(|&s| s as f64).sum();
     let out = serde_json::json!({
         "engine": ce.engine_name(),
+        "isa": ce.isa().name(),
+        "kernel_path": ce.kernel_path(),
+        "cpu": cpu_model(),
+        "cpu_flags": crate::rerank::kernels::cpu_features().join(" "),
         "model_id": ce.model_id(),
         "dtype": args.dtype.as_str(),
         "threads": args.threads,

@@ -486,7 +486,13 @@ fn make_scorer(args: &EvalCurArgs) -> anyhow::Result<(Box<dyn PairScorer>, Strin
 fn model_scorer(args: &EvalCurArgs) -> anyhow::Result<(Box<dyn PairScorer>, String)> {
     use crate::rerank::{CrossEncoder, Dtype, EngineOptions};
     let dtype: Dtype = args.dtype.parse().map_err(|e| anyhow::anyhow!("--dtype {}: {e}", args.dtype))?;
-    let opts = EngineOptions { max_length: args.max_length, threads: args.threads, dtype, batch_size: args.batch_size };
+    let opts = EngineOptions {
+        max_length: args.max_length,
+        threads: args.threads,
+        dtype,
+        batch_size: args.batch_size,
+        isa: None,
+    };
     let ce = CrossEncoder::load(&args.model, opts).with_context(|| format!("loading {}", args.model.display()))?;
     let engine = format!("{}, {dtype}, {} threads", ce.engine_name(), args.threads);
     Ok((Box::new(ce), engine))

@@ -34,7 +34,7 @@ impl Engine {
         let dtype: Dtype = cfg.dtype.parse()?;
         let format = PairFormat::load(model_dir).map_err(|e| e.to_string())?;
         let max_length = cfg.max_length.or(format.max_length).unwrap_or(DEFAULT_MAX_LENGTH);
-        let opts = EngineOptions { max_length, threads: cfg.threads, dtype, batch_size: 32 };
+        let opts = EngineOptions { max_length, threads: cfg.threads, dtype, batch_size: 32, isa: None };
         let ce = CrossEncoder::load(model_dir, opts).map_err(|e| e.to_string())?;
         let cur = match CurIndex::load(cur_path, &expected_spec(&ce)) {
             Ok(idx) => {

@@ -1,5 +1,6 @@
-//! Compute kernels: a register-tiled GEMM (AVX-512 f32 FMA, AVX-512 BF16 `vdpbf16ps`, portable fallback) with a
-//! fused epilogue (bias, GELU, residual add), and the row operations of a BERT layer (softmax, layernorm).
+//! Compute kernels: a register-tiled GEMM (AVX-512 f32 FMA, AVX-512 BF16 `vdpbf16ps`, AMX, AVX2+FMA, NEON,
+//! portable fallback) with a fused epilogue (bias, GELU, residual add), and the row operations of a BERT layer
+//! (softmax, layernorm, GELU). [`Isa`] names the paths; every one is checked against the same properties (tests).
 //!
 //! GEMM convention: `C[m, n] = sum_k A[m, k] * B[k, n] (+ bias[n]) (then GELU | + R[m, n])`. `A` is row-major;
 //! `B` is read in panels of [`NR`] = 32 columns: element `(k, p*NR + j)` is at `p*panel_stride + k*ldb + j`
@@ -14,46 +15,201 @@ use std::arch::x86_64::*;
 
 /// Columns of one B panel / register tile.
 pub const NR: usize = 32;
-/// Rows of one register tile.
+/// Rows of one register tile (AVX-512: 28 zmm accumulators of the 32 registers).
 pub const MR: usize = 14;
+/// Rows of one register tile of the 16-register ISAs' kernels (AVX2, NEON), which cover a 32-column panel as two
+/// 16-column halves: 6 rows × 16 columns is 12 ymm accumulators, plus two B vectors and one broadcast of A.
+pub const MR_SMALL: usize = 6;
+/// Columns of one half panel (see [`MR_SMALL`]).
+#[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
+const HALF: usize = NR / 2;
 
-/// Instruction set chosen at run time.
+/// Kernel path, chosen at run time ([`Isa::detect`]) or requested (`PAPERTIDE_CE_ISA`, `EngineOptions::isa`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Isa {
-    /// Portable Rust (auto-vectorised by the compiler for the build target).
+    /// Portable Rust (auto-vectorised by the compiler for the build target: SSE2 on baseline x86-64).
     Generic,
+    /// AVX2 + FMA (f32 FMA, 6×16 register tile).
+    Avx2,
     /// AVX-512F (f32 FMA).
     Avx512,
     /// AVX-512F + AVX-512 BF16 (`vdpbf16ps`).
     Avx512Bf16,
+    /// [`Isa::Avx512Bf16`], plus AMX tiles for the bf16 linear layers.
+    Amx,
+    /// aarch64 Advanced SIMD (f32 FMA, 6×16 register tile).
+    Neon,
 }
 
+/// The values `PAPERTIDE_CE_ISA` accepts.
+pub const ISA_NAMES: &str = "generic, avx2, avx512, amx, neon";
+
 impl Isa {
+    /// The fastest path this CPU supports (f32 speed first; AMX only matters for bf16 and implies the rest).
     pub fn detect() -> Isa {
+        [Isa::Amx, Isa::Avx512Bf16, Isa::Avx512, Isa::Avx2, Isa::Neon]
+            .into_iter()
+            .find(|i| i.check().is_ok())
+            .unwrap_or(Isa::Generic)
+    }
+
+    /// Every path this CPU supports, portable first (the tests run each).
+    pub fn supported() -> Vec<Isa> {
+        [Isa::Generic, Isa::Avx2, Isa::Avx512, Isa::Avx512Bf16, Isa::Amx, Isa::Neon]
+            .into_iter()
+            .filter(|i| i.check().is_ok())
+            .collect()
+    }
+
+    /// `Ok` when this build and CPU can run the path, else why not.
+    pub fn check(self) -> Result<(), String> {
         #[cfg(target_arch = "x86_64")]
         {
-            if std::env::var_os("PAPERTIDE_CE_GENERIC").is_some() {
-                return Isa::Generic;
-            }
-            if is_x86_feature_detected!("avx512f") {
-                if is_x86_feature_detected!("avx512bf16") && is_x86_feature_detected!("avx512bw") {
-                    return Isa::Avx512Bf16;
+            let missing = |feats: &[(&'static str, bool)]| -> Result<(), String> {
+                let lack: Vec<&str> = feats.iter().filter(|f| !f.1).map(|f| f.0).collect();
+                if lack.is_empty() { Ok(()) } else { Err(format!("this CPU lacks {}", lack.join(", "))) }
+            };
+            let avx512 = [("avx512f", is_x86_feature_detected!("avx512f"))];
+            let bf16 = [
+                ("avx512f", is_x86_feature_detected!("avx512f")),
+                ("avx512bw", is_x86_feature_detected!("avx512bw")),
+                ("avx512vl", is_x86_feature_detected!("avx512vl")),
+                ("avx512bf16", is_x86_feature_detected!("avx512bf16")),
+            ];
+            match self {
+                Isa::Generic => Ok(()),
+                Isa::Avx2 => {
+                    missing(&[("avx2", is_x86_feature_detected!("avx2")), ("fma", is_x86_feature_detected!("fma"))])
                 }
-                return Isa::Avx512;
+                Isa::Avx512 => missing(&avx512),
+                Isa::Avx512Bf16 => missing(&bf16),
+                Isa::Amx => {
+                    missing(&bf16)?;
+                    if amx_available() {
+                        Ok(())
+                    } else {
+                        Err("AMX-BF16 is not usable (the CPU lacks it, the kernel refused the tile state, or \
+                             PAPERTIDE_CE_NO_AMX is set)"
+                            .into())
+                    }
+                }
+                Isa::Neon => Err("NEON is an aarch64 path; this is an x86-64 build".into()),
             }
         }
-        Isa::Generic
+        #[cfg(target_arch = "aarch64")]
+        {
+            match self {
+                Isa::Generic => Ok(()),
+                // Advanced SIMD is part of the aarch64 baseline; detection is a formality.
+                Isa::Neon if std::arch::is_aarch64_feature_detected!("neon") => Ok(()),
+                Isa::Neon => Err("this CPU lacks Advanced SIMD (neon)".into()),
+                _ => Err(format!("{} is an x86-64 path; this is an aarch64 build", self.name())),
+            }
+        }
+        #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
+        {
+            match self {
+                Isa::Generic => Ok(()),
+                _ => Err(format!("{} kernels are not built for {}", self.name(), std::env::consts::ARCH)),
+            }
+        }
     }
+
+    /// Parses a requested path ([`ISA_NAMES`]); `avx512` means the AVX-512 kernels with `vdpbf16ps` where the CPU
+    /// has it, AMX off. Support is checked separately ([`Isa::check`]).
+    pub fn parse(s: &str) -> Result<Isa, String> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "generic" | "portable" => Ok(Isa::Generic),
+            "avx2" => Ok(Isa::Avx2),
+            "avx512" => Ok(if Isa::Avx512Bf16.check().is_ok() { Isa::Avx512Bf16 } else { Isa::Avx512 }),
+            "amx" => Ok(Isa::Amx),
+            "neon" => Ok(Isa::Neon),
+            other => Err(format!("unknown kernel path {other:?} (expected one of: {ISA_NAMES})")),
+        }
+    }
+
     pub fn has_avx512(self) -> bool {
-        matches!(self, Isa::Avx512 | Isa::Avx512Bf16)
+        matches!(self, Isa::Avx512 | Isa::Avx512Bf16 | Isa::Amx)
     }
+
+    /// Whether bf16 dot products run natively (`vdpbf16ps`, AMX) rather than emulated.
+    pub fn has_native_bf16(self) -> bool {
+        matches!(self, Isa::Avx512Bf16 | Isa::Amx)
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             Isa::Generic => "generic",
+            Isa::Avx2 => "avx2",
             Isa::Avx512 => "avx512",
             Isa::Avx512Bf16 => "avx512-bf16",
+            Isa::Amx => "amx",
+            Isa::Neon => "neon",
         }
     }
+
+    /// Rows of the f32 GEMM's register tile.
+    fn mr_f32(self) -> usize {
+        match self {
+            Isa::Avx2 | Isa::Neon => MR_SMALL,
+            _ => MR,
+        }
+    }
+}
+
+/// The path for an engine: `requested` (from `EngineOptions::isa`) if given, else `PAPERTIDE_CE_ISA`, else
+/// `PAPERTIDE_CE_GENERIC=1` (the older switch, an alias of `generic`), else the best detected. A path the CPU or
+/// build cannot run, or an unknown name, is an error rather than a silent fallback: whoever forces a path wants
+/// to measure or test that path.
+pub(crate) fn select_isa(requested: Option<Isa>) -> Result<Isa, crate::rerank::RerankError> {
+    let err = |requested: String, origin: &'static str, message: String| crate::rerank::RerankError::Isa {
+        requested,
+        origin,
+        message,
+    };
+    let (isa, origin) = if let Some(i) = requested {
+        (i, "EngineOptions::isa")
+    } else if let Some(v) = std::env::var_os("PAPERTIDE_CE_ISA").filter(|v| !v.is_empty()) {
+        let v = v.to_string_lossy().into_owned();
+        (Isa::parse(&v).map_err(|m| err(v.clone(), "PAPERTIDE_CE_ISA", m))?, "PAPERTIDE_CE_ISA")
+    } else if std::env::var_os("PAPERTIDE_CE_GENERIC").is_some() {
+        (Isa::Generic, "PAPERTIDE_CE_GENERIC")
+    } else {
+        return Ok(Isa::detect());
+    };
+    isa.check().map_err(|m| err(isa.name().into(), origin, m))?;
+    Ok(isa)
+}
+
+/// The SIMD features relevant to the kernels that this CPU reports (for benchmark records).
+pub fn cpu_features() -> Vec<&'static str> {
+    #[allow(unused_mut)]
+    let mut v: Vec<&'static str> = Vec::new();
+    #[cfg(target_arch = "x86_64")]
+    {
+        macro_rules! probe {
+            ($($f:tt),*) => { $( if is_x86_feature_detected!($f) { v.push($f); } )* };
+        }
+        probe!("avx", "avx2", "fma", "f16c", "avx512f", "avx512bw", "avx512vl", "avx512vnni", "avx512bf16", "avxvnni");
+        let l7 = __cpuid_count(7, 0);
+        if l7.edx & (1 << 24) != 0 {
+            v.push("amx-tile");
+        }
+        if l7.edx & (1 << 22) != 0 {
+            v.push("amx-bf16");
+        }
+        if amx_available() {
+            v.push("amx-usable");
+        }
+    }
+    #[cfg(target_arch = "aarch64")]
+    {
+        macro_rules! probe {
+            ($($f:tt),*) => { $( if std::arch::is_aarch64_feature_detected!($f) { v.push($f); } )* };
+        }
+        probe!("neon", "fp16", "bf16", "i8mm", "dotprod", "sve", "sve2");
+    }
+    v
 }
 
 /// Activation applied in the GEMM epilogue.
@@ -163,7 +319,7 @@ pub fn convert_bf16(isa: Isa, src: &[f32], m: usize, k: usize, lds: usize, dst: 
     }
     assert!(src.len() >= (m - 1) * lds + k && dst.len() >= (m - 1) * ldd + kp);
     #[cfg(target_arch = "x86_64")]
-    if isa == Isa::Avx512Bf16 {
+    if isa.has_native_bf16() {
         // SAFETY: feature detected; bounds checked above.
         unsafe { convert_bf16_avx512(src, m, k, lds, dst, ldd) };
         return;
@@ -239,10 +395,10 @@ fn epi_raw(e: Epilogue) -> EpiRaw {
     }
 }
 
-/// Rows of A kept hot in L2 per block (about 384 KiB of A).
-fn m_block(k_bytes: usize) -> usize {
-    let rows = (384 * 1024 / k_bytes.max(1)).max(MR);
-    (rows / MR).max(1) * MR
+/// Rows of A kept hot in L2 per block (about 384 KiB of A), a multiple of the tile's `mr` rows.
+fn m_block(k_bytes: usize, mr: usize) -> usize {
+    let rows = (384 * 1024 / k_bytes.max(1)).max(mr);
+    (rows / mr).max(1) * mr
 }
 
 /// f32 GEMM with fused epilogue (see the module documentation).
@@ -267,7 +423,8 @@ pub fn gemm_f32(
     let e = epi_raw(epi);
     let bias_p = bias.map_or(std::ptr::null(), |b| b.as_ptr());
     let np = n.div_ceil(NR);
-    let mc = m_block(k * 4);
+    let mr = isa.mr_f32();
+    let mc = m_block(k * 4, mr);
     let mut m0 = 0;
     while m0 < m {
         let m1 = (m0 + mc).min(m);
@@ -277,7 +434,7 @@ pub fn gemm_f32(
             let biasp = if bias_p.is_null() { bias_p } else { unsafe { bias_p.add(p * NR) } };
             let mut i = m0;
             while i < m1 {
-                let rows = (m1 - i).min(MR);
+                let rows = (m1 - i).min(mr);
                 // SAFETY: all bounds were checked above (rows < m, cols < n, panel within b.data).
                 unsafe {
                     let ap = a.as_ptr().add(i * lda);
@@ -319,7 +476,7 @@ pub fn gemm_bf16(
     }
     let e = epi_raw(epi);
     let bias_p = bias.map_or(std::ptr::null(), |b| b.as_ptr());
-    let mc = m_block(k * 2);
+    let mc = m_block(k * 2, MR);
     let mut m0 = 0;
     while m0 < m {
         let m1 = (m0 + mc).min(m);
@@ -359,6 +516,38 @@ macro_rules! dispatch_rows {
     };
 }
 
+/// [`dispatch_rows!`] for the [`MR_SMALL`]-row kernels.
+macro_rules! dispatch_rows_small {
+    ($rows:expr, $f:ident, $($arg:expr),*) => {
+        match $rows {
+            1 => $f::<1>($($arg),*), 2 => $f::<2>($($arg),*), 3 => $f::<3>($($arg),*), 4 => $f::<4>($($arg),*),
+            5 => $f::<5>($($arg),*), 6 => $f::<6>($($arg),*),
+            _ => unreachable!(),
+        }
+    };
+}
+
+/// Runs a 16-column kernel over the halves of a 32-column panel that hold valid columns: `f(col0, nvalid, bias,
+/// epilogue)`, with the bias and residual pointers advanced to the half.
+///
+/// # Safety
+/// `bias` (if not null) and the residual pointer must be valid for the panel's columns.
+#[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
+#[inline(always)]
+unsafe fn over_halves(nvalid: usize, bias: *const f32, e: EpiRaw, mut f: impl FnMut(usize, usize, *const f32, EpiRaw)) {
+    for c0 in [0, HALF] {
+        if nvalid <= c0 {
+            break;
+        }
+        let bh = if bias.is_null() { bias } else { unsafe { bias.add(c0) } };
+        let eh = match e {
+            EpiRaw::Residual(r, ldr) => EpiRaw::Residual(unsafe { r.add(c0) }, ldr),
+            x => x,
+        };
+        f(c0, (nvalid - c0).min(HALF), bh, eh);
+    }
+}
+
 #[allow(clippy::too_many_arguments)]
 #[inline]
 unsafe fn tile_f32(
@@ -378,6 +567,24 @@ unsafe fn tile_f32(
     #[cfg(target_arch = "x86_64")]
     if isa.has_avx512() {
         unsafe { dispatch_rows!(rows, kern_f32_avx512, k, a, lda, b, ldb, c, ldc, nvalid, bias, e) };
+        return;
+    }
+    #[cfg(target_arch = "x86_64")]
+    if isa == Isa::Avx2 {
+        unsafe {
+            over_halves(nvalid, bias, e, |c0, nv, bh, eh| {
+                dispatch_rows_small!(rows, kern_f32_avx2, k, a, lda, b.add(c0), ldb, c.add(c0), ldc, nv, bh, eh)
+            })
+        };
+        return;
+    }
+    #[cfg(target_arch = "aarch64")]
+    if isa == Isa::Neon {
+        unsafe {
+            over_halves(nvalid, bias, e, |c0, nv, bh, eh| {
+                dispatch_rows_small!(rows, kern_f32_neon, k, a, lda, b.add(c0), ldb, c.add(c0), ldc, nv, bh, eh)
+            })
+        };
         return;
     }
     let _ = isa;
@@ -400,7 +607,7 @@ unsafe fn tile_bf16(
     e: EpiRaw,
 ) {
     #[cfg(target_arch = "x86_64")]
-    if isa == Isa::Avx512Bf16 {
+    if isa.has_native_bf16() {
         unsafe { dispatch_rows!(rows, kern_bf16_avx512, kp, a, lda, b, c, ldc, nvalid, bias, e) };
         return;
     }
@@ -632,6 +839,334 @@ unsafe fn kern_bf16_avx512<const R: usize>(
 }
 
 // ---------------------------------------------------------------------------------------------------------------
+// AVX2 + FMA kernels (16 ymm registers): a 6×16 tile, run over the two halves of each 32-column panel, so the
+// packed weights and the BView convention are those of the AVX-512 kernel.
+
+/// Lanes `j < n` of an 8-lane vector set (for `vmaskmovps` loads and stores of a tail).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+#[inline]
+fn mask8(n: usize) -> __m256i {
+    _mm256_cmpgt_epi32(_mm256_set1_epi32(n.min(8) as i32), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7))
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+#[inline]
+unsafe fn store_avx2<const R: usize>(
+    acc0: &[__m256; R],
+    acc1: &[__m256; R],
+    c: *mut f32,
+    ldc: usize,
+    nvalid: usize,
+    bias: *const f32,
+    e: EpiRaw,
+) {
+    let full = nvalid == HALF;
+    let (m0, m1) = (mask8(nvalid), mask8(nvalid.saturating_sub(8)));
+    let (bv0, bv1) = if bias.is_null() {
+        (_mm256_setzero_ps(), _mm256_setzero_ps())
+    } else {
+        // bias is padded to a multiple of NR, so the whole half is readable
+        unsafe { (_mm256_loadu_ps(bias), _mm256_loadu_ps(bias.add(8))) }
+    };
+    for i in 0..R {
+        let mut v0 = _mm256_add_ps(acc0[i], bv0);
+        let mut v1 = _mm256_add_ps(acc1[i], bv1);
+        match e {
+            EpiRaw::None => {}
+            EpiRaw::Act(Act::Gelu) => {
+                v0 = unsafe { gelu256(v0) };
+                if nvalid > 8 {
+                    v1 = unsafe { gelu256(v1) };
+                }
+            }
+            EpiRaw::Act(Act::GeluTanh) => {
+                v0 = unsafe { gelu_tanh256(v0) };
+                if nvalid > 8 {
+                    v1 = unsafe { gelu_tanh256(v1) };
+                }
+            }
+            EpiRaw::Residual(r, ldr) => unsafe {
+                // the residual is only valid for the first nvalid columns
+                let rp = r.add(i * ldr);
+                v0 = _mm256_add_ps(v0, _mm256_maskload_ps(rp, m0));
+                v1 = _mm256_add_ps(v1, _mm256_maskload_ps(rp.add(8), m1));
+            },
+        }
+        unsafe {
+            let cp = c.add(i * ldc);
+            if full {
+                _mm256_storeu_ps(cp, v0);
+                _mm256_storeu_ps(cp.add(8), v1);
+            } else {
+                _mm256_maskstore_ps(cp, m0, v0);
+                _mm256_maskstore_ps(cp.add(8), m1, v1);
+            }
+        }
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+#[allow(clippy::too_many_arguments)]
+unsafe fn kern_f32_avx2<const R: usize>(
+    k: usize,
+    a: *const f32,
+    lda: usize,
+    b: *const f32,
+    ldb: usize,
+    c: *mut f32,
+    ldc: usize,
+    nvalid: usize,
+    bias: *const f32,
+    e: EpiRaw,
+) {
+    let mut acc0 = [_mm256_setzero_ps(); R];
+    let mut acc1 = [_mm256_setzero_ps(); R];
+    for kk in 0..k {
+        unsafe {
+            let bp = b.add(kk * ldb);
+            let b0 = _mm256_loadu_ps(bp);
+            let b1 = _mm256_loadu_ps(bp.add(8));
+            for i in 0..R {
+                let av = _mm256_broadcast_ss(&*a.add(i * lda + kk));
+                acc0[i] = _mm256_fmadd_ps(av, b0, acc0[i]);
+                acc1[i] = _mm256_fmadd_ps(av, b1, acc1[i]);
+            }
+        }
+    }
+    unsafe { store_avx2::<R>(&acc0, &acc1, c, ldc, nvalid, bias, e) };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// aarch64 NEON kernels: the AVX2 kernels' shape (a 6×16 tile over the halves of each 32-column panel, 24 of the 32
+// q registers as accumulators); tails are handled through a stack buffer or scalar code, NEON having no masks.
+
+#[cfg(target_arch = "aarch64")]
+use std::arch::aarch64::*;
+
+#[cfg(target_arch = "aarch64")]
+#[target_feature(enable = "neon")]
+#[inline]
+unsafe fn store_neon<const R: usize>(
+    acc: &[[float32x4_t; 4]; R],
+    c: *mut f32,
+    ldc: usize,
+    nvalid: usize,
+    bias: *const f32,
+    e: EpiRaw,
+) {
+    let full = nvalid == HALF;
+    let mut bv = [vdupq_n_f32(0.0); 4];
+    if !bias.is_null() {
+        for j in 0..4 {
+            // bias is padded to a multiple of NR, so the whole half is readable
+            bv[j] = unsafe { vld1q_f32(bias.add(4 * j)) };
+        }
+    }
+    for i in 0..R {
+        let mut v = [vdupq_n_f32(0.0); 4];
+        for j in 0..4 {
+            v[j] = vaddq_f32(acc[i][j], bv[j]);
+        }
+        match e {
+            EpiRaw::None => {}
+            EpiRaw::Act(act) => {
+                for j in 0..4 {
+                    if 4 * j < nvalid {
+                        v[j] = match act {
+                            Act::Gelu => unsafe { gelu_neon(v[j]) },
+                            Act::GeluTanh => unsafe { gelu_tanh_neon(v[j]) },
+                        };
+                    }
+                }
+            }
+            EpiRaw::Residual(r, ldr) => {
+                // the residual is only valid for the first nvalid columns
+                let mut rb = [0f32; HALF];
+                unsafe { std::ptr::copy_nonoverlapping(r.add(i * ldr), rb.as_mut_ptr(), nvalid) };
+                for j in 0..4 {
+                    v[j] = vaddq_f32(v[j], unsafe { vld1q_f32(rb.as_ptr().add(4 * j)) });
+                }
+            }
+        }
+        let cp = unsafe { c.add(i * ldc) };
+        if full {
+            for j in 0..4 {
+                unsafe { vst1q_f32(cp.add(4 * j), v[j]) };
+            }
+        } else {
+            let mut ob = [0f32; HALF];
+            for j in 0..4 {
+                unsafe { vst1q_f32(ob.as_mut_ptr().add(4 * j), v[j]) };
+            }
+            unsafe { std::ptr::copy_nonoverlapping(ob.as_ptr(), cp, nvalid) };
+        }
+    }
+}
+
+#[cfg(target_arch = "aarch64")]
+#[target_feature(enable = "neon")]
+#[allow(clippy::too_many_arguments)]
+unsafe fn kern_f32_neon<const R: usize>(
+    k: usize,
+    a: *const f32,
+    lda: usize,
+    b: *const f32,
+    ldb: usize,
+    c: *mut f32,
+    ldc: usize,
+    nvalid: usize,
+    bias: *const f32,
+    e: EpiRaw,
+) {
+    let mut acc = [[vdupq_n_f32(0.0); 4]; R];
+    for kk in 0..k {
+        unsafe {
+            let bp = b.add(kk * ldb);
+            let bv = [vld1q_f32(bp), vld1q_f32(bp.add(4)), vld1q_f32(bp.add(8)), vld1q_f32(bp.add(12))];
+            for i in 0..R {
+                let av = vld1q_dup_f32(a.add(i * lda + kk));
+                for j in 0..4 {
+                    acc[i][j] = vfmaq_f32(acc[i][j], bv[j], av);
+                }
+            }
+        }
+    }
+    unsafe { store_neon::<R>(&acc, c, ldc, nvalid, bias, e) };
+}
+
+/// [`exp256`] on 4 lanes.
+#[cfg(target_arch = "aarch64")]
+#[target_feature(enable = "neon")]
+#[inline]
+unsafe fn exp_neon(x: float32x4_t) -> float32x4_t {
+    let x = vmaxq_f32(vminq_f32(x, vdupq_n_f32(88.0)), vdupq_n_f32(-100.0));
+    let n = vrndnq_f32(vmulq_f32(x, vdupq_n_f32(LOG2E)));
+    let r = vfmsq_f32(x, n, vdupq_n_f32(LN2_HI));
+    let r = vfmsq_f32(r, n, vdupq_n_f32(LN2_LO));
+    let mut p = vdupq_n_f32(1.0 / 5040.0);
+    for c in [1.0 / 720.0, 1.0 / 120.0, 1.0 / 24.0, 1.0 / 6.0, 0.5, 1.0, 1.0] {
+        p = vfmaq_f32(vdupq_n_f32(c), p, r);
+    }
+    let ni = vcvtq_s32_f32(n);
+    let n1 = vshrq_n_s32::<1>(ni);
+    let n2 = vsubq_s32(ni, n1);
+    let pow2 = |m: int32x4_t| vreinterpretq_f32_s32(vshlq_n_s32::<23>(vaddq_s32(m, vdupq_n_s32(127))));
+    vmulq_f32(vmulq_f32(p, pow2(n1)), pow2(n2))
+}
+
+#[cfg(target_arch = "aarch64")]
+#[target_feature(enable = "neon")]
+#[inline]
+unsafe fn gelu_neon(x: float32x4_t) -> float32x4_t {
+    let ax = vmulq_f32(vabsq_f32(x), vdupq_n_f32(FRAC_1_SQRT2));
+    let one = vdupq_n_f32(1.0);
+    let t = vdivq_f32(one, vfmaq_f32(one, ax, vdupq_n_f32(ERF_P)));
+    let mut p = vdupq_n_f32(ERF_A[4]);
+    for c in [ERF_A[3], ERF_A[2], ERF_A[1], ERF_A[0]] {
+        p = vfmaq_f32(vdupq_n_f32(c), p, t);
+    }
+    let e = unsafe { exp_neon(vnegq_f32(vmulq_f32(ax, ax))) };
+    let half_q = vmulq_f32(vmulq_f32(p, t), vmulq_f32(e, vdupq_n_f32(0.5)));
+    let neg = vcltq_f32(x, vdupq_n_f32(0.0));
+    vmulq_f32(x, vbslq_f32(neg, half_q, vsubq_f32(one, half_q)))
+}
+
+#[cfg(target_arch = "aarch64")]
+#[target_feature(enable = "neon")]
+#[inline]
+unsafe fn gelu_tanh_neon(x: float32x4_t) -> float32x4_t {
+    let x3 = vmulq_f32(vmulq_f32(x, x), x);
+    let u = vmulq_f32(vdupq_n_f32(SQRT_2_OVER_PI), vfmaq_f32(x, x3, vdupq_n_f32(0.044_715)));
+    let e = unsafe { exp_neon(vmulq_f32(u, vdupq_n_f32(-2.0))) };
+    vdivq_f32(x, vaddq_f32(vdupq_n_f32(1.0), e))
+}
+
+#[cfg(target_arch = "aarch64")]
+#[target_feature(enable = "neon")]
+unsafe fn gelu_inplace_neon(act: Act, x: &mut [f32]) {
+    let mut chunks = x.chunks_exact_mut(4);
+    for ch in &mut chunks {
+        unsafe {
+            let v = vld1q_f32(ch.as_ptr());
+            let y = match act {
+                Act::Gelu => gelu_neon(v),
+                Act::GeluTanh => gelu_tanh_neon(v),
+            };
+            vst1q_f32(ch.as_mut_ptr(), y);
+        }
+    }
+    for v in chunks.into_remainder() {
+        *v = match act {
+            Act::Gelu => gelu_scalar(*v),
+            Act::GeluTanh => gelu_tanh_scalar(*v),
+        };
+    }
+}
+
+#[cfg(target_arch = "aarch64")]
+#[target_feature(enable = "neon")]
+unsafe fn softmax_neon(x: &mut [f32]) {
+    let n4 = x.len() / 4 * 4;
+    let mut mxv = vdupq_n_f32(f32::NEG_INFINITY);
+    for i in (0..n4).step_by(4) {
+        mxv = vmaxq_f32(mxv, unsafe { vld1q_f32(x.as_ptr().add(i)) });
+    }
+    let mx = x[n4..].iter().copied().fold(vmaxvq_f32(mxv), f32::max);
+    let mut sv = vdupq_n_f32(0.0);
+    for i in (0..n4).step_by(4) {
+        unsafe {
+            let p = x.as_mut_ptr().add(i);
+            let e = exp_neon(vsubq_f32(vld1q_f32(p), vdupq_n_f32(mx)));
+            sv = vaddq_f32(sv, e);
+            vst1q_f32(p, e);
+        }
+    }
+    let mut s = vaddvq_f32(sv);
+    for v in &mut x[n4..] {
+        *v = (*v - mx).exp();
+        s += *v;
+    }
+    let inv = 1.0 / s;
+    for v in x.iter_mut() {
+        *v *= inv;
+    }
+}
+
+#[cfg(target_arch = "aarch64")]
+#[target_feature(enable = "neon")]
+unsafe fn layernorm_neon(x: &mut [f32], g: &[f32], b: &[f32], eps: f32) {
+    let n = x.len();
+    let n4 = n / 4 * 4;
+    let mut sv = vdupq_n_f32(0.0);
+    for i in (0..n4).step_by(4) {
+        sv = vaddq_f32(sv, unsafe { vld1q_f32(x.as_ptr().add(i)) });
+    }
+    let mean = (vaddvq_f32(sv) + x[n4..].iter().sum::<f32>()) / n as f32;
+    let mv = vdupq_n_f32(mean);
+    let mut s2 = vdupq_n_f32(0.0);
+    for i in (0..n4).step_by(4) {
+        let d = vsubq_f32(unsafe { vld1q_f32(x.as_ptr().add(i)) }, mv);
+        s2 = vfmaq_f32(s2, d, d);
+    }
+    let var = (vaddvq_f32(s2) + x[n4..].iter().map(|v| (v - mean) * (v - mean)).sum::<f32>()) / n as f32;
+    let rstd = 1.0 / (var + eps).sqrt();
+    let rv = vdupq_n_f32(rstd);
+    for i in (0..n4).step_by(4) {
+        unsafe {
+            let p = x.as_mut_ptr().add(i);
+            let d = vmulq_f32(vsubq_f32(vld1q_f32(p), mv), rv);
+            vst1q_f32(p, vfmaq_f32(vld1q_f32(b.as_ptr().add(i)), d, vld1q_f32(g.as_ptr().add(i))));
+        }
+    }
+    for i in n4..n {
+        x[i] = (x[i] - mean) * rstd * g[i] + b[i];
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
 // elementwise math
 
 const LOG2E: f32 = std::f32::consts::LOG2_E;
@@ -734,12 +1269,210 @@ unsafe fn recip512(d: __m512) -> __m512 {
     _mm512_mask_blend_ps(is_zero, refined, r)
 }
 
+/// Vectorised `exp` (relative error ~2e-7), inputs clamped to [-100, 88]: [`exp512`] on 8 lanes. AVX2 has no
+/// `scalef`, so `2^n` is built in the exponent field, as two factors because `n` reaches -145 (subnormal results).
+///
+/// # Safety
+/// The CPU must support AVX2 and FMA.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+#[inline]
+pub unsafe fn exp256(x: __m256) -> __m256 {
+    let x = _mm256_max_ps(_mm256_min_ps(x, _mm256_set1_ps(88.0)), _mm256_set1_ps(-100.0));
+    let n =
+        _mm256_round_ps::<{ _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC }>(_mm256_mul_ps(x, _mm256_set1_ps(LOG2E)));
+    let r = _mm256_fnmadd_ps(n, _mm256_set1_ps(LN2_HI), x);
+    let r = _mm256_fnmadd_ps(n, _mm256_set1_ps(LN2_LO), r);
+    let mut p = _mm256_set1_ps(1.0 / 5040.0);
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0 / 720.0));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0 / 120.0));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0 / 24.0));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0 / 6.0));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(0.5));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0));
+    // n in [-145, 127]: 2^n = 2^n1 * 2^n2 with both halves in the normal range [-73, 64]
+    let ni = _mm256_cvtps_epi32(n);
+    let n1 = _mm256_srai_epi32::<1>(ni);
+    let n2 = _mm256_sub_epi32(ni, n1);
+    let pow2 = |m: __m256i| _mm256_castsi256_ps(_mm256_slli_epi32::<23>(_mm256_add_epi32(m, _mm256_set1_epi32(127))));
+    _mm256_mul_ps(_mm256_mul_ps(p, pow2(n1)), pow2(n2))
+}
+
+/// `1 / d` for `d >= 1`: `rcpps` (12 bits) refined by one Newton step (relative error ~2e-7), cheaper than a
+/// division; `d = +inf` gives 0.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+#[inline]
+unsafe fn recip256(d: __m256) -> __m256 {
+    let r = _mm256_rcp_ps(d);
+    let refined = _mm256_mul_ps(r, _mm256_fnmadd_ps(d, r, _mm256_set1_ps(2.0)));
+    // for d = +inf, rcpps gives 0 and the step would give NaN (inf * 0)
+    let is_zero = _mm256_cmp_ps::<_CMP_EQ_OQ>(r, _mm256_setzero_ps());
+    _mm256_blendv_ps(refined, r, is_zero)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+#[inline]
+unsafe fn gelu256(x: __m256) -> __m256 {
+    let abs = _mm256_andnot_ps(_mm256_set1_ps(-0.0), x);
+    let ax = _mm256_mul_ps(abs, _mm256_set1_ps(FRAC_1_SQRT2));
+    let t = unsafe { recip256(_mm256_fmadd_ps(ax, _mm256_set1_ps(ERF_P), _mm256_set1_ps(1.0))) };
+    let mut p = _mm256_set1_ps(ERF_A[4]);
+    p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(ERF_A[3]));
+    p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(ERF_A[2]));
+    p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(ERF_A[1]));
+    p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(ERF_A[0]));
+    let e = unsafe { exp256(_mm256_sub_ps(_mm256_setzero_ps(), _mm256_mul_ps(ax, ax))) };
+    let half_q = _mm256_mul_ps(_mm256_mul_ps(p, t), _mm256_mul_ps(e, _mm256_set1_ps(0.5)));
+    let neg = _mm256_cmp_ps::<_CMP_LT_OQ>(x, _mm256_setzero_ps());
+    let phi = _mm256_blendv_ps(_mm256_sub_ps(_mm256_set1_ps(1.0), half_q), half_q, neg);
+    _mm256_mul_ps(x, phi)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+#[inline]
+unsafe fn gelu_tanh256(x: __m256) -> __m256 {
+    let x3 = _mm256_mul_ps(_mm256_mul_ps(x, x), x);
+    let u = _mm256_mul_ps(_mm256_set1_ps(SQRT_2_OVER_PI), _mm256_fmadd_ps(x3, _mm256_set1_ps(0.044_715), x));
+    let e = unsafe { exp256(_mm256_mul_ps(u, _mm256_set1_ps(-2.0))) };
+    _mm256_mul_ps(x, unsafe { recip256(_mm256_add_ps(_mm256_set1_ps(1.0), e)) })
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+#[inline]
+fn hsum256(v: __m256) -> f32 {
+    let s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps::<1>(v));
+    let s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    _mm_cvtss_f32(_mm_add_ss(s, _mm_movehdup_ps(s)))
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+#[inline]
+fn hmax256(v: __m256) -> f32 {
+    let s = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps::<1>(v));
+    let s = _mm_max_ps(s, _mm_movehl_ps(s, s));
+    _mm_cvtss_f32(_mm_max_ss(s, _mm_movehdup_ps(s)))
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn gelu_inplace_avx2(act: Act, x: &mut [f32]) {
+    let n = x.len();
+    let mut i = 0;
+    while i < n {
+        let m = mask8(n - i);
+        unsafe {
+            let p = x.as_mut_ptr().add(i);
+            let v = _mm256_maskload_ps(p, m);
+            let y = match act {
+                Act::Gelu => gelu256(v),
+                Act::GeluTanh => gelu_tanh256(v),
+            };
+            _mm256_maskstore_ps(p, m, y);
+        }
+        i += 8;
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn softmax_avx2(x: &mut [f32]) {
+    let n = x.len();
+    let p = x.as_mut_ptr();
+    let ninf = _mm256_set1_ps(f32::NEG_INFINITY);
+    let mut mx = ninf;
+    let mut i = 0;
+    while i < n {
+        let m = mask8(n - i);
+        // lanes past the end load 0; make them -inf so they cannot win the max
+        let v = _mm256_blendv_ps(ninf, unsafe { _mm256_maskload_ps(p.add(i), m) }, _mm256_castsi256_ps(m));
+        mx = _mm256_max_ps(mx, v);
+        i += 8;
+    }
+    let mxv = _mm256_set1_ps(hmax256(mx));
+    let mut sum = _mm256_setzero_ps();
+    i = 0;
+    while i < n {
+        let m = mask8(n - i);
+        unsafe {
+            let v = _mm256_maskload_ps(p.add(i), m);
+            let e = _mm256_and_ps(exp256(_mm256_sub_ps(v, mxv)), _mm256_castsi256_ps(m));
+            sum = _mm256_add_ps(sum, e);
+            _mm256_maskstore_ps(p.add(i), m, e);
+        }
+        i += 8;
+    }
+    let inv = _mm256_set1_ps(1.0 / hsum256(sum));
+    i = 0;
+    while i < n {
+        let m = mask8(n - i);
+        unsafe {
+            let v = _mm256_maskload_ps(p.add(i), m);
+            _mm256_maskstore_ps(p.add(i), m, _mm256_mul_ps(v, inv));
+        }
+        i += 8;
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn layernorm_avx2(x: &mut [f32], g: &[f32], b: &[f32], eps: f32) {
+    let n = x.len();
+    let p = x.as_mut_ptr();
+    let mut s = _mm256_setzero_ps();
+    let mut i = 0;
+    while i < n {
+        s = _mm256_add_ps(s, unsafe { _mm256_maskload_ps(p.add(i), mask8(n - i)) });
+        i += 8;
+    }
+    let mean = hsum256(s) / n as f32;
+    let mv = _mm256_set1_ps(mean);
+    let mut s2 = _mm256_setzero_ps();
+    i = 0;
+    while i < n {
+        let m = mask8(n - i);
+        let d = _mm256_and_ps(_mm256_sub_ps(unsafe { _mm256_maskload_ps(p.add(i), m) }, mv), _mm256_castsi256_ps(m));
+        s2 = _mm256_fmadd_ps(d, d, s2);
+        i += 8;
+    }
+    let var = hsum256(s2) / n as f32;
+    let rstd = _mm256_set1_ps(1.0 / (var + eps).sqrt());
+    i = 0;
+    while i < n {
+        let m = mask8(n - i);
+        unsafe {
+            let d = _mm256_sub_ps(_mm256_maskload_ps(p.add(i), m), mv);
+            let gv = _mm256_maskload_ps(g.as_ptr().add(i), m);
+            let bv = _mm256_maskload_ps(b.as_ptr().add(i), m);
+            _mm256_maskstore_ps(p.add(i), m, _mm256_fmadd_ps(_mm256_mul_ps(d, rstd), gv, bv));
+        }
+        i += 8;
+    }
+}
+
 /// In-place GELU over a slice (used where it cannot be fused).
 pub fn gelu_inplace(isa: Isa, act: Act, x: &mut [f32]) {
     #[cfg(target_arch = "x86_64")]
     if isa.has_avx512() {
         // SAFETY: feature detected; masked loads/stores stay in bounds.
         unsafe { gelu_inplace_avx512(act, x) };
+        return;
+    }
+    #[cfg(target_arch = "x86_64")]
+    if isa == Isa::Avx2 {
+        // SAFETY: feature detected; masked loads/stores stay in bounds.
+        unsafe { gelu_inplace_avx2(act, x) };
+        return;
+    }
+    #[cfg(target_arch = "aarch64")]
+    if isa == Isa::Neon {
+        // SAFETY: feature detected; the tail is scalar.
+        unsafe { gelu_inplace_neon(act, x) };
         return;
     }
     let _ = isa;
@@ -780,6 +1513,18 @@ pub fn softmax_inplace(isa: Isa, x: &mut [f32]) {
     if isa.has_avx512() {
         // SAFETY: feature detected; masked loads/stores stay in bounds.
         unsafe { softmax_avx512(x) };
+        return;
+    }
+    #[cfg(target_arch = "x86_64")]
+    if isa == Isa::Avx2 {
+        // SAFETY: feature detected; masked loads/stores stay in bounds.
+        unsafe { softmax_avx2(x) };
+        return;
+    }
+    #[cfg(target_arch = "aarch64")]
+    if isa == Isa::Neon {
+        // SAFETY: feature detected; the tail is scalar.
+        unsafe { softmax_neon(x) };
         return;
     }
     let _ = isa;
@@ -846,6 +1591,18 @@ pub fn layernorm_inplace(isa: Isa, x: &mut [f32], g: &[f32], b: &[f32], eps: f32
         unsafe { layernorm_avx512(x, g, b, eps) };
         return;
     }
+    #[cfg(target_arch = "x86_64")]
+    if isa == Isa::Avx2 {
+        // SAFETY: feature detected; lengths checked above.
+        unsafe { layernorm_avx2(x, g, b, eps) };
+        return;
+    }
+    #[cfg(target_arch = "aarch64")]
+    if isa == Isa::Neon {
+        // SAFETY: feature detected; lengths checked above.
+        unsafe { layernorm_neon(x, g, b, eps) };
+        return;
+    }
     let _ = isa;
     let mean = x.iter().sum::<f32>() / n as f32;
     let var = x.iter().map(|v| (v - mean) * (v - mean)).sum::<f32>() / n as f32;
@@ -892,20 +1649,212 @@ unsafe fn layernorm_avx512(x: &mut [f32], g: &[f32], b: &[f32], eps: f32) {
     }
 }
 
+// ---------------------------------------------------------------------------------------------------------------
+// AMX (Advanced Matrix Extensions) bf16 tiles: `tdpbf16ps` multiplies 16×32 by 32×16 bf16 tiles into a 16×16 f32
+// tile. Rust has no stable AMX intrinsics, so the five instructions used are written as inline assembly.
+
+/// Whether AMX-BF16 can be used: CPUID says so and Linux granted this process the tile data state.
+#[cfg(target_arch = "x86_64")]
+pub fn amx_available() -> bool {
+    static AMX: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *AMX.get_or_init(|| {
+        if std::env::var_os("PAPERTIDE_CE_NO_AMX").is_some()
+            || !is_x86_feature_detected!("avx512f")
+            || !is_x86_feature_detected!("avx512bw")
+        {
+            return false;
+        }
+        let l7 = __cpuid_count(7, 0);
+        let amx_bf16 = l7.edx & (1 << 22) != 0;
+        let amx_tile = l7.edx & (1 << 24) != 0;
+        if !amx_bf16 || !amx_tile || !cfg!(target_os = "linux") {
+            return false;
+        }
+        let ret: i64;
+        // SAFETY: arch_prctl(ARCH_REQ_XCOMP_PERM, XFEATURE_XTILEDATA) only asks the kernel for permission to use
+        // the AMX register state; it fails harmlessly (negative errno) on kernels or VMs that do not allow it.
+        unsafe {
+            std::arch::asm!("syscall", inlateout("rax") 158i64 => ret, in("rdi") 0x1023i64, in("rsi") 18i64,
+                lateout("rcx") _, lateout("r11") _, options(nostack));
+        }
+        ret == 0
+    })
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+pub fn amx_available() -> bool {
+    false
+}
+
+/// AMX bf16 GEMM: same contract as [`gemm_bf16`], plus: `k % 32 == 0`, and `a` readable for
+/// `ceil(m / 32) * 32` rows (rows past `m` may hold anything; their results are discarded).
+#[allow(clippy::too_many_arguments)]
+pub fn gemm_amx(
+    m: usize,
+    n: usize,
+    k: usize,
+    a: &[u16],
+    lda: usize,
+    b: &[u16],
+    bias: Option<&[f32]>,
+    c: &mut [f32],
+    ldc: usize,
+    epi: Epilogue,
+) {
+    assert!(amx_available(), "AMX not available");
+    assert!(k.is_multiple_of(32) && k > 0, "gemm_amx needs k % 32 == 0");
+    check_gemm(m, n, k, a.len(), lda, c.len(), ldc, bias, &epi);
+    let np = n.div_ceil(NR);
+    assert!(b.len() >= np * (k / 2) * NR * 2, "packed bf16 B too small");
+    if m == 0 || n == 0 {
+        return;
+    }
+    assert!(a.len() >= (m.div_ceil(32) * 32 - 1) * lda + k, "A must be readable for a multiple of 32 rows");
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: AMX permission granted (amx_available), AVX-512 present; bounds checked above.
+    unsafe {
+        gemm_amx_impl(
+            m,
+            n,
+            k,
+            a.as_ptr(),
+            lda,
+            b.as_ptr(),
+            bias.map_or(std::ptr::null(), |b| b.as_ptr()),
+            c.as_mut_ptr(),
+            ldc,
+            epi_raw(epi),
+        )
+    };
+}
+
+#[cfg(target_arch = "x86_64")]
+#[repr(C, align(64))]
+struct TileBuf([f32; 32 * 32]);
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+unsafe fn epi_from_buf<const R: usize>(
+    buf: *const f32,
+    c: *mut f32,
+    ldc: usize,
+    nvalid: usize,
+    bias: *const f32,
+    e: EpiRaw,
+) {
+    let mut acc0 = [_mm512_setzero_ps(); R];
+    let mut acc1 = [_mm512_setzero_ps(); R];
+    for i in 0..R {
+        unsafe {
+            acc0[i] = _mm512_load_ps(buf.add(i * 32));
+            acc1[i] = _mm512_load_ps(buf.add(i * 32 + 16));
+        }
+    }
+    unsafe { store_avx512::<R>(&acc0, &acc1, c, ldc, nvalid, bias, e) };
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512bw")]
+#[allow(clippy::too_many_arguments)]
+unsafe fn gemm_amx_impl(
+    m: usize,
+    n: usize,
+    k: usize,
+    a: *const u16,
+    lda: usize,
+    b: *const u16,
+    bias: *const f32,
+    c: *mut f32,
+    ldc: usize,
+    e: EpiRaw,
+) {
+    use std::arch::asm;
+    #[repr(C, align(64))]
+    struct Cfg([u8; 64]);
+    let mut cfg = Cfg([0; 64]);
+    cfg.0[0] = 1; // palette 1
+    for t in 0..8 {
+        cfg.0[16 + 2 * t] = 64; // bytes per row
+        cfg.0[48 + t] = 16; // rows
+    }
+    let mut buf = TileBuf([0.0; 32 * 32]);
+    let bp_ = buf.0.as_mut_ptr();
+    let kp = k / 2;
+    let np = n.div_ceil(NR);
+    let mc = (m_block(k * 2, MR) / 32).max(1) * 32;
+    let a_stride = lda * 2;
+    unsafe {
+        asm!("ldtilecfg [{}]", in(reg) cfg.0.as_ptr(), options(nostack));
+        let mut m0 = 0;
+        while m0 < m {
+            let m1 = (m0 + mc).min(m);
+            for p in 0..np {
+                let nvalid = (n - p * NR).min(NR);
+                let bpanel = b.add(p * kp * NR * 2);
+                let biasp = if bias.is_null() { bias } else { bias.add(p * NR) };
+                let mut i = m0;
+                while i < m1 {
+                    asm!("tilezero tmm0", "tilezero tmm1", "tilezero tmm2", "tilezero tmm3", options(nostack));
+                    let mut kk = 0;
+                    while kk < k {
+                        let a0 = a.add(i * lda + kk);
+                        let a1 = a.add((i + 16) * lda + kk);
+                        let b0 = bpanel.add((kk / 2) * NR * 2);
+                        let b1 = b0.add(32);
+                        asm!(
+                            "tileloadd tmm4, [{a0} + {sa}*1]",
+                            "tileloadd tmm5, [{a1} + {sa}*1]",
+                            "tileloadd tmm6, [{b0} + {sb}*1]",
+                            "tileloadd tmm7, [{b1} + {sb}*1]",
+                            "tdpbf16ps tmm0, tmm4, tmm6",
+                            "tdpbf16ps tmm1, tmm4, tmm7",
+                            "tdpbf16ps tmm2, tmm5, tmm6",
+                            "tdpbf16ps tmm3, tmm5, tmm7",
+                            a0 = in(reg) a0, a1 = in(reg) a1, b0 = in(reg) b0, b1 = in(reg) b1,
+                            sa = in(reg) a_stride, sb = in(reg) 128usize,
+                            options(nostack, readonly),
+                        );
+                        kk += 32;
+                    }
+                    asm!(
+                        "tilestored [{c0} + {s}*1], tmm0",
+                        "tilestored [{c1} + {s}*1], tmm1",
+                        "tilestored [{c2} + {s}*1], tmm2",
+                        "tilestored [{c3} + {s}*1], tmm3",
+                        c0 = in(reg) bp_, c1 = in(reg) bp_.add(16), c2 = in(reg) bp_.add(16 * 32), c3 = in(reg) bp_.add(16 * 32 + 16),
+                        s = in(reg) 128usize,
+                        options(nostack),
+                    );
+                    let rows = (m - i).min(32);
+                    let mut r0 = 0;
+                    while r0 < rows {
+                        let rr = (rows - r0).min(MR);
+                        let ee = match e {
+                            EpiRaw::Residual(r, ldr) => EpiRaw::Residual(r.add((i + r0) * ldr + p * NR), ldr),
+                            x => x,
+                        };
+                        let cp = c.add((i + r0) * ldc + p * NR);
+                        dispatch_rows!(rr, epi_from_buf, bp_.add(r0 * 32) as *const f32, cp, ldc, nvalid, biasp, ee);
+                        r0 += rr;
+                    }
+                    i += 32;
+                }
+            }
+            m0 = m1;
+        }
+        asm!("tilerelease", options(nostack));
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use proptest::prelude::*;
 
+    /// Every path this CPU can run: each property below is checked on all of them.
     fn isas() -> Vec<Isa> {
-        let mut v = vec![Isa::Generic];
-        let d = Isa::detect();
-        if d.has_avx512() {
-            v.push(Isa::Avx512);
-        }
-        if d == Isa::Avx512Bf16 {
-            v.push(Isa::Avx512Bf16);
-        }
+        let v = Isa::supported();
+        eprintln!("kernel paths under test: {v:?}");
         v
     }
 
@@ -1048,229 +1997,65 @@ mod tests {
         }
     }
 
-    #[cfg(target_arch = "x86_64")]
+    /// The vector `exp` of every supported SIMD path over its whole clamped range (subnormal results included).
     #[test]
     fn exp_is_accurate() {
-        if !Isa::detect().has_avx512() {
-            eprintln!("skipped: no AVX-512 on this CPU");
-            return;
+        let mut checked = 0;
+        for isa in Isa::supported() {
+            let exp16: fn(&[f32; 16]) -> [f32; 16] = match isa {
+                #[cfg(target_arch = "x86_64")]
+                Isa::Avx512 => |x| {
+                    let mut out = [0f32; 16];
+                    // SAFETY: AVX-512F is supported (Isa::supported).
+                    unsafe { _mm512_storeu_ps(out.as_mut_ptr(), exp512(_mm512_loadu_ps(x.as_ptr()))) };
+                    out
+                },
+                #[cfg(target_arch = "x86_64")]
+                Isa::Avx2 => |x| {
+                    let mut out = [0f32; 16];
+                    for h in [0, 8] {
+                        // SAFETY: AVX2 and FMA are supported (Isa::supported).
+                        unsafe {
+                            _mm256_storeu_ps(out.as_mut_ptr().add(h), exp256(_mm256_loadu_ps(x.as_ptr().add(h))))
+                        };
+                    }
+                    out
+                },
+                #[cfg(target_arch = "aarch64")]
+                Isa::Neon => |x| {
+                    let mut out = [0f32; 16];
+                    for h in [0, 4, 8, 12] {
+                        // SAFETY: NEON is supported (Isa::supported).
+                        unsafe { vst1q_f32(out.as_mut_ptr().add(h), exp_neon(vld1q_f32(x.as_ptr().add(h)))) };
+                    }
+                    out
+                },
+                _ => continue,
+            };
+            checked += 1;
+            exp_matches(isa, exp16);
         }
+        if checked == 0 {
+            eprintln!("skipped: no SIMD path on this CPU");
+        }
+    }
+
+    fn exp_matches(isa: Isa, exp16: fn(&[f32; 16]) -> [f32; 16]) {
         let xs: Vec<f32> = (-2000..=880).map(|i| i as f32 * 0.1).collect();
         for chunk in xs.chunks(16) {
             let mut buf = [0f32; 16];
             buf[..chunk.len()].copy_from_slice(chunk);
-            let mut out = [0f32; 16];
-            unsafe {
-                let v = exp512(_mm512_loadu_ps(buf.as_ptr()));
-                _mm512_storeu_ps(out.as_mut_ptr(), v);
-            }
+            let out = exp16(&buf);
             for i in 0..chunk.len() {
                 let want = (buf[i] as f64).exp();
                 assert!(
                     ((out[i] as f64) - want).abs() <= 3e-7 * want + 1e-38,
-                    "exp({}) = {} want {want}",
+                    "{isa:?}: exp({}) = {} want {want}",
                     buf[i],
                     out[i]
                 );
             }
         }
-    }
-}
-
-// ---------------------------------------------------------------------------------------------------------------
-// AMX (Advanced Matrix Extensions) bf16 tiles: `tdpbf16ps` multiplies 16×32 by 32×16 bf16 tiles into a 16×16 f32
-// tile. Rust has no stable AMX intrinsics, so the five instructions used are written as inline assembly.
-
-/// Whether AMX-BF16 can be used: CPUID says so and Linux granted this process the tile data state.
-#[cfg(target_arch = "x86_64")]
-pub fn amx_available() -> bool {
-    static AMX: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-    *AMX.get_or_init(|| {
-        if std::env::var_os("PAPERTIDE_CE_NO_AMX").is_some()
-            || !is_x86_feature_detected!("avx512f")
-            || !is_x86_feature_detected!("avx512bw")
-        {
-            return false;
-        }
-        let l7 = __cpuid_count(7, 0);
-        let amx_bf16 = l7.edx & (1 << 22) != 0;
-        let amx_tile = l7.edx & (1 << 24) != 0;
-        if !amx_bf16 || !amx_tile || !cfg!(target_os = "linux") {
-            return false;
-        }
-        let ret: i64;
-        // SAFETY: arch_prctl(ARCH_REQ_XCOMP_PERM, XFEATURE_XTILEDATA) only asks the kernel for permission to use
-        // the AMX register state; it fails harmlessly (negative errno) on kernels or VMs that do not allow it.
-        unsafe {
-            std::arch::asm!("syscall", inlateout("rax") 158i64 => ret, in("rdi") 0x1023i64, in("rsi") 18i64,
-                lateout("rcx") _, lateout("r11") _, options(nostack));
-        }
-        ret == 0
-    })
-}
-
-#[cfg(not(target_arch = "x86_64"))]
-pub fn amx_available() -> bool {
-    false
-}
-
-/// AMX bf16 GEMM: same contract as [`gemm_bf16`], plus: `k % 32 == 0`, and `a` readable for
-/// `ceil(m / 32) * 32` rows (rows past `m` may hold anything; their results are discarded).
-#[allow(clippy::too_many_arguments)]
-pub fn gemm_amx(
-    m: usize,
-    n: usize,
-    k: usize,
-    a: &[u16],
-    lda: usize,
-    b: &[u16],
-    bias: Option<&[f32]>,
-    c: &mut [f32],
-    ldc: usize,
-    epi: Epilogue,
-) {
-    assert!(amx_available(), "AMX not available");
-    assert!(k.is_multiple_of(32) && k > 0, "gemm_amx needs k % 32 == 0");
-    check_gemm(m, n, k, a.len(), lda, c.len(), ldc, bias, &epi);
-    let np = n.div_ceil(NR);
-    assert!(b.len() >= np * (k / 2) * NR * 2, "packed bf16 B too small");
-    if m == 0 || n == 0 {
-        return;
-    }
-    assert!(a.len() >= (m.div_ceil(32) * 32 - 1) * lda + k, "A must be readable for a multiple of 32 rows");
-    #[cfg(target_arch = "x86_64")]
-    // SAFETY: AMX permission granted (amx_available), AVX-512 present; bounds checked above.
-    unsafe {
-        gemm_amx_impl(
-            m,
-            n,
-            k,
-            a.as_ptr(),
-            lda,
-            b.as_ptr(),
-            bias.map_or(std::ptr::null(), |b| b.as_ptr()),
-            c.as_mut_ptr(),
-            ldc,
-            epi_raw(epi),
-        )
-    };
-}
-
-#[cfg(target_arch = "x86_64")]
-#[repr(C, align(64))]
-struct TileBuf([f32; 32 * 32]);
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f")]
-unsafe fn epi_from_buf<const R: usize>(
-    buf: *const f32,
-    c: *mut f32,
-    ldc: usize,
-    nvalid: usize,
-    bias: *const f32,
-    e: EpiRaw,
-) {
-    let mut acc0 = [_mm512_setzero_ps(); R];
-    let mut acc1 = [_mm512_setzero_ps(); R];
-    for i in 0..R {
-        unsafe {
-            acc0[i] = _mm512_load_ps(buf.add(i * 32));
-            acc1[i] = _mm512_load_ps(buf.add(i * 32 + 16));
-        }
-    }
-    unsafe { store_avx512::<R>(&acc0, &acc1, c, ldc, nvalid, bias, e) };
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f,avx512bw")]
-#[allow(clippy::too_many_arguments)]
-unsafe fn gemm_amx_impl(
-    m: usize,
-    n: usize,
-    k: usize,
-    a: *const u16,
-    lda: usize,
-    b: *const u16,
-    bias: *const f32,
-    c: *mut f32,
-    ldc: usize,
-    e: EpiRaw,
-) {
-    use std::arch::asm;
-    #[repr(C, align(64))]
-    struct Cfg([u8; 64]);
-    let mut cfg = Cfg([0; 64]);
-    cfg.0[0] = 1; // palette 1
-    for t in 0..8 {
-        cfg.0[16 + 2 * t] = 64; // bytes per row
-        cfg.0[48 + t] = 16; // rows
-    }
-    let mut buf = TileBuf([0.0; 32 * 32]);
-    let bp_ = buf.0.as_mut_ptr();
-    let kp = k / 2;
-    let np = n.div_ceil(NR);
-    let mc = (m_block(k * 2) / 32).max(1) * 32;
-    let a_stride = lda * 2;
-    unsafe {
-        asm!("ldtilecfg [{}]", in(reg) cfg.0.as_ptr(), options(nostack));
-        let mut m0 = 0;
-        while m0 < m {
-            let m1 = (m0 + mc).min(m);
-            for p in 0..np {
-                let nvalid = (n - p * NR).min(NR);
-                let bpanel = b.add(p * kp * NR * 2);
-                let biasp = if bias.is_null() { bias } else { bias.add(p * NR) };
-                let mut i = m0;
-                while i < m1 {
-                    asm!("tilezero tmm0", "tilezero tmm1", "tilezero tmm2", "tilezero tmm3", options(nostack));
-                    let mut kk = 0;
-                    while kk < k {
-                        let a0 = a.add(i * lda + kk);
-                        let a1 = a.add((i + 16) * lda + kk);
-                        let b0 = bpanel.add((kk / 2) * NR * 2);
-                        let b1 = b0.add(32);
-                        asm!(
-                            "tileloadd tmm4, [{a0} + {sa}*1]",
-                            "tileloadd tmm5, [{a1} + {sa}*1]",
-                            "tileloadd tmm6, [{b0} + {sb}*1]",
-                            "tileloadd tmm7, [{b1} + {sb}*1]",
-                            "tdpbf16ps tmm0, tmm4, tmm6",
-                            "tdpbf16ps tmm1, tmm4, tmm7",
-                            "tdpbf16ps tmm2, tmm5, tmm6",
-                            "tdpbf16ps tmm3, tmm5, tmm7",
-                            a0 = in(reg) a0, a1 = in(reg) a1, b0 = in(reg) b0, b1 = in(reg) b1,
-                            sa = in(reg) a_stride, sb = in(reg) 128usize,
-                            options(nostack, readonly),
-                        );
-                        kk += 32;
-                    }
-                    asm!(
-                        "tilestored [{c0} + {s}*1], tmm0",
-                        "tilestored [{c1} + {s}*1], tmm1",
-                        "tilestored [{c2} + {s}*1], tmm2",
-                        "tilestored [{c3} + {s}*1], tmm3",
-                        c0 = in(reg) bp_, c1 = in(reg) bp_.add(16), c2 = in(reg) bp_.add(16 * 32), c3 = in(reg) bp_.add(16 * 32 + 16),
-                        s = in(reg) 128usize,
-                        options(nostack),
-                    );
-                    let rows = (m - i).min(32);
-                    let mut r0 = 0;
-                    while r0 < rows {
-                        let rr = (rows - r0).min(MR);
-                        let ee = match e {
-                            EpiRaw::Residual(r, ldr) => EpiRaw::Residual(r.add((i + r0) * ldr + p * NR), ldr),
-                            x => x,
-                        };
-                        let cp = c.add((i + r0) * ldc + p * NR);
-                        dispatch_rows!(rr, epi_from_buf, bp_.add(r0 * 32) as *const f32, cp, ldc, nvalid, biasp, ee);
-                        r0 += rr;
-                    }
-                    i += 32;
-                }
-            }
-            m0 = m1;
-        }
-        asm!("tilerelease", options(nostack));
     }
 }
 

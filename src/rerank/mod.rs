@@ -11,13 +11,14 @@
 //!   sequence, so no FLOP is spent on padding;
 //! - batches are spread over `threads` worker threads (each with its own reusable scratch buffers); the weights
 //!   are shared read-only;
-//! - kernels: AVX-512 register-tiled GEMM (14×32 tile) with fused bias/GELU/residual epilogue, vectorised softmax
-//!   and layernorm, chosen at run time (`is_x86_feature_detected!`) with a portable fallback;
+//! - kernels: register-tiled GEMM (AVX-512 14×32 tile; AVX2+FMA and NEON 6×16) with fused bias/GELU/residual
+//!   epilogue, vectorised softmax and layernorm, chosen at run time (`is_x86_feature_detected!`) with a portable
+//!   fallback; `PAPERTIDE_CE_ISA` or `EngineOptions::isa` forces a path ([`kernels::Isa`]);
 //! - `Dtype::Bf16`: the linear layers (≈90% of the FLOPs) run on AMX-BF16 tiles (`tdpbf16ps`, inline assembly,
 //!   since Rust has no stable AMX intrinsics) when the CPU and kernel allow it (`arch_prctl` permission), else on
-//!   AVX-512 BF16 `vdpbf16ps` (which is *slower* than the f32 FMA path on Sapphire Rapids-class CPUs), else emulated;
+//!   AVX-512 BF16 `vdpbf16ps` (which is *slower* than the f32 FMA path on Sapphire Rapids-class CPUs);
 //!   weights and activations are rounded to bf16, accumulation, attention, softmax, layernorm and GELU stay f32;
-//!   `PAPERTIDE_CE_NO_AMX=1` disables AMX, `PAPERTIDE_CE_GENERIC=1` forces the portable kernels;
+//!   without native bf16 (AVX2, NEON, portable) the layers stay f32; `PAPERTIDE_CE_NO_AMX=1` disables AMX;
 //! - the last layer is computed for the `[CLS]` rows only (the only ones the classifier reads);
 //! - tokenization follows Hugging Face exactly (same `tokenizers` truncation); like Hugging Face, a query that alone
 //!   leaves no room for a document token under `max_length` is an error, not silently truncated.
@@ -48,8 +49,8 @@ pub enum Dtype {
     /// f32 everywhere (matches PyTorch f32 within 1e-3).
     #[default]
     F32,
-    /// Linear layers take bf16 inputs and weights with f32 accumulation (AVX-512 BF16 `vdpbf16ps`; emulated,
-    /// slowly, on CPUs without it); attention, softmax, layernorm and GELU stay f32.
+    /// Linear layers take bf16 inputs and weights with f32 accumulation (AMX or AVX-512 BF16 `vdpbf16ps`; on
+    /// paths without native bf16 they stay f32); attention, softmax, layernorm and GELU stay f32.
     Bf16,
 }
 
@@ -89,11 +90,14 @@ pub struct EngineOptions {
     pub dtype: Dtype,
     /// Pairs per batch (after sorting by length).
     pub batch_size: usize,
+    /// Kernel path; `None`: `PAPERTIDE_CE_ISA` (or `PAPERTIDE_CE_GENERIC=1`), else the best the CPU supports. An
+    /// unsupported one fails the load.
+    pub isa: Option<kernels::Isa>,
 }
 
 impl Default for EngineOptions {
     fn default() -> Self {
-        EngineOptions { max_length: 256, threads: 0, dtype: Dtype::F32, batch_size: 32 }
+        EngineOptions { max_length: 256, threads: 0, dtype: Dtype::F32, batch_size: 32, isa: None }
     }
 }
 
@@ -118,6 +122,8 @@ pub enum RerankError {
     Download { file: String, url: String, message: String },
     #[error("model spec {spec:?}: {message}")]
     Spec { spec: String, message: String },
+    #[error("kernel path {requested:?} ({origin}): {message}")]
+    Isa { requested: String, origin: &'static str, message: String },
 }
 
 impl RerankError {
@@ -209,7 +215,7 @@ impl CrossEncoder {
                 ),
             });
         }
-        let isa = kernels::Isa::detect();
+        let isa = kernels::select_isa(opts.isa)?;
         let bert = Bert::load(cfg, &weights_path, opts.dtype == Dtype::Bf16, isa)?;
         let model_id = model_id_of(dir, &weights_path)?;
         Ok(CrossEncoder { bert, tokenizer, format, opts, threads, model_id, scratch: Mutex::new(Vec::new()) })
@@ -229,17 +235,30 @@ impl CrossEncoder {
         &self.format
     }
 
-    /// Short description of the engine (kernel ISA, dtype, threads), for logs and benchmarks.
+    /// Short description of the engine (kernel path, dtype, threads), for logs and benchmarks.
     pub fn engine_name(&self) -> String {
+        format!("papertide-ce {} ({}, {} threads)", env!("CARGO_PKG_VERSION"), self.kernel_path(), self.threads)
+    }
+
+    /// The kernel path the linear layers run on: `"avx2 f32"`, `"amx bf16"`, … (bf16 asked of a path without
+    /// native bf16 runs f32 and says so).
+    pub fn kernel_path(&self) -> String {
         use kernels::Isa;
-        let isa = match (self.opts.dtype, self.bert.isa) {
-            (_, Isa::Generic) => "portable kernels",
-            (Dtype::F32, _) => "avx512 f32",
-            (Dtype::Bf16, _) if self.bert.amx => "amx bf16",
-            (Dtype::Bf16, Isa::Avx512Bf16) => "avx512 vdpbf16ps",
-            (Dtype::Bf16, Isa::Avx512) => "bf16 emulated",
+        let family = match self.bert.isa {
+            Isa::Avx512 | Isa::Avx512Bf16 | Isa::Amx => "avx512",
+            other => other.name(),
         };
-        format!("papertide-ce {} ({isa}, {} threads)", env!("CARGO_PKG_VERSION"), self.threads)
+        match self.opts.dtype {
+            Dtype::F32 => format!("{family} f32"),
+            Dtype::Bf16 if self.bert.amx => "amx bf16".into(),
+            Dtype::Bf16 if self.bert.bf16 => "avx512 vdpbf16ps".into(),
+            Dtype::Bf16 => format!("{family} f32 (bf16 requested, no native bf16)"),
+        }
+    }
+
+    /// The kernel path chosen at load.
+    pub fn isa(&self) -> kernels::Isa {
+        self.bert.isa
     }
 
     /// Bytes of packed weights held in memory.

@@ -90,6 +90,8 @@ struct Layer {
 pub(crate) struct Bert {
     pub cfg: BertConfig,
     pub isa: Isa,
+    /// bf16 linear layers (requested, and the path has native bf16 dot products)
+    pub bf16: bool,
     /// bf16 linear layers on AMX tiles
     pub amx: bool,
     word: Vec<f32>,
@@ -158,7 +160,10 @@ impl TensorSource<'_> {
 }
 
 impl Bert {
+    /// `bf16` asks for bf16 linear layers; on a path without native bf16 dot products (AVX2, plain AVX-512,
+    /// NEON, generic) they stay f32, since emulating bf16 there is several times slower than f32 and less accurate.
     pub fn load(cfg: BertConfig, weights: &Path, bf16: bool, isa: Isa) -> Result<Self, RerankError> {
+        let bf16 = bf16 && isa.has_native_bf16();
         let file = std::fs::File::open(weights).map_err(|e| RerankError::io(weights, e))?;
         // SAFETY: the file is opened read-only and only read during load; a concurrent truncation by another
         // process is outside what we can protect against (the same contract as every mmap-based loader).
@@ -220,8 +225,23 @@ impl Bert {
         let head = TensorSource { st: src.st, file: weights, prefix: "" };
         let cls_w = head.get("classifier.weight", &[1, h])?;
         let cls_b = head.get("classifier.bias", &[1])?[0];
-        let amx = bf16 && isa.has_avx512() && kernels::amx_available();
-        Ok(Bert { cfg, isa, amx, word, pos, tok_type, emb_ln_g, emb_ln_b, layers, pooler_w, pooler_b, cls_w, cls_b })
+        let amx = bf16 && isa == Isa::Amx;
+        Ok(Bert {
+            cfg,
+            isa,
+            bf16,
+            amx,
+            word,
+            pos,
+            tok_type,
+            emb_ln_g,
+            emb_ln_b,
+            layers,
+            pooler_w,
+            pooler_b,
+            cls_w,
+            cls_b,
+        })
     }
 
     /// Bytes of weights held in memory.

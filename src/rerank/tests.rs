@@ -118,7 +118,7 @@ fn write_model(dir: &Path, cfg: &serde_json::Value, tensors: &[(String, Vec<usiz
 }
 
 fn opts(max_length: usize, dtype: Dtype, threads: usize, batch_size: usize) -> EngineOptions {
-    EngineOptions { max_length, threads, dtype, batch_size }
+    EngineOptions { max_length, threads, dtype, batch_size, isa: None }
 }
 
 /// Straightforward f64 BERT forward pass (the reference the engine is checked against).
@@ -244,18 +244,25 @@ fn engine_matches_naive_reference_on_tiny_model() {
                 reference_score(&TINY, &w, &ids, &types)
             })
             .collect();
-        for (threads, batch, dtype, tol) in
-            [(1, 32, Dtype::F32, 1e-4), (2, 3, Dtype::F32, 1e-4), (3, 1, Dtype::F32, 1e-4), (2, 4, Dtype::Bf16, 0.15)]
-        {
-            let ce = CrossEncoder::load(tmp.path(), opts(max_length, dtype, threads, batch)).unwrap();
-            let got = ce.score_pairs(&refs).unwrap();
-            assert_eq!(got.len(), refs.len());
-            for (i, (g, w)) in got.iter().zip(&want).enumerate() {
-                assert!(
-                    (*g as f64 - w).abs() < tol,
-                    "pair {i} {:?} len {max_length} {dtype} t{threads} b{batch}: {g} vs {w}",
-                    refs[i]
-                );
+        for isa in kernels::Isa::supported() {
+            for (threads, batch, dtype, tol) in [
+                (1, 32, Dtype::F32, 1e-4),
+                (2, 3, Dtype::F32, 1e-4),
+                (3, 1, Dtype::F32, 1e-4),
+                (2, 4, Dtype::Bf16, 0.15),
+            ] {
+                let o = EngineOptions { isa: Some(isa), ..opts(max_length, dtype, threads, batch) };
+                let ce = CrossEncoder::load(tmp.path(), o).unwrap();
+                assert_eq!(ce.isa(), isa);
+                let got = ce.score_pairs(&refs).unwrap();
+                assert_eq!(got.len(), refs.len());
+                for (i, (g, w)) in got.iter().zip(&want).enumerate() {
+                    assert!(
+                        (*g as f64 - w).abs() < tol,
+                        "pair {i} {:?} len {max_length} {isa:?} {dtype} t{threads} b{batch}: {g} vs {w}",
+                        refs[i]
+                    );
+                }
             }
         }
     }
@@ -484,4 +491,36 @@ fn resolve_model_local_download_cache_and_offline() {
         let e = resolve_model(bad, &cache, "https://huggingface.co", &offline).unwrap_err().to_string();
         assert!(e.contains("hub id"), "{bad}: {e}");
     }
+}
+
+#[test]
+fn kernel_path_is_named_and_unsupported_paths_are_refused() {
+    use kernels::Isa;
+    let tmp = tempfile::tempdir().unwrap();
+    write_model(tmp.path(), &config_json(&TINY), &tiny_tensors(&TINY));
+    let load = |isa: Isa, dtype: Dtype| {
+        CrossEncoder::load(tmp.path(), EngineOptions { isa: Some(isa), ..opts(16, dtype, 1, 4) })
+    };
+    for isa in [Isa::Generic, Isa::Avx2, Isa::Avx512, Isa::Avx512Bf16, Isa::Amx, Isa::Neon] {
+        match isa.check() {
+            Ok(()) => {
+                let path = load(isa, Dtype::F32).unwrap().kernel_path();
+                let family = if isa.has_avx512() { "avx512" } else { isa.name() };
+                assert_eq!(path, format!("{family} f32"));
+                let bf16 = load(isa, Dtype::Bf16).unwrap().kernel_path();
+                if !isa.has_native_bf16() {
+                    assert!(bf16.contains("f32 (bf16 requested"), "{isa:?}: {bf16}");
+                }
+            }
+            Err(why) => {
+                let e = load(isa, Dtype::F32).unwrap_err();
+                assert!(matches!(e, RerankError::Isa { .. }), "{e}");
+                let msg = e.to_string();
+                assert!(msg.contains(isa.name()) && msg.contains(&why), "{msg}");
+            }
+        }
+    }
+    assert!(Isa::parse("sse9").unwrap_err().contains("generic, avx2, avx512, amx, neon"));
+    assert_eq!(Isa::parse(" AVX2 ").unwrap(), Isa::Avx2);
+    assert!(Isa::supported().contains(&Isa::detect()));
 }
