@@ -107,7 +107,9 @@ def main():
     ap.add_argument("--start", help="starting model directory (a cross-encoder or a BERT encoder)")
     ap.add_argument("--out", help="where the trained model is written")
     ap.add_argument("--max-length", type=int, default=256)
-    ap.add_argument("--epochs", type=int, default=4)
+    ap.add_argument("--epochs", type=int, default=4, help="epochs the learning-rate schedule spans")
+    ap.add_argument("--stop-after", type=int, default=0,
+                    help="stop after this many epochs (0: all), keeping the schedule of --epochs")
     ap.add_argument("--lr", type=float, default=3e-5)
     ap.add_argument("--batch-size", type=int, default=16)
     ap.add_argument("--warmup", type=float, default=0.1, help="share of steps with a linear warm-up")
@@ -123,6 +125,7 @@ def main():
     ap.add_argument("--eval-only", action="store_true", help="evaluate --start on --split and exit")
     ap.add_argument("--split", choices=SPLITS, default="dev")
     ap.add_argument("--limit-queries", type=int, default=0, help="smoke runs: use only N train queries")
+    ap.add_argument("--skip-eval-before", action="store_true", help="do not score the start model on dev first")
     a = ap.parse_args()
 
     judgments = read_judgments(a.judgments)
@@ -235,13 +238,13 @@ def main():
         opt, lambda s: min(1.0, (s + 1) / warm) * max(0.0, (total - s) / max(1, total - warm)))
     bce = torch.nn.BCEWithLogitsLoss()
     t0 = time.time()
-    base = eval_split("dev")
+    base = (0.0, 0.0, 0) if a.skip_eval_before else eval_split("dev")
     log = {"args": vars(a), "device": device, "train_queries": len(queries), "train_examples": len(examples),
            "dev_before": {"ndcg@5": round(base[0], 4), "p@5": round(base[1], 4), "queries": base[2]}, "epochs": []}
     print(json.dumps({"dev_before": log["dev_before"], "examples": len(examples), "steps": total}), flush=True)
     best, best_state = -1.0, None
     step = 0
-    for epoch in range(a.epochs):
+    for epoch in range(a.stop_after or a.epochs):
         model.train()
         run_loss = 0.0
         for batch in batches():

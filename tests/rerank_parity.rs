@@ -72,3 +72,26 @@ fn parity_with_pytorch_reference() {
         }
     }
 }
+
+/// The bundled relatedness model (bf16 weights, paper-paper pairs truncated longest-first) against the logits
+/// PyTorch computes for it in f32 (`models/related-minilm-l6/reference_scores.jsonl`: 25 pairs of the judged
+/// test split plus a short one, at 128 and 256 tokens), on every kernel path.
+#[test]
+fn bundled_model_parity_with_pytorch() {
+    let dir = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/models/related-minilm-l6"));
+    if !dir.join("reference_scores.jsonl").is_file() {
+        eprintln!("skipped: {} is absent", dir.display());
+        return;
+    }
+    let refs = load_refs(dir);
+    for isa in Isa::supported() {
+        for max_length in [128, 256] {
+            let (err, n) = max_error(dir, isa, Dtype::F32, max_length, &refs, usize::MAX);
+            eprintln!(
+                "bundled model, {} f32, max_length {max_length}: max abs error {err:.2e} over {n} pairs",
+                isa.name()
+            );
+            assert!(err < 1e-3, "{}: {err} at max_length {max_length}", isa.name());
+        }
+    }
+}

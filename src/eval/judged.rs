@@ -64,7 +64,8 @@ pub fn group(judgments: &[Judgment]) -> Judged {
 /// nDCG@k with linear gains: `ranked` are the ratings of a list in order, `all` every rating judged for the
 /// query (the ideal list is `all` sorted). `None` when nothing was judged related.
 pub fn ndcg_at(ranked: &[u8], all: &[u8], k: usize) -> Option<f64> {
-    let dcg = |r: &[u8]| -> f64 { r.iter().take(k).enumerate().map(|(i, &g)| g as f64 / (i as f64 + 2.0).log2()).sum() };
+    let dcg =
+        |r: &[u8]| -> f64 { r.iter().take(k).enumerate().map(|(i, &g)| g as f64 / (i as f64 + 2.0).log2()).sum() };
     let mut ideal = all.to_vec();
     ideal.sort_unstable_by(|a, b| b.cmp(a));
     let best = dcg(&ideal);
@@ -153,6 +154,9 @@ pub struct JudgedArgs<'a> {
     /// Build (or reuse) a CUR index with this many anchor queries and add the pipeline-with-CUR rows (0: none).
     pub anchor_queries: usize,
     pub seed: u64,
+    /// Candidate counts (default: the product's).
+    pub tfidf_candidates: Option<usize>,
+    pub bm25_candidates: Option<usize>,
 }
 
 pub async fn run(args: JudgedArgs<'_>) -> anyhow::Result<()> {
@@ -167,6 +171,12 @@ pub async fn run(args: JudgedArgs<'_>) -> anyhow::Result<()> {
     let mut config = Config { data_dir: dir, ..Config::default() };
     config.related.model = args.model.clone();
     config.related.background = false;
+    if let Some(n) = args.tfidf_candidates {
+        config.related.tfidf_candidates = n;
+    }
+    if let Some(n) = args.bm25_candidates {
+        config.related.bm25_candidates = n;
+    }
     let app = App::open(config).await?;
     if app.store.paper_count().await? == 0 {
         import(&app, args.data, &wanted).await?;
@@ -177,7 +187,10 @@ pub async fn run(args: JudgedArgs<'_>) -> anyhow::Result<()> {
     let engine = app.related.engine().context("no engine")?;
     let cfg = app.related.config().clone();
     let baseline = match &args.baseline_model {
-        Some(dir) => Some(CrossEncoder::load(Path::new(dir), EngineOptions { max_length: 128, threads: cfg.threads, ..EngineOptions::default() })?),
+        Some(dir) => Some(CrossEncoder::load(
+            Path::new(dir),
+            EngineOptions { max_length: 128, threads: cfg.threads, ..EngineOptions::default() },
+        )?),
         None => None,
     };
     let mut cur_pairs = 0;
@@ -225,7 +238,8 @@ pub async fn run(args: JudgedArgs<'_>) -> anyhow::Result<()> {
         };
         let cands = app.related.candidates(&paper).await?;
         let terms = app.index.key_terms(&paper.title, &paper.abstract_text, cfg.key_terms)?;
-        let bm25: Vec<String> = app.index.more_like(&terms, &[paper.id.as_str()], 50)?.into_iter().map(|h| h.id).collect();
+        let bm25: Vec<String> =
+            app.index.more_like(&terms, &[paper.id.as_str()], 50)?.into_iter().map(|h| h.id).collect();
         let qtext = crate::rerank::paper_text(&paper.title, &paper.abstract_text);
         let pool_texts = app.store.paper_texts(&j.keys().cloned().collect::<Vec<_>>()).await?;
         let (tfidf, pool_tfidf): (Vec<String>, Vec<(String, f32)>) = {
@@ -235,7 +249,9 @@ pub async fn run(args: JudgedArgs<'_>) -> anyhow::Result<()> {
             let top = l.similar_to(&qv, &[paper.id.as_str()], 50).into_iter().map(|(id, _)| id.to_string()).collect();
             let pool = pool_texts
                 .iter()
-                .map(|t| (t.id.clone(), sparse_dot(&qv, &l.vector(&crate::rerank::paper_text(&t.title, &t.abstract_text)))))
+                .map(|t| {
+                    (t.id.clone(), sparse_dot(&qv, &l.vector(&crate::rerank::paper_text(&t.title, &t.abstract_text))))
+                })
                 .collect();
             (top, pool)
         };
@@ -281,7 +297,8 @@ pub async fn run(args: JudgedArgs<'_>) -> anyhow::Result<()> {
         if let Some(b) = &baseline {
             let top: Vec<String> = bm25.iter().take(40).cloned().collect();
             let texts = app.store.paper_texts(&top).await?;
-            let pairs: Vec<(&str, &str)> = texts.iter().map(|t| (paper.title.as_str(), t.abstract_text.as_str())).collect();
+            let pairs: Vec<(&str, &str)> =
+                texts.iter().map(|t| (paper.title.as_str(), t.abstract_text.as_str())).collect();
             let s = b.score_pairs(&pairs)?;
             let scored: Vec<(String, f32)> = texts.iter().map(|t| t.id.clone()).zip(s).collect();
             lists[7] = Some(pipeline::fuse_ranks(&scored, &top));
@@ -334,7 +351,9 @@ pub async fn run(args: JudgedArgs<'_>) -> anyhow::Result<()> {
         report.engine,
         engine.ce.options().max_length
     );
-    println!("| system | nDCG@5 [95% CI] | P@5 | judged@5 | CE pairs / query | CE ms / query |\n|---|---|---|---|---|---|");
+    println!(
+        "| system | nDCG@5 [95% CI] | P@5 | judged@5 | CE pairs / query | CE ms / query |\n|---|---|---|---|---|---|"
+    );
     for r in &report.rows {
         println!(
             "| {} | {:.3} [{:.2}, {:.2}] | {:.3} | {:.2} | {:.0} | {:.0} |",
@@ -366,29 +385,9 @@ fn sparse_dot(a: &[(u32, f32)], b: &[(u32, f32)]) -> f32 {
 
 /// Imports the papers of `wanted` from a Kaggle JSONL(.gz) file.
 async fn import(app: &App, data: &Path, wanted: &HashSet<String>) -> anyhow::Result<()> {
-    let file = std::fs::File::open(data).with_context(|| format!("cannot open {}", data.display()))?;
-    let reader: Box<dyn std::io::Read> = if data.extension().is_some_and(|e| e == "gz") {
-        Box::new(flate2::read::MultiGzDecoder::new(file))
-    } else {
-        Box::new(file)
-    };
-    let mut records = Vec::new();
-    for line in BufReader::new(reader).lines() {
-        if let Ok(r) = crate::arxiv::kaggle::parse_line(&line?)
-            && wanted.contains(r.record.id.to_string().as_str())
-        {
-            records.push(r);
-        }
-    }
+    let records = super::read_corpus(data, |r| wanted.contains(r.record.id.to_string().as_str()))?;
     eprintln!("corpus: {} of {} judged papers found in {}", records.len(), wanted.len(), data.display());
-    app.set_related_on_ingest(false);
-    for chunk in records.chunks(2_000) {
-        let recs: Vec<_> = chunk.iter().map(|k| k.record.clone()).collect();
-        let anns: Vec<_> = chunk.iter().flat_map(|k| k.announcements.clone()).collect();
-        app.store_batch(&recs, &anns, None).await?;
-    }
-    app.commit_index().await?;
-    Ok(())
+    super::store_corpus(app, &records).await
 }
 
 #[cfg(test)]

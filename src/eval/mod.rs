@@ -3,3 +3,42 @@
 pub mod cur;
 pub mod judged;
 pub mod related;
+
+use std::io::BufRead;
+
+use anyhow::Context;
+
+use crate::app::App;
+use crate::arxiv::kaggle::KaggleRecord;
+
+/// The records of a Kaggle JSONL(.gz) corpus that `keep` accepts (unparsable lines skipped: the corpus is
+/// trusted data, and its importer reports them).
+pub fn read_corpus(path: &std::path::Path, keep: impl Fn(&KaggleRecord) -> bool) -> anyhow::Result<Vec<KaggleRecord>> {
+    let file = std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+    let reader: Box<dyn std::io::Read> = if path.extension().is_some_and(|e| e == "gz") {
+        Box::new(flate2::read::MultiGzDecoder::new(file))
+    } else {
+        Box::new(file)
+    };
+    let mut records = Vec::new();
+    for line in std::io::BufReader::new(reader).lines() {
+        if let Ok(r) = crate::arxiv::kaggle::parse_line(&line?)
+            && keep(&r)
+        {
+            records.push(r);
+        }
+    }
+    Ok(records)
+}
+
+/// Stores `records` in batches without queueing related-list jobs, then commits the index.
+pub async fn store_corpus(app: &App, records: &[KaggleRecord]) -> anyhow::Result<()> {
+    app.set_related_on_ingest(false);
+    for chunk in records.chunks(2_000) {
+        let recs: Vec<_> = chunk.iter().map(|k| k.record.clone()).collect();
+        let anns: Vec<_> = chunk.iter().flat_map(|k| k.announcements.clone()).collect();
+        app.store_batch(&recs, &anns, None).await?;
+    }
+    app.commit_index().await?;
+    Ok(())
+}

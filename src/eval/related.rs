@@ -9,7 +9,6 @@
 //! time of `RelatedService::compute` plus the CUR append) is measured on the same data.
 
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -72,6 +71,12 @@ pub struct EvalRelatedArgs {
     /// JSON result file.
     #[arg(long)]
     pub out_json: Option<PathBuf>,
+    /// With --judgments: TF-IDF candidates per query (default: the product's, `[related] tfidf_candidates`).
+    #[arg(long)]
+    pub tfidf_candidates: Option<usize>,
+    /// With --judgments: key-term BM25 candidates per query (default: `[related] bm25_candidates`).
+    #[arg(long)]
+    pub bm25_candidates: Option<usize>,
     /// With --judgments: every system's top 10 per query, as JSONL (for judging unjudged papers).
     #[arg(long)]
     pub lists_out: Option<PathBuf>,
@@ -124,6 +129,8 @@ pub fn run(args: &EvalRelatedArgs) -> anyhow::Result<()> {
             anchor_queries: args.anchor_queries,
             seed: args.seed,
             lists_out: args.lists_out.clone(),
+            tfidf_candidates: args.tfidf_candidates,
+            bm25_candidates: args.bm25_candidates,
         })),
         None => rt.block_on(run_async(args)),
     }
@@ -157,29 +164,12 @@ async fn run_async(args: &EvalRelatedArgs) -> anyhow::Result<()> {
     // Corpus.
     let t = Instant::now();
     if app.store.paper_count().await? == 0 {
-        let file = std::fs::File::open(&args.data).with_context(|| format!("cannot open {}", args.data.display()))?;
-        let reader: Box<dyn std::io::Read> = if args.data.extension().is_some_and(|e| e == "gz") {
-            Box::new(flate2::read::MultiGzDecoder::new(file))
-        } else {
-            Box::new(file)
-        };
-        let mut records = Vec::new();
-        for line in BufReader::new(reader).lines() {
-            if let Ok(r) = crate::arxiv::kaggle::parse_line(&line?) {
-                records.push(r);
-            }
-        }
+        let mut records = super::read_corpus(&args.data, |_| true)?;
         if args.corpus > 0 && args.corpus < records.len() {
             records.shuffle(&mut rand::rngs::StdRng::seed_from_u64(args.seed ^ 0x5eed));
             records.truncate(args.corpus);
         }
-        app.set_related_on_ingest(false);
-        for chunk in records.chunks(2_000) {
-            let recs: Vec<_> = chunk.iter().map(|k| k.record.clone()).collect();
-            let anns: Vec<_> = chunk.iter().flat_map(|k| k.announcements.clone()).collect();
-            app.store_batch(&recs, &anns, None).await?;
-        }
-        app.commit_index().await?;
+        super::store_corpus(&app, &records).await?;
     }
     app.index.reload()?;
     let corpus = app.store.all_paper_texts(None, None).await?;

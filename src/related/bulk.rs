@@ -75,7 +75,8 @@ pub async fn build_index(app: &App, args: &IndexArgs, show_progress: bool) -> an
         let item_texts: Vec<String> = papers.iter().map(|p| e.item_text(p)).collect();
         let anchors: Vec<(&str, &str)> =
             order.iter().zip(&anchor_texts).map(|(&i, t)| (papers[i].id.as_str(), t.as_str())).collect();
-        let items: Vec<(&str, &str)> = papers.iter().zip(&item_texts).map(|(p, t)| (p.id.as_str(), t.as_str())).collect();
+        let items: Vec<(&str, &str)> =
+            papers.iter().zip(&item_texts).map(|(p, t)| (p.id.as_str(), t.as_str())).collect();
         let partial = path.with_extension("partial");
         let mut pairs = 0;
         let idx = CurIndex::build(&e.ce, &anchors, &items, &opts, Some(&partial), &mut |p| {

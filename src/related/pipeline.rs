@@ -268,9 +268,11 @@ mod tests {
         let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
         let c = merge(&s(&["a", "b", "c"]), &s(&["c", "d", "gone", "a"]), text);
         let order: Vec<&str> = c.iter().map(|c| c.paper.id.as_str()).collect();
-        // a: ranks 0 and 3; c: 2 and 0; both lists agree on them, so they lead; "gone" has no text.
-        assert_eq!(order, ["a", "c", "b", "d"]);
-        assert_eq!((c[0].source(), c[1].source(), c[2].source(), c[3].source()), ("bm25", "tfidf", "bm25", "tfidf"));
+        // c (ranks 2 and 0) and a (0 and 3) are in both lists and lead; d (only TF-IDF's second) beats b (only
+        // BM25's second) since a missing rank counts as just after the list's end, and TF-IDF's list is longer.
+        // "gone" has no text and is dropped (its rank still counts: it was a hit).
+        assert_eq!(order, ["c", "a", "d", "b"]);
+        assert_eq!((c[0].source(), c[1].source(), c[2].source(), c[3].source()), ("tfidf", "bm25", "tfidf", "bm25"));
         assert!(c.windows(2).all(|w| w[0].lexical_score >= w[1].lexical_score));
         // One list empty: the other's order, untouched.
         let c = merge(&s(&["x", "y"]), &[], text);

@@ -109,7 +109,9 @@ impl RelatedService {
                     "the bundled related-papers model ({}) was not found; related papers stay lexical",
                     super::config::BUNDLED_MODEL
                 );
-                self.set_note("The bundled cross-encoder was not found, so these are lexical (TF-IDF and BM25) matches.");
+                self.set_note(
+                    "The bundled cross-encoder was not found, so these are lexical (TF-IDF and BM25) matches.",
+                );
                 return false;
             }
         };
@@ -150,8 +152,7 @@ impl RelatedService {
         let n = tokio::task::spawn_blocking(move || {
             let texts: Vec<String> =
                 papers.iter().map(|p| crate::rerank::paper_text(&p.title, &p.abstract_text)).collect();
-            let docs: Vec<(&str, &str)> =
-                papers.iter().zip(&texts).map(|(p, t)| (p.id.as_str(), t.as_str())).collect();
+            let docs: Vec<(&str, &str)> = papers.iter().zip(&texts).map(|(p, t)| (p.id.as_str(), t.as_str())).collect();
             let idx = crate::search::tfidf::TfidfIndex::build(&docs, Default::default());
             let n = idx.len();
             *lexicon.write().unwrap_or_else(|e| e.into_inner()) = Some(idx);
@@ -273,11 +274,7 @@ impl RelatedService {
                 // SQLite reads for CUR-found papers, from this pool thread (not a runtime thread).
                 let lookup = |id: &str| rt.block_on(store.paper_texts(&[id.to_string()])).ok()?.pop();
                 let reranked = pipeline::rerank(&e, &cfg, &paper, &lexical, &lookup)?;
-                let append = if paper.withdrawn {
-                    0
-                } else {
-                    e.append(&paper).map_err(RelatedError::Engine)?
-                };
+                let append = if paper.withdrawn { 0 } else { e.append(&paper).map_err(RelatedError::Engine)? };
                 Ok((reranked, append))
             })
             .await

@@ -91,11 +91,43 @@ mod tests {
         )
         .unwrap();
         let f = PairFormat::load(dir.path()).unwrap();
-        assert_eq!(f, PairFormat { pair: PairTexts::PaperPaper, truncation: Truncation::LongestFirst, max_length: Some(256) });
+        assert_eq!(
+            f,
+            PairFormat { pair: PairTexts::PaperPaper, truncation: Truncation::LongestFirst, max_length: Some(256) }
+        );
         assert_eq!(f.texts(("T", "A"), ("U", "B")), ("T. A".to_string(), "U. B".to_string()));
         assert_eq!(PairFormat::default().texts(("T", "A"), ("U", "B")), ("T".to_string(), "B".to_string()));
         std::fs::write(dir.path().join(FORMAT_FILE), r#"{"pair": "title-title"}"#).unwrap();
         let err = PairFormat::load(dir.path()).unwrap_err().to_string();
         assert!(err.contains("papertide.json") && err.contains("title-title"), "{err}");
+    }
+}
+
+#[cfg(test)]
+mod truncation_tests {
+    use crate::rerank::longest_first_keep;
+    use proptest::prelude::*;
+
+    #[test]
+    fn matches_hugging_face_on_cases_read_off_tokenizers_0_23_3() {
+        // (n1, n2, target) → kept, as Python `tokenizers` 0.23.3 truncates "longest_first".
+        assert_eq!(longest_first_keep(280, 242, 125), (63, 62));
+        assert_eq!(longest_first_keep(69, 292, 125), (62, 63));
+        assert_eq!(longest_first_keep(100, 100, 125), (62, 63));
+        assert_eq!(longest_first_keep(10, 300, 125), (10, 115));
+        assert_eq!(longest_first_keep(6, 2, 125), (6, 2));
+    }
+
+    proptest! {
+        #[test]
+        fn keeps_the_budget_and_never_grows(n1 in 0usize..600, n2 in 0usize..600, target in 0usize..520) {
+            let (a, b) = longest_first_keep(n1, n2, target);
+            prop_assert!(a <= n1 && b <= n2);
+            prop_assert_eq!(a + b, (n1 + n2).min(target));
+            // the shorter text is never cut below the longer one's share
+            if n1 + n2 > target {
+                prop_assert!(a.abs_diff(b) <= 1 || a == n1 || b == n2);
+            }
+        }
     }
 }

@@ -191,16 +191,19 @@ impl CrossEncoder {
             if opts.threads == 0 { std::thread::available_parallelism().map_or(1, |n| n.get()) } else { opts.threads };
         let mut tokenizer = tokenizers::Tokenizer::from_file(&tok_path)
             .map_err(|e| RerankError::Tokenizer { file: tok_path.clone(), message: e.to_string() })?;
-        tokenizer
-            .with_truncation(Some(tokenizers::TruncationParams {
+        // Longest-first is done here (`encode_longest_first`): tokenizers 0.23.2 hands an odd leftover token to
+        // the other sequence than Hugging Face's reference (tokenizers 0.23.3), which moved logits by up to 0.16.
+        let truncation = match format.truncation {
+            Truncation::OnlySecond => Some(tokenizers::TruncationParams {
                 max_length: opts.max_length,
-                strategy: match format.truncation {
-                    Truncation::OnlySecond => tokenizers::TruncationStrategy::OnlySecond,
-                    Truncation::LongestFirst => tokenizers::TruncationStrategy::LongestFirst,
-                },
+                strategy: tokenizers::TruncationStrategy::OnlySecond,
                 stride: 0,
                 direction: tokenizers::TruncationDirection::Right,
-            }))
+            }),
+            Truncation::LongestFirst => None,
+        };
+        tokenizer
+            .with_truncation(truncation)
             .map_err(|e| RerankError::Tokenizer { file: tok_path.clone(), message: e.to_string() })?;
         tokenizer.with_padding(None);
         let vocab = tokenizer.get_vocab_size(true);
@@ -273,6 +276,9 @@ impl CrossEncoder {
     }
 
     fn encode(&self, index: usize, q: &str, d: &str) -> Result<Encoded, RerankError> {
+        if self.format.truncation == Truncation::LongestFirst {
+            return self.encode_longest_first(index, q, d);
+        }
         let enc = self.tokenizer.encode_fast((q, d), true).map_err(|e| {
             let msg = e.to_string();
             let message = if msg.contains("too short") {
@@ -294,6 +300,32 @@ impl CrossEncoder {
             || types.iter().any(|&t| t as usize >= cfg.type_vocab_size)
         {
             return Err(RerankError::Tokenize { index, message: "token ids out of the model's range".into() });
+        }
+        Ok(Encoded { ids, types })
+    }
+
+    /// `[CLS] q [SEP] d [SEP]` with both texts cut by [`longest_first_keep`] (BERT's special tokens).
+    fn encode_longest_first(&self, index: usize, q: &str, d: &str) -> Result<Encoded, RerankError> {
+        let err = |message: String| RerankError::Tokenize { index, message };
+        let tok = |t: &str| {
+            self.tokenizer.encode_fast(t, false).map(|e| e.get_ids().to_vec()).map_err(|e| err(e.to_string()))
+        };
+        let (qi, di) = (tok(q)?, tok(d)?);
+        let special = |s: &str| self.tokenizer.token_to_id(s).ok_or_else(|| err(format!("the tokenizer has no {s}")));
+        let (cls, sep) = (special("[CLS]")?, special("[SEP]")?);
+        let (k1, k2) = longest_first_keep(qi.len(), di.len(), self.opts.max_length.saturating_sub(3));
+        let mut ids = Vec::with_capacity(k1 + k2 + 3);
+        ids.push(cls);
+        ids.extend_from_slice(&qi[..k1]);
+        ids.push(sep);
+        ids.extend_from_slice(&di[..k2]);
+        ids.push(sep);
+        let mut types = vec![0u32; k1 + 2];
+        types.resize(ids.len(), 1);
+        let cfg = &self.bert.cfg;
+        if ids.iter().any(|&i| i as usize >= cfg.vocab_size) || types.iter().any(|&t| t as usize >= cfg.type_vocab_size)
+        {
+            return Err(err("token ids out of the model's range".into()));
         }
         Ok(Encoded { ids, types })
     }
@@ -390,6 +422,26 @@ impl CrossEncoder {
         }
         Ok(scores)
     }
+}
+
+/// How many tokens of each text Hugging Face's `truncation="longest_first"` keeps when `n1 + n2` exceeds
+/// `target` (tokenizers 0.23.3, checked against it on random lengths): the longer text is cut down to the
+/// shorter's length first, then both lose half of what is still over, the originally longer one keeping the odd
+/// token (the second text when they were equal).
+pub fn longest_first_keep(n1: usize, n2: usize, target: usize) -> (usize, usize) {
+    if n1 + n2 <= target {
+        return (n1, n2);
+    }
+    let (mut a, mut b, mut over) = (n1, n2, n1 + n2 - target);
+    let cut = a.abs_diff(b).min(over);
+    if a > b {
+        a -= cut;
+    } else {
+        b -= cut;
+    }
+    over -= cut;
+    let (lo, hi) = (over / 2, over - over / 2);
+    if n1 > n2 { (a - lo, b - hi) } else { (a - hi, b - lo) }
 }
 
 /// Upper bound on the tokens of one work unit (see `score_pairs`).
