@@ -193,20 +193,11 @@ pub async fn run(args: JudgedArgs<'_>) -> anyhow::Result<()> {
         )?),
         None => None,
     };
-    let mut cur_pairs = 0;
-    if args.anchor_queries > 0 {
-        let ia = crate::related::bulk::IndexArgs {
-            anchor_queries: args.anchor_queries,
-            anchor_items: 20.min(args.anchor_queries),
-            category: None,
-            since: None,
-            seed: args.seed,
-        };
-        let has = engine.cur.read().ok().and_then(|c| c.as_ref().map(|c| c.k_q() == args.anchor_queries));
-        if has != Some(true) {
-            cur_pairs = crate::related::bulk::build_index(&app, &ia, true).await?.1;
-        }
-    }
+    let cur_pairs = if args.anchor_queries > 0 {
+        super::ensure_cur_index(&app, args.anchor_queries, args.seed, 0).await?
+    } else {
+        0
+    };
     let has_cur = engine.cur.read().ok().is_some_and(|c| c.is_some());
     let all_texts: HashMap<String, PaperText> =
         app.store.all_paper_texts(None, None).await?.into_iter().map(|t| (t.id.clone(), t)).collect();

@@ -42,3 +42,22 @@ pub async fn store_corpus(app: &App, records: &[KaggleRecord]) -> anyhow::Result
     app.commit_index().await?;
     Ok(())
 }
+
+/// Builds the CUR index over the stored papers unless the engine already holds one with `anchor_queries`
+/// anchors covering at least `min_items` papers; returns the CE pairs scored (0 when reused).
+pub async fn ensure_cur_index(app: &App, anchor_queries: usize, seed: u64, min_items: usize) -> anyhow::Result<usize> {
+    let engine = app.related.engine().context("no cross-encoder is loaded")?;
+    let has =
+        engine.cur.read().ok().and_then(|c| c.as_ref().map(|c| c.k_q() == anchor_queries && c.len() >= min_items));
+    if has == Some(true) {
+        return Ok(0);
+    }
+    let ia = crate::related::bulk::IndexArgs {
+        anchor_queries,
+        anchor_items: 20.min(anchor_queries),
+        category: None,
+        since: None,
+        seed,
+    };
+    Ok(crate::related::bulk::build_index(app, &ia, true).await?.1)
+}

@@ -181,21 +181,7 @@ async fn run_async(args: &EvalRelatedArgs) -> anyhow::Result<()> {
     let (mut cur_pairs, mut cur_secs) = (0, 0.0);
     if args.anchor_queries > 0 {
         let t = Instant::now();
-        let has = engine
-            .cur
-            .read()
-            .ok()
-            .and_then(|c| c.as_ref().map(|c| c.k_q() == args.anchor_queries && c.len() >= corpus.len()));
-        if has != Some(true) {
-            let ia = crate::related::bulk::IndexArgs {
-                anchor_queries: args.anchor_queries,
-                anchor_items: 20.min(args.anchor_queries),
-                category: None,
-                since: None,
-                seed: args.seed,
-            };
-            cur_pairs = crate::related::bulk::build_index(&app, &ia, true).await?.1;
-        }
+        cur_pairs = super::ensure_cur_index(&app, args.anchor_queries, args.seed, corpus.len()).await?;
         cur_secs = t.elapsed().as_secs_f64();
         eprintln!("CUR index: {cur_pairs} pairs scored in {cur_secs:.0} s");
     }
