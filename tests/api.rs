@@ -88,3 +88,44 @@ async fn bad_search_input_gets_a_helpful_400() {
     assert!(v["note"].is_string());
     assert_eq!(get(&app, "/nope").await.0, StatusCode::NOT_FOUND);
 }
+
+/// Every `/api/` error is the JSON error shape with a message, whatever produced it (issue 19, item 5):
+/// query-string rejections, the body limit, a wrong method, an unknown address.
+#[tokio::test]
+async fn every_api_error_is_json_with_a_message() {
+    let (_dir, app) = app().await;
+    let cases: Vec<(&str, &str, Vec<u8>, StatusCode, &str)> = vec![
+        ("GET", "/api/search?q=x&limit=ten", vec![], StatusCode::BAD_REQUEST, "limit"),
+        ("GET", "/api/search?q=x&offset=-1", vec![], StatusCode::BAD_REQUEST, "offset"),
+        ("GET", "/api/search?q=x&limit=99999999999999999999999", vec![], StatusCode::BAD_REQUEST, "limit"),
+        ("GET", "/api/search?q=x&sort=sideways", vec![], StatusCode::BAD_REQUEST, "sort"),
+        ("GET", "/api/arxiv/cs.CL?skip=many", vec![], StatusCode::BAD_REQUEST, "skip"),
+        ("POST", "/api/papers/2501.00001/summary", vec![b'x'; 64 * 1024], StatusCode::PAYLOAD_TOO_LARGE, "16 kib"),
+        ("POST", "/api/search?q=x", vec![], StatusCode::METHOD_NOT_ALLOWED, "method"),
+        ("GET", "/api/nothing-here", vec![], StatusCode::NOT_FOUND, "nothing"),
+    ];
+    for (method, uri, body, want, says) in cases {
+        let len = body.len();
+        let res = papertide::web::build_router(app.clone())
+            .oneshot(
+                Request::builder()
+                    .method(method)
+                    .uri(uri)
+                    .header("content-length", len)
+                    .body(Body::from(body))
+                    .unwrap(),
+            )
+            .await
+            .unwrap();
+        let status = res.status();
+        let ctype = res.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
+        let bytes = res.into_body().collect().await.unwrap().to_bytes();
+        let v: Value = serde_json::from_slice(&bytes)
+            .unwrap_or_else(|e| panic!("{method} {uri}: not JSON ({e}): {}", String::from_utf8_lossy(&bytes)));
+        assert_eq!(status, want, "{method} {uri}: {v}");
+        assert!(ctype.starts_with("application/json"), "{method} {uri}: {ctype}");
+        assert_eq!(v["status"].as_u64(), Some(u64::from(want.as_u16())), "{method} {uri}: {v}");
+        let msg = v["error"].as_str().unwrap_or_else(|| panic!("{method} {uri}: {v}"));
+        assert!(msg.to_lowercase().contains(says), "{method} {uri}: {msg:?} should mention {says:?}");
+    }
+}

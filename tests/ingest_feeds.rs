@@ -103,3 +103,24 @@ async fn atom_and_old_rss1_feeds_are_read_too() {
     assert_eq!(days.len(), 1, "{days:?}");
     assert!(days[0].papers >= 3, "{days:?}");
 }
+
+/// A `200` that is not a feed (empty, plain text, JSON) is an error that names the URL, retried first, and
+/// saves no validators: never "no announcement today" (issue 19, item 2).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_body_that_is_not_a_feed_is_an_error_not_an_empty_day() {
+    for body in [&b""[..], b"temporarily unavailable", b"{\"items\": []}"] {
+        let server = FakeServer::start().await;
+        server.script("/rss/math.OC", [Reply::ok(body.to_vec())]);
+        let dir = tempfile::tempdir().unwrap();
+        let app = App::open(config(dir.path(), &server)).await.unwrap();
+        let mut s = RunSummary::new("rss");
+        feeds::poll(&app, &[cat("math.OC")], &mut s).await.unwrap();
+        let shown = String::from_utf8_lossy(body);
+        assert_eq!(s.errors.len(), 1, "{shown:?}: {s}");
+        assert!(s.errors[0].contains("/rss/math.OC") && s.errors[0].contains("not an RSS or Atom feed"), "{s}");
+        assert!(!s.notes.iter().any(|n| n.contains("no announcement")), "{shown:?}: {s}");
+        assert!(server.hits("/rss/math.OC") > 1, "retried");
+        let url = feeds::feed_url(&app.config.arxiv.rss_url, &[cat("math.OC")]);
+        assert_eq!(app.store.feed_validators(&url).await.unwrap(), (None, None), "no validators saved");
+    }
+}

@@ -18,9 +18,16 @@ fn fixture(path: &str) -> Vec<u8> {
 }
 
 /// The real oai_dc page (5 cs records, resumptionToken `6960524|1001`) and the real arXiv-format hep-ex page
-/// (3 records, no token: the list ends).
+/// (3 records, no token: the list ends). The recorded page was trimmed from 1,000 records to 5, so its token
+/// still declares the untrimmed list (`cursor="0" completeListSize="1162"`); the harvester checks pages
+/// against that, so the tests state the size of the list they actually serve.
 fn page1() -> Vec<u8> {
-    fixture("oai/oai_dc_ListRecords_cs_2024-01-25_truncated.xml")
+    page1_of_list(8)
+}
+fn page1_of_list(size: u64) -> Vec<u8> {
+    let text = String::from_utf8(fixture("oai/oai_dc_ListRecords_cs_2024-01-25_truncated.xml")).unwrap();
+    assert!(text.contains(r#"completeListSize="1162""#));
+    text.replace(r#"completeListSize="1162""#, &format!(r#"completeListSize="{size}""#)).into_bytes()
 }
 fn page2() -> Vec<u8> {
     fixture("oai/functional__arxiv__fixtures__http_server__records__arxiv-physics-hep-ex.xml")
@@ -84,8 +91,12 @@ async fn a_harvest_through_every_fault_stores_each_paper_once() {
 #[tokio::test]
 async fn duplicate_records_across_pages_are_stored_once() {
     let server = FakeServer::start().await;
-    let last_page = String::from_utf8(page1()).unwrap().replace(">6960524|1001<", "><");
-    server.script(FIRST_ROUTE, [Reply::xml(page1())]);
+    // The same five records again as the list's last page (cursor 5 of 10).
+    let last_page = String::from_utf8(page1_of_list(10))
+        .unwrap()
+        .replace(">6960524|1001<", "><")
+        .replace(r#"cursor="0""#, r#"cursor="5""#);
+    server.script(FIRST_ROUTE, [Reply::xml(page1_of_list(10))]);
     server.script(TOKEN_ROUTE, [Reply::xml(last_page)]);
     let dir = tempfile::tempdir().unwrap();
     let app = App::open(test_config(dir.path(), &server)).await.unwrap();
@@ -183,4 +194,127 @@ async fn api_lookups_store_papers_and_type_api_errors() {
     assert_eq!(s.errors.len(), 1, "{s}");
     assert!(s.errors[0].contains("arXiv API error"), "{s}");
     assert_eq!(server.hits("/api/query?id_list=2401.00001"), 1, "no retry on 400");
+}
+
+/// Bodies that are not an answer: a `200` with nothing, plain text or JSON (issue 19, item 2).
+fn non_answers() -> Vec<(&'static str, Reply)> {
+    vec![
+        ("empty", Reply::xml(Vec::new())),
+        ("plain text", Reply::ok("OK")),
+        (
+            "JSON",
+            Reply::Ok {
+                status: 200,
+                headers: vec![("content-type".into(), "application/json".into())],
+                body: bytes::Bytes::from_static(b"{\"records\": []}"),
+            },
+        ),
+    ]
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_first_page_that_is_not_an_answer_is_retried_then_an_error_that_moves_no_checkpoint() {
+    for (what, reply) in non_answers() {
+        let server = FakeServer::start().await;
+        server.script(FIRST_ROUTE, [reply]);
+        let dir = tempfile::tempdir().unwrap();
+        let app = App::open(support::config::against(dir.path(), &server)).await.unwrap();
+        let h = oai::Harvest { until: chrono::NaiveDate::from_ymd_opt(2024, 1, 25), ..harvest() };
+        let mut s = RunSummary::new("oai");
+        oai::harvest(&app, &h, &mut s).await.unwrap();
+        assert_eq!(s.errors.len(), 1, "{what}: {s}");
+        assert!(
+            s.errors[0].contains("/oai?verb=ListRecords") && s.errors[0].contains("not an OAI-PMH response"),
+            "{what}: {s}"
+        );
+        assert!(server.hits(FIRST_ROUTE) > 1, "{what}: retried under the decorator");
+        assert_eq!(s.fetched, 0);
+        assert_eq!(
+            app.store.checkpoint("oai-last-until:cs").await.unwrap(),
+            None,
+            "{what}: no window recorded as done"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_later_page_that_is_not_an_answer_keeps_the_resume_checkpoint() {
+    for (what, reply) in non_answers() {
+        let server = FakeServer::start().await;
+        server.script(FIRST_ROUTE, [Reply::xml(page1())]);
+        server.script(TOKEN_ROUTE, [reply]);
+        let dir = tempfile::tempdir().unwrap();
+        let app = App::open(support::config::against(dir.path(), &server)).await.unwrap();
+        let mut s = RunSummary::new("oai");
+        oai::harvest(&app, &harvest(), &mut s).await.unwrap();
+        assert_eq!(s.errors.len(), 1, "{what}: {s}");
+        assert!(s.errors[0].contains("resumptionToken=6960524"), "{what}: the error names the URL: {s}");
+        assert_eq!(app.store.paper_count().await.unwrap(), 5, "{what}: page 1 kept");
+        assert_eq!(
+            app.store.checkpoint("oai:cs:arXiv::").await.unwrap().as_deref(),
+            Some("6960524|1001"),
+            "{what}: the resume checkpoint stays"
+        );
+        // The next run resumes there and completes the list.
+        server.script(TOKEN_ROUTE, [Reply::xml(page2())]);
+        let mut s = RunSummary::new("oai");
+        oai::harvest(&app, &harvest(), &mut s).await.unwrap();
+        assert!(s.errors.is_empty(), "{what}: {s}");
+        assert_eq!(app.store.paper_count().await.unwrap(), 8);
+        assert_eq!(app.store.checkpoint("oai:cs:arXiv::").await.unwrap(), None);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_list_that_ends_short_of_its_declared_size_is_an_error_not_a_complete_harvest() {
+    let server = FakeServer::start().await;
+    // Page 1 declares 99 records; the "last" page holds 3 more and ends the list.
+    server.script(FIRST_ROUTE, [Reply::xml(page1_of_list(99))]);
+    server.script(TOKEN_ROUTE, [Reply::xml(page2())]);
+    let dir = tempfile::tempdir().unwrap();
+    let app = App::open(support::config::against(dir.path(), &server)).await.unwrap();
+    let mut s = RunSummary::new("oai");
+    oai::harvest(&app, &harvest(), &mut s).await.unwrap();
+    assert_eq!(s.errors.len(), 1, "{s}");
+    assert!(s.errors[0].contains("ended after 8 of the 99 records"), "{s}");
+    assert_eq!(server.hits(TOKEN_ROUTE), 3, "the page is asked for again before giving up");
+    assert_eq!(app.store.paper_count().await.unwrap(), 8, "what arrived is kept");
+    assert_eq!(app.store.checkpoint("oai:cs:arXiv::").await.unwrap().as_deref(), Some("6960524|1001"));
+
+    // A page whose cursor skips records is refused the same way.
+    let skipping = String::from_utf8(fixture("oai/spec_ListRecords_deleted_last_page.xml")).unwrap();
+    server.script(FIRST_ROUTE, [Reply::xml(page1_of_list(1003))]);
+    server.script(TOKEN_ROUTE, [Reply::xml(skipping)]);
+    let dir = tempfile::tempdir().unwrap();
+    let app = App::open(support::config::against(dir.path(), &server)).await.unwrap();
+    let mut s = RunSummary::new("oai");
+    oai::harvest(&app, &harvest(), &mut s).await.unwrap();
+    assert_eq!(s.errors.len(), 1, "{s}");
+    assert!(s.errors[0].contains("starts at record 1000"), "{s}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_api_answer_that_is_not_a_feed_is_an_error_not_a_miss() {
+    for (what, reply) in non_answers() {
+        let server = FakeServer::start().await;
+        server.script("/api/query?id_list=2104.12255", [reply]);
+        let dir = tempfile::tempdir().unwrap();
+        let app = App::open(support::config::against(dir.path(), &server)).await.unwrap();
+        let mut s = RunSummary::new("api");
+        lookup::lookup(&app, &[ArxivId::parse("2104.12255").unwrap()], &mut s).await.unwrap();
+        assert_eq!(s.errors.len(), 1, "{what}: {s}");
+        assert!(s.errors[0].contains("not an arXiv API Atom feed"), "{what}: {s}");
+        assert!(!s.notes.iter().any(|n| n.contains("not found")), "{what}: one outcome, one message: {s}");
+        assert!(server.hits("/api/query?id_list=2104.12255") > 1, "{what}: retried");
+    }
+    // A feed that breaks off: one error, and the ids it did not reach are not called missing.
+    let server = FakeServer::start().await;
+    let body = fixture("api/id_2104.12255v1_s0_m100_6ae69987ffe1.xml");
+    server.script("/api/query?id_list=2104.12255", [Reply::xml(body[..body.len() / 2].to_vec())]);
+    let dir = tempfile::tempdir().unwrap();
+    let app = App::open(support::config::against(dir.path(), &server)).await.unwrap();
+    let mut s = RunSummary::new("api");
+    lookup::lookup(&app, &[ArxivId::parse("2104.12255").unwrap()], &mut s).await.unwrap();
+    assert_eq!(s.errors.len(), 1, "{s}");
+    assert!(!s.notes.iter().any(|n| n.contains("not found")), "{s}");
 }

@@ -16,13 +16,16 @@ use chrono::{DateTime, Utc};
 use super::xml::{Ev, XmlError, XmlStream, non_empty, parse_datetime};
 use crate::domain::{ArxivId, Category, PaperRecord, Skipped};
 
+/// What every arXiv API answer is, errors included.
+pub const DOCUMENT: super::http::Expected = super::http::Expected { what: "an arXiv API Atom feed", roots: &["feed"] };
+
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum ApiError {
     /// The API answered with its error feed.
     #[error("arXiv API error {code}: {message}")]
     Api { code: String, message: String },
     /// The body is not an Atom feed at all (an HTML error page, a proxy's reply).
-    #[error("not an arXiv API Atom feed (root element <{root}>)")]
+    #[error("not an arXiv API Atom feed ({})", super::xml::describe_root(root))]
     NotAFeed { root: String },
     /// The XML broke off or went bad part-way; `partial` holds every entry completed before that point, so the
     /// caller can keep them, count the failure and retry the page.
@@ -184,6 +187,7 @@ fn read_feed(bytes: &[u8], page: &mut ApiPage) -> Result<(), Failure> {
                     finish_entry(e, page)?;
                 }
             }
+            Ev::Eof if !seen_root => return Err(Failure::Api(ApiError::NotAFeed { root: String::new() })),
             Ev::Eof => return Ok(()),
             Ev::End(_) => {}
         }
@@ -376,6 +380,9 @@ mod tests {
         assert!((3..10).contains(&partial.records.len()), "{}", partial.records.len());
         assert_eq!(partial.total_results, 214_881);
         assert!(matches!(parse_feed(b"<html><body>502</body></html>"), Err(ApiError::NotAFeed { .. })));
+        for body in [&b""[..], b"Rate exceeded.", b"{\"entries\": []}"] {
+            assert!(matches!(parse_feed(body), Err(ApiError::NotAFeed { root }) if root.is_empty()));
+        }
     }
 
     #[test]

@@ -129,6 +129,27 @@ impl Fetched {
     }
 }
 
+/// The document a successful answer must be, checked inside the retry loop: a `200` whose body is not it
+/// (empty, plain text, JSON, an HTML error page from a proxy) is a transient fault, retried like a 503 and
+/// reported with the URL once the budget is spent, never read as an empty result.
+#[derive(Debug, Clone, Copy)]
+pub struct Expected {
+    /// What the document is, for messages ("an OAI-PMH response").
+    pub what: &'static str,
+    /// The local names its root element may have.
+    pub roots: &'static [&'static str],
+}
+
+impl Expected {
+    /// `Err(found)` (the root element seen, `""` for none) when `body` is not this document.
+    pub fn check(&self, body: &[u8]) -> Result<(), String> {
+        match super::xml::root_element(body) {
+            Some(root) if self.roots.contains(&root.as_str()) => Ok(()),
+            found => Err(found.unwrap_or_default()),
+        }
+    }
+}
+
 /// Why a fetch failed. Every variant names the URL.
 #[derive(Debug, thiserror::Error)]
 pub enum FetchError {
@@ -191,6 +212,17 @@ pub enum FetchError {
         #[source]
         source: std::io::Error,
     },
+    /// A successful answer that is not the document asked for (see [`Expected`]); only reached through a
+    /// retry budget of zero, since the fault is otherwise retried and ends as [`FetchError::GaveUp`].
+    #[error("{url} answered with something that is not {what} ({})", super::xml::describe_root(found))]
+    NotTheDocument {
+        /// The requested URL.
+        url: String,
+        /// The document expected.
+        what: &'static str,
+        /// The root element found, `""` for none.
+        found: String,
+    },
     /// The HTTP client could not be constructed (TLS backend, bad User-Agent, ...).
     #[error("cannot build the HTTP client: {0}")]
     Client(#[source] reqwest::Error),
@@ -249,6 +281,32 @@ impl ArxivHttp {
         let max_body_bytes = self.inner.max_body_bytes;
         let result = retry::retry(&self.inner.retry, url, || {
             self.attempt(parsed.clone(), &host, headers.clone(), validators, max_body_bytes)
+        })
+        .await;
+        result.map_err(|e| into_fetch_error(e, &shown))
+    }
+
+    /// [`ArxivHttp::get`] for a body that must be the `expected` document: a successful answer that is not
+    /// it is retried as a transient fault (a 304 has no body and passes).
+    pub async fn get_document(
+        &self,
+        url: &str,
+        validators: Option<&Validators>,
+        expected: Expected,
+    ) -> Result<Fetched, FetchError> {
+        let parsed = parse_url(url)?;
+        let host = host_key(&parsed, url)?;
+        let headers = conditional_headers(validators);
+        let shown = retry::redact(url);
+        let max_body_bytes = self.inner.max_body_bytes;
+        let result = retry::retry(&self.inner.retry, url, || async {
+            let fetched = self.attempt(parsed.clone(), &host, headers.clone(), validators, max_body_bytes).await?;
+            if !fetched.not_modified
+                && let Err(found) = expected.check(&fetched.body)
+            {
+                return Err(Attempt::transient(Failure::NotTheDocument { what: expected.what, found }));
+            }
+            Ok(fetched)
         })
         .await;
         result.map_err(|e| into_fetch_error(e, &shown))
@@ -469,6 +527,11 @@ enum Failure {
     TooLarge {
         limit: u64,
     },
+    /// A successful answer that is not the expected document (only [`ArxivHttp::get_document`]).
+    NotTheDocument {
+        what: &'static str,
+        found: String,
+    },
     /// The download's destination could not be written (only [`ArxivHttp::download_to`]).
     Write {
         path: PathBuf,
@@ -494,6 +557,9 @@ impl fmt::Display for Failure {
                 Ok(())
             }
             Failure::TooLarge { limit } => write!(f, "body larger than {limit} bytes"),
+            Failure::NotTheDocument { what, found } => {
+                write!(f, "the answer is not {what} ({})", super::xml::describe_root(found))
+            }
             Failure::Write { path, source } => write!(f, "cannot write the body to {}: {source}", path.display()),
         }
     }
@@ -509,6 +575,9 @@ fn into_fetch_error(err: RetryError<Failure>, url: &str) -> FetchError {
         RetryError::Permanent(Failure::Transport(source)) => FetchError::Request { url, source },
         RetryError::Permanent(Failure::TooLarge { limit }) => FetchError::TooLarge { url, limit },
         RetryError::Permanent(Failure::Write { path, source }) => FetchError::Write { url, path, source },
+        RetryError::Permanent(Failure::NotTheDocument { what, found }) => {
+            FetchError::NotTheDocument { url, what, found }
+        }
     }
 }
 

@@ -70,14 +70,21 @@ impl std::fmt::Display for OaiErrorCode {
     }
 }
 
+/// What every OAI-PMH answer is: its envelope (or, from some recorders, a bare list).
+pub const DOCUMENT: super::http::Expected =
+    super::http::Expected { what: "an OAI-PMH response", roots: &["OAI-PMH", "ListRecords"] };
+
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum OaiError {
     /// The repository answered with an OAI `<error>` (the first one, when it sent several).
     #[error("OAI-PMH error {code}: {message}")]
     Protocol { code: OaiErrorCode, message: String },
     /// The body is not an OAI-PMH response (an HTML error page, a proxy's reply).
-    #[error("not an OAI-PMH response (root element <{root}>)")]
+    #[error("not an OAI-PMH response ({})", super::xml::describe_root(root))]
     NotOai { root: String },
+    /// An OAI-PMH envelope holding neither a list, a record nor an error: not an answer to the request.
+    #[error("an OAI-PMH response with neither records nor an error")]
+    NoList,
     /// The XML broke off or went bad part-way; `partial` holds every record completed before that point (its
     /// resumption token is normally missing, since the token comes last: retry the same request).
     #[error("OAI-PMH response unreadable after {} records: {cause}", partial.records.len())]
@@ -240,6 +247,9 @@ fn read_response(bytes: &[u8], page: &mut OaiPage) -> Result<(), Failure> {
     let mut xml = XmlStream::new(bytes);
     let mut rec: Option<Rec> = None;
     let mut seen_root = false;
+    // Whether the answer holds a list or a record: an empty, well-formed list is `noRecordsMatch` (an error
+    // element), so an envelope with neither is not an answer at all.
+    let mut seen_list = false;
     loop {
         match xml.next_event()? {
             Ev::Start { el, empty } => {
@@ -250,7 +260,11 @@ fn read_response(bytes: &[u8], page: &mut OaiPage) -> Result<(), Failure> {
                         return Err(Failure::Oai(OaiError::NotOai { root: local }));
                     }
                     seen_root = true;
+                    seen_list = local == "ListRecords";
                     continue;
+                }
+                if matches!(local.as_str(), "ListRecords" | "GetRecord") {
+                    seen_list = true;
                 }
                 match (rec.as_mut(), local.as_str()) {
                     (None, "record") if !empty => rec = Some(Rec::default()),
@@ -289,6 +303,8 @@ fn read_response(bytes: &[u8], page: &mut OaiPage) -> Result<(), Failure> {
                 }
                 _ => {}
             },
+            Ev::Eof if !seen_root => return Err(Failure::Oai(OaiError::NotOai { root: String::new() })),
+            Ev::Eof if !seen_list => return Err(Failure::Oai(OaiError::NoList)),
             Ev::Eof => return Ok(()),
         }
     }
@@ -598,6 +614,12 @@ mod tests {
         assert!(parse_list_records(&fixture("spec_error_noRecordsMatch.xml")).unwrap_err().is_no_records_match());
         assert_eq!(OaiErrorCode::parse("somethingNew"), OaiErrorCode::Other("somethingNew".into()));
         assert!(matches!(parse_list_records(b"<html/>"), Err(OaiError::NotOai { .. })));
+        // Not an answer: an empty, plain-text or JSON body, or an envelope with neither list nor error.
+        for body in [&b""[..], b"OK", b"{\"ListRecords\": []}"] {
+            assert!(matches!(parse_list_records(body), Err(OaiError::NotOai { root }) if root.is_empty()));
+        }
+        let bare = b"<OAI-PMH><responseDate>2024-01-25T00:00:00Z</responseDate></OAI-PMH>";
+        assert_eq!(parse_list_records(bare), Err(OaiError::NoList));
     }
 
     #[test]

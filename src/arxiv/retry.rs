@@ -74,12 +74,14 @@ impl RetryPolicy {
 /// The outcome of one failed attempt, as classified by the operation.
 #[derive(Debug)]
 pub enum Attempt<E> {
-    /// Worth retrying. `retry_after` (e.g. from an HTTP `Retry-After` header) is a floor on the next wait: the
-    /// wait is the larger of it and the computed backoff. Never retrying sooner than the server asked is the
-    /// point of the header; never retrying faster than our own schedule protects a server that keeps answering
-    /// `Retry-After: 0` (a pure override let such a server draw dozens of requests per second). The wait is
-    /// still bound by the overall budget: if it would end after `max_elapsed`, [`retry`] gives up at once
-    /// rather than sleep only to give up later.
+    /// Worth retrying. `retry_after` (e.g. from an HTTP `Retry-After` header) is a floor on the next wait:
+    /// never retrying sooner than the server asked is the point of the header. A zero or absent value leaves
+    /// our own schedule in charge, which protects a server that keeps answering `Retry-After: 0` (a pure
+    /// override let such a server draw dozens of requests per second). A positive value also caps the wait at
+    /// [`RETRY_AFTER_CAP`] times itself: a server pacing us with `Retry-After: 1` (arXiv's OAI-PMH flow
+    /// control) is asking for a short wait, and a schedule grown to a minute served it badly (waits reached
+    /// 56 s in a fault series). The wait is still bound by the overall budget: if it would end after
+    /// `max_elapsed`, [`retry`] gives up at once rather than sleep only to give up later.
     Transient {
         /// What went wrong.
         error: E,
@@ -151,7 +153,7 @@ where
             Err(Attempt::Transient { error, retry_after }) => (error, retry_after),
         };
         let elapsed = started.elapsed();
-        let wait = schedule.next_wait().max(retry_after.unwrap_or_default());
+        let wait = wait_for(schedule.next_wait(), retry_after);
         if elapsed + wait > policy.max_elapsed {
             return Err(RetryError::GaveUp { what, attempts, elapsed, last: error });
         }
@@ -165,6 +167,17 @@ where
             "transient failure, retrying"
         );
         tokio::time::sleep(wait).await;
+    }
+}
+
+/// How many times a server's positive `Retry-After` the wait may grow to (see [`Attempt::Transient`]).
+pub const RETRY_AFTER_CAP: u32 = 4;
+
+/// The next wait: the schedule's, kept between the server's `Retry-After` and [`RETRY_AFTER_CAP`] times it.
+fn wait_for(backoff: Duration, retry_after: Option<Duration>) -> Duration {
+    match retry_after {
+        Some(asked) if !asked.is_zero() => backoff.clamp(asked, asked * RETRY_AFTER_CAP),
+        _ => backoff,
     }
 }
 
@@ -293,6 +306,20 @@ mod tests {
         assert!(out.is_ok());
         let elapsed = start.elapsed();
         assert!(elapsed >= Duration::from_millis(150) && elapsed < Duration::from_secs(5), "{elapsed:?}");
+    }
+
+    #[test]
+    fn a_short_retry_after_caps_a_grown_schedule() {
+        let s = Duration::from_secs;
+        // The schedule has grown to 56 s; the server asks for 1 s: wait at most 4 s.
+        assert_eq!(wait_for(s(56), Some(s(1))), s(4));
+        // Never sooner than asked, and a long request is honoured whole.
+        assert_eq!(wait_for(Duration::from_millis(10), Some(s(2))), s(2));
+        assert_eq!(wait_for(s(3), Some(s(120))), s(120));
+        // Within the band the schedule decides; `Retry-After: 0` or none leaves it alone.
+        assert_eq!(wait_for(s(3), Some(s(1))), s(3));
+        assert_eq!(wait_for(s(30), Some(Duration::ZERO)), s(30));
+        assert_eq!(wait_for(s(30), None), s(30));
     }
 
     #[tokio::test]

@@ -21,10 +21,14 @@ use super::kaggle::split_authors;
 use super::xml::{Ev, XmlError, XmlStream, non_empty, parse_local_date};
 use crate::domain::{AnnounceKind, ArxivId, Category, PaperRecord, Skipped};
 
+/// What a daily feed is: RSS 2.0, Atom, or (before 2024) RSS 1.0.
+pub const DOCUMENT: super::http::Expected =
+    super::http::Expected { what: "an RSS or Atom feed", roots: &["rss", "feed", "RDF"] };
+
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum RssError {
     /// The body is none of the three feed formats (an HTML error page, a proxy's reply).
-    #[error("not an arXiv RSS/Atom feed (root element <{root}>)")]
+    #[error("not an arXiv RSS/Atom feed ({})", super::xml::describe_root(root))]
     NotAFeed { root: String },
     /// The XML broke off or went bad part-way; `partial` holds every item completed before that point.
     #[error("feed unreadable after {} items: {cause}", partial.items.len())]
@@ -167,6 +171,7 @@ fn read_feed(bytes: &[u8], feed: &mut Feed) -> Result<(), Failure> {
                     finish_item(raw, feed);
                 }
             }
+            Ev::Eof if !seen_root => return Err(Failure::NotAFeed(String::new())),
             Ev::Eof => return Ok(()),
             Ev::End(_) => {}
         }
@@ -500,7 +505,13 @@ mod tests {
         let err = parse_feed(&text.as_bytes()[..cut]).unwrap_err();
         assert_eq!(err.partial().unwrap().items.len(), 2);
         assert!(matches!(parse_feed(b"<html><body>Service Unavailable</body></html>"), Err(RssError::NotAFeed { .. })));
-        assert!(matches!(parse_feed(b""), Ok(f) if f.items.is_empty()));
+        // An empty, plain-text or JSON body is not "no announcement today": only a channel with no items is.
+        for body in [&b""[..], b"  \n", b"Service temporarily unavailable", b"{\"items\": []}"] {
+            let err = parse_feed(body).unwrap_err();
+            assert!(matches!(&err, RssError::NotAFeed { root } if root.is_empty()), "{err}");
+            assert!(err.to_string().contains("empty, plain text or JSON"), "{err}");
+        }
+        assert!(parse_feed(&fixture("spec_rss2_empty_2024-02-24.xml")).unwrap().items.is_empty());
     }
 
     #[test]

@@ -58,6 +58,35 @@ impl Element<'_> {
     }
 }
 
+/// The local name of the root element of `bytes`: `None` when the body has no element before its first
+/// non-blank text (empty, plain text, JSON) or is not XML at all. Reads only as far as the root's start tag,
+/// so it is cheap on a large body. Fetchers use it to tell "not the document asked for" (a transient fault
+/// to retry) from a document that says "nothing".
+pub fn root_element(bytes: &[u8]) -> Option<String> {
+    let mut reader = Reader::from_reader(bytes);
+    loop {
+        match reader.read_event().ok()? {
+            Event::Start(el) | Event::Empty(el) => return Some(local_of(el.name().into_inner()).to_string()),
+            Event::Text(t) => {
+                if !t.into_inner().trim_matches(|c: char| c.is_whitespace() || c == '\u{feff}').is_empty() {
+                    return None;
+                }
+            }
+            Event::Decl(_) | Event::Comment(_) | Event::PI(_) | Event::DocType(_) => {}
+            _ => return None,
+        }
+    }
+}
+
+/// How a root element (as [`root_element`] found it, `""` for none) reads in an error message.
+pub fn describe_root(root: &str) -> String {
+    if root.is_empty() {
+        "no XML root element: the body is empty, plain text or JSON".to_string()
+    } else {
+        format!("root element <{root}>")
+    }
+}
+
 fn local_of(qname: &str) -> &str {
     qname.rsplit(':').next().unwrap_or(qname)
 }
@@ -224,6 +253,28 @@ pub fn non_empty(s: String) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
+    use super::{describe_root, root_element};
+
+    #[test]
+    fn root_element_names_the_root_or_nothing() {
+        let cases: [(&[u8], Option<&str>); 9] = [
+            (b"<?xml version=\"1.0\"?>\n<!-- c --><OAI-PMH xmlns=\"x\"><a/></OAI-PMH>", Some("OAI-PMH")),
+            (b"\xef\xbb\xbf<feed/>", Some("feed")),
+            (b"  <rdf:RDF>", Some("RDF")),
+            (b"<!DOCTYPE html><html><body>502</body></html>", Some("html")),
+            (b"", None),
+            (b" \n\t", None),
+            (b"Service Unavailable", None),
+            (b"{\"records\": []}", None),
+            (b"\x00\x01garbage", None),
+        ];
+        for (body, want) in cases {
+            assert_eq!(root_element(body).as_deref(), want, "{:?}", String::from_utf8_lossy(body));
+        }
+        assert!(describe_root("").contains("empty"));
+        assert_eq!(describe_root("html"), "root element <html>");
+    }
+
     use super::*;
 
     fn texts(xml: &str) -> Result<Vec<(String, String)>, XmlError> {

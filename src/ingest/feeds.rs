@@ -36,7 +36,7 @@ pub async fn poll(app: &App, categories: &[Category], summary: &mut RunSummary) 
     let (etag, last_modified) = app.store.feed_validators(&url).await?;
     let validators = Validators { etag, last_modified };
     summary.requests += 1;
-    let fetched = match app.http.get(&url, Some(&validators)).await {
+    let fetched = match app.http.get_document(&url, Some(&validators), rss::DOCUMENT).await {
         Ok(f) => f,
         Err(e) => {
             summary.error(format!("feed {url}: {e}"));

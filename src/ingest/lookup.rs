@@ -12,7 +12,7 @@ pub async fn lookup(app: &App, ids: &[ArxivId], summary: &mut RunSummary) -> Res
         let query = ApiQuery { id_list: chunk.to_vec(), search_query: None, start: 0, max_results: chunk.len() as u64 };
         let url = api::query_url(&app.config.arxiv.api_url, &query);
         summary.requests += 1;
-        let body = match app.http.get(&url, None).await {
+        let body = match app.http.get_document(&url, None, api::DOCUMENT).await {
             Ok(f) => f.body,
             Err(crate::arxiv::http::FetchError::Status { status: 400, body, url }) => {
                 // arXiv explains a 400 in an Atom error feed: report its message.
@@ -27,11 +27,13 @@ pub async fn lookup(app: &App, ids: &[ArxivId], summary: &mut RunSummary) -> Res
                 continue;
             }
         };
-        let page = match api::parse_feed(&body) {
-            Ok(p) => p,
+        // Only a complete feed may say an id is unknown: after a broken one the missing ids are unknown,
+        // not absent, and the error is the one message.
+        let (page, complete) = match api::parse_feed(&body) {
+            Ok(p) => (p, true),
             Err(api::ApiError::Malformed { cause, partial }) => {
                 summary.error(format!("arXiv API {url}: unreadable after {} records: {cause}", partial.records.len()));
-                *partial
+                (*partial, false)
             }
             Err(e) => {
                 summary.error(format!("arXiv API {url}: {e}"));
@@ -44,7 +46,7 @@ pub async fn lookup(app: &App, ids: &[ArxivId], summary: &mut RunSummary) -> Res
             .filter(|id| page.records.iter().all(|r| r.id.as_str() != id.as_str()))
             .map(|id| id.to_string())
             .collect();
-        if !missing.is_empty() {
+        if complete && !missing.is_empty() {
             summary.notes.push(format!("not found at arXiv: {}", missing.join(", ")));
         }
         for s in page.skipped {

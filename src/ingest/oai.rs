@@ -9,8 +9,51 @@ use super::{IngestError, RunSummary};
 use crate::app::App;
 use crate::arxiv::oai::{self, OaiError, OaiErrorCode};
 
-/// How often one page may come back unreadable before the run stops (its checkpoint stays for a re-run).
+/// How often one page may come back unreadable or inconsistent before the run stops (its checkpoint stays
+/// for a re-run).
 const MAX_MALFORMED_TRIES: u32 = 3;
+
+/// Where the list stood after the previous page of this run: its declared size and how many records the
+/// pages so far covered (cursor + page size), when the repository said.
+#[derive(Debug, Clone, Copy, Default)]
+struct Progress {
+    declared: Option<u64>,
+    covered: Option<u64>,
+}
+
+/// Checks a page against what the list declared (OAI-PMH 2.0 §3.5: `cursor` counts the records before the
+/// page, `completeListSize` the whole list), so a short page or a list that ends early is a fault, not a
+/// complete harvest. `resumed`: the page was asked for with a resumptionToken. Returns the progress after
+/// the page, or why it does not fit.
+fn check_page(page: &oai::OaiPage, resumed: bool, before: Progress) -> Result<Progress, String> {
+    let count = (page.records.len() + page.deleted.len() + page.skipped.len()) as u64;
+    let token = page.resumption_token.as_ref();
+    let cursor = token.and_then(|t| t.cursor);
+    let declared = token.and_then(|t| t.complete_list_size).or(before.declared);
+    if let (Some(expected), Some(cursor)) = (before.covered, cursor)
+        && cursor != expected
+    {
+        return Err(format!("the page starts at record {cursor}, but the pages before it ended at {expected}"));
+    }
+    let start = cursor.or(before.covered);
+    let covered = start.map(|c| c + count);
+    if let (Some(covered), Some(declared)) = (covered, declared)
+        && covered > declared
+    {
+        return Err(format!("the pages hold {covered} records, more than the {declared} the list declared"));
+    }
+    let last = token.is_none_or(oai::ResumptionToken::is_final);
+    if last && resumed {
+        // The last page of a resumed list ends the list: it must reach the declared size.
+        if let Some(declared) = declared
+            && covered != Some(declared)
+        {
+            let got = covered.map_or("fewer".to_string(), |c| c.to_string());
+            return Err(format!("the list ended after {got} of the {declared} records it declared"));
+        }
+    }
+    Ok(Progress { declared, covered })
+}
 
 /// One harvest: a set, a metadata format and an optional date window.
 #[derive(Debug, Clone)]
@@ -39,13 +82,14 @@ pub async fn harvest(app: &App, h: &Harvest, summary: &mut RunSummary) -> Result
     }
     let mut restarted = false;
     let mut malformed_tries = 0;
+    let mut progress = Progress::default();
     loop {
         let url = match &token {
             Some(t) => oai::resume_url(&base, t),
             None => oai::list_records_url(&base, &h.prefix, h.set.as_deref(), h.from, h.until),
         };
         summary.requests += 1;
-        let body = match app.http.get(&url, None).await {
+        let body = match app.http.get_document(&url, None, oai::DOCUMENT).await {
             Ok(f) => f.body,
             Err(e) => {
                 summary.error(format!("OAI-PMH {url}: {e}"));
@@ -64,6 +108,7 @@ pub async fn harvest(app: &App, h: &Harvest, summary: &mut RunSummary) -> Result
                 app.store.delete_checkpoint(&key).await?;
                 token = None;
                 restarted = true;
+                progress = Progress::default();
                 continue;
             }
             Err(OaiError::Malformed { cause, partial }) => {
@@ -86,6 +131,25 @@ pub async fn harvest(app: &App, h: &Harvest, summary: &mut RunSummary) -> Result
                 return Ok(());
             }
         };
+        let resumed = token.is_some();
+        let after = match check_page(&page, resumed, progress) {
+            Ok(after) => after,
+            Err(why) => {
+                // Keep the page's records (each is whole) without moving the checkpoint, and ask again.
+                let outcome = app.store_batch(&page.records, &[], None).await?;
+                summary.add_outcome(&outcome);
+                malformed_tries += 1;
+                let msg = format!("OAI-PMH {url}: incomplete list: {why}");
+                if malformed_tries >= MAX_MALFORMED_TRIES {
+                    summary.error(format!("{msg}; the harvest stops here and resumes from this page next run"));
+                    app.commit_index().await?;
+                    return Ok(());
+                }
+                summary.notes.push(format!("{msg}; fetching the page again"));
+                continue;
+            }
+        };
+        progress = after;
         malformed_tries = 0;
         summary.fetched += page.records.len() as u64;
         for s in page.skipped {

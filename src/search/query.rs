@@ -6,6 +6,7 @@ use chrono::NaiveDate;
 use serde::Serialize;
 use tantivy::collector::{Count, TopDocs};
 use tantivy::query::{BooleanQuery, Occur, Query, QueryParser, RangeQuery, TermQuery};
+use tantivy::query_grammar::{self, UserInputAst, UserInputLeaf};
 use tantivy::schema::{IndexRecordOption, Value};
 use tantivy::{Order, TantivyDocument, Term};
 
@@ -55,6 +56,42 @@ fn day(d: NaiveDate) -> u64 {
     d.format("%Y%m%d").to_string().parse().unwrap_or(0)
 }
 
+/// Fields every paper has a value in: `field:*` ("has any value") on them matches every paper.
+const ALWAYS_PRESENT: [&str; 5] = ["id", "title", "abstract", "author", "category"];
+
+/// Rewrites `field:*` on a field every paper has into "all papers". Tantivy answers `field:*` with an
+/// `ExistsQuery`, which needs a fast field; ours are text fields, so the query failed at search time (a
+/// 500 before this). Other fields keep their `Exists` leaf: `day:*` runs (it is fast) and an unknown field
+/// gets the parser's own message.
+fn every_paper_has(ast: UserInputAst) -> UserInputAst {
+    match ast {
+        UserInputAst::Clause(clauses) => {
+            UserInputAst::Clause(clauses.into_iter().map(|(occur, sub)| (occur, every_paper_has(sub))).collect())
+        }
+        UserInputAst::Boost(sub, boost) => UserInputAst::Boost(Box::new(every_paper_has(*sub)), boost),
+        UserInputAst::Leaf(leaf) => match *leaf {
+            UserInputLeaf::Exists { field } if ALWAYS_PRESENT.contains(&field.as_str()) => {
+                UserInputAst::Leaf(Box::new(UserInputLeaf::All))
+            }
+            other => UserInputAst::Leaf(Box::new(other)),
+        },
+    }
+}
+
+/// A query the parser accepted but tantivy cannot run on our schema (a kind of query the rewrite above does
+/// not know yet) is the reader's query, not a server fault: it gets the query-syntax message. Errors of
+/// the index itself (I/O, corruption) stay errors.
+fn unrunnable(e: tantivy::TantivyError) -> SearchError {
+    use tantivy::TantivyError as T;
+    match e {
+        T::SchemaError(m) | T::InvalidArgument(m) => {
+            SearchError::BadQuery(format!("That query cannot be run on this index ({m}). Try plain words."))
+        }
+        T::FieldNotFound(m) => SearchError::BadQuery(format!("There is no field {m} to search in.")),
+        other => SearchError::Tantivy(other),
+    }
+}
+
 impl SearchIndex {
     /// The stored id and title of each scored document, in order.
     pub(super) fn hits(
@@ -87,10 +124,19 @@ impl SearchIndex {
         let f = self.fields;
         let mut parser = QueryParser::for_index(&self.index, vec![f.title, f.abstract_text, f.author]);
         parser.set_field_boost(f.title, 2.0);
-        match parser.parse_query(text) {
-            Ok(q) => Ok((q, None)),
+        let (ast, syntax_note) = match query_grammar::parse_query(text) {
+            Ok(ast) => (ast, None),
+            Err(_) => (query_grammar::parse_query_lenient(text).0, Some("its syntax")),
+        };
+        let ast = every_paper_has(ast);
+        match parser.build_query_from_user_input_ast(ast.clone()) {
+            Ok(q) => {
+                let note = syntax_note
+                    .map(|what| format!("Part of the query could not be read ({what}); searched for the rest."));
+                Ok((q, note))
+            }
             Err(e) => {
-                let (q, _) = parser.parse_query_lenient(text);
+                let (q, _) = parser.build_query_from_user_input_ast_lenient(ast);
                 Ok((q, Some(format!("Part of the query could not be read ({e}); searched for the rest."))))
             }
         }
@@ -122,9 +168,11 @@ impl SearchIndex {
         let searcher = self.reader.searcher();
         let top = TopDocs::with_limit(limit).and_offset(offset);
         let (addrs, total): (Vec<(f32, tantivy::DocAddress)>, usize) = match opts.sort {
-            Sort::Relevance => searcher.search(&query, &(top.order_by_score(), Count))?,
+            Sort::Relevance => searcher.search(&query, &(top.order_by_score(), Count)).map_err(unrunnable)?,
             Sort::Date => {
-                let (docs, total) = searcher.search(&query, &(top.order_by_u64_field("day", Order::Desc), Count))?;
+                let (docs, total) = searcher
+                    .search(&query, &(top.order_by_u64_field("day", Order::Desc), Count))
+                    .map_err(unrunnable)?;
                 (docs.into_iter().map(|(d, a)| (d.unwrap_or(0) as f32, a)).collect(), total)
             }
         };

@@ -48,7 +48,19 @@ fn parse_day(name: &str, v: Option<&str>) -> Result<Option<chrono::NaiveDate>, W
     }
 }
 
-pub(super) async fn search(State(app): State<App>, Query(p): Query<SearchParams>) -> Result<Json<Value>, WebError> {
+/// What the search parameters are, for the message a malformed query string gets.
+const SEARCH_PARAMS_HELP: &str = "Parameters: q (the query), limit (1-100), offset (a number), category \
+    (e.g. cs.CL,cs.IR), from and until (YYYY-MM-DD), sort (relevance or date).";
+
+pub(super) async fn search(
+    State(app): State<App>,
+    params: Result<Query<SearchParams>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<Value>, WebError> {
+    let Query(p) = params.map_err(|e| {
+        let detail = e.body_text();
+        let detail = detail.trim_start_matches("Failed to deserialize query string: ");
+        WebError::BadRequest(format!("The query string could not be read ({detail}). {SEARCH_PARAMS_HELP}"))
+    })?;
     let categories = match p.category.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
         Some(s) => crate::config::parse_categories(s).map_err(WebError::BadRequest)?,
         None => Vec::<Category>::new(),

@@ -140,6 +140,52 @@ pub(super) async fn fallback(OriginalUri(uri): OriginalUri) -> Response {
     }
 }
 
+/// Every error under `/api/` is the JSON error shape, whoever produced it: axum's extractor rejections
+/// (a `limit` that is not a number, an unknown `sort`), the body limit's 413, a 405, a caught panic. They
+/// answer `text/plain` or the HTML page otherwise, which a JSON client cannot read.
+pub(super) async fn api_errors_as_json(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    if !req.uri().path().starts_with("/api/") {
+        return next.run(req).await;
+    }
+    let res = next.run(req).await;
+    let status = res.status();
+    let is_json = res
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json") || v.starts_with("text/event-stream"));
+    if !(status.is_client_error() || status.is_server_error()) || is_json {
+        return res;
+    }
+    let (mut parts, body) = res.into_parts();
+    let plain = parts
+        .headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/plain"));
+    let text = if plain {
+        axum::body::to_bytes(body, 4_096)
+            .await
+            .map(|b| String::from_utf8_lossy(&b).trim().to_string())
+            .unwrap_or_default()
+    } else {
+        String::new()
+    };
+    let message = match status {
+        StatusCode::PAYLOAD_TOO_LARGE => "The request body is too large: at most 16 KiB.".to_string(),
+        StatusCode::METHOD_NOT_ALLOWED => "This address does not answer that method.".to_string(),
+        s if s.is_server_error() => "Something went wrong on our side; it has been logged. Please try again.".into(),
+        _ if !text.is_empty() => text,
+        s => s.canonical_reason().unwrap_or("Bad request").to_string(),
+    };
+    parts.headers.remove(axum::http::header::CONTENT_TYPE);
+    parts.headers.remove(axum::http::header::CONTENT_LENGTH);
+    let json = Json(json!({ "error": message, "status": status.as_u16() })).into_response();
+    let (json_parts, json_body) = json.into_parts();
+    parts.headers.extend(json_parts.headers);
+    Response::from_parts(parts, json_body)
+}
+
 /// A handler panicked: log it and answer the 500 page, never a dropped connection.
 pub(super) fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
     tracing::error!("a request handler panicked");

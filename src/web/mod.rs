@@ -70,9 +70,12 @@ pub fn build_router(app: App) -> Router {
         .fallback(error::fallback)
         .layer(axum::middleware::from_fn(headers::limit_uri))
         .layer(headers::security_headers())
-        .layer(CompressionLayer::new())
         .layer(RequestBodyLimitLayer::new(16 * 1024))
         .layer(CatchPanicLayer::custom(error::panic_response))
+        // Outside the body limit and the panic catcher, inside compression: it rewrites their plain-text
+        // and HTML errors under /api/ into JSON, and reads bodies before they are compressed.
+        .layer(axum::middleware::from_fn(error::api_errors_as_json))
+        .layer(CompressionLayer::new())
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }
