@@ -62,6 +62,16 @@ pub struct ServerConfig {
     /// The address readers reach this server at (`https://papers.example.org`), used for absolute links in
     /// feeds and OpenSearch; `http://{addr}` when unset.
     pub public_url: Option<String>,
+    /// Longest wait for a whole request head; it also closes idle keep-alive connections (hyper starts the
+    /// wait as soon as a connection is ready for its next request).
+    pub header_read_timeout_s: u64,
+    /// Open connections served at once; more get a `503` and are closed.
+    pub max_connections: usize,
+    /// Longest time a page or API answer may take (summary streams excepted: see `sse_idle_timeout_s`).
+    pub request_timeout_s: u64,
+    /// A summary stream with no event for this long ends with an error event (keep-alive comments still go
+    /// out every 15 s, so a client that left is noticed sooner).
+    pub sse_idle_timeout_s: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -109,7 +119,14 @@ impl Default for ArxivConfig {
 
 impl Default for ServerConfig {
     fn default() -> Self {
-        ServerConfig { addr: SocketAddr::from(([127, 0, 0, 1], 3000)), public_url: None }
+        ServerConfig {
+            addr: SocketAddr::from(([127, 0, 0, 1], 3000)),
+            public_url: None,
+            header_read_timeout_s: 10,
+            max_connections: 2_048,
+            request_timeout_s: 30,
+            sse_idle_timeout_s: 300,
+        }
     }
 }
 

@@ -79,6 +79,10 @@ fn llm_config(fake: &FakeLlm) -> LlmConfig {
 }
 
 async fn harness(llm: Option<LlmConfig>) -> Harness {
+    harness_tuned(llm, |_| {}).await
+}
+
+async fn harness_tuned(llm: Option<LlmConfig>, tune: impl FnOnce(&mut papertide::config::Config)) -> Harness {
     capture_logs();
     let dir = tempfile::tempdir().unwrap();
     let mut config = support::config::loopback(dir.path());
@@ -86,6 +90,7 @@ async fn harness(llm: Option<LlmConfig>) -> Harness {
     if let Some(llm) = llm {
         config.llm = llm;
     }
+    tune(&mut config);
     let app = App::open(config).await.unwrap();
     let records: Vec<PaperRecord> = ["2501.00001", "2501.00002", "2501.00003", "2501.00004", "hep-th/9901001"]
         .iter()
@@ -321,6 +326,37 @@ async fn failed_and_cut_off_answers_are_never_cached_as_complete() {
     assert_eq!(again.of("meta")[0]["cached"], false);
     assert_eq!(fake.hits(), before + 6);
     assert_eq!(h.app.store.summary_row(&h.key("2501.00003")).await.unwrap(), Some(true));
+}
+
+/// Summary streams are not cut by the request timeout; they have their own idle rule (issue 19, item 3).
+#[tokio::test]
+async fn streams_outlive_the_request_timeout_and_end_when_idle() {
+    let fake = FakeLlm::start().await;
+    fake.set_html("2501.00001", PAGE);
+    fake.set_html("2501.00002", PAGE);
+    fake.script([Behavior::slow(150)]);
+    let h = harness_tuned(Some(llm_config(&fake)), |c| {
+        c.server.request_timeout_s = 1;
+        c.server.sse_idle_timeout_s = 2;
+    })
+    .await;
+    let started = std::time::Instant::now();
+    let s = h.stream("/api/papers/2501.00001/summary?lang=en").await;
+    assert_eq!(s.kinds().last(), Some(&"complete"), "{s:?}");
+    assert!(started.elapsed() > Duration::from_secs(1), "the stream ran past the request timeout");
+
+    // An upstream that goes silent (the LLM client's own idle limit raised out of the way): the stream ends
+    // with an idle error after sse_idle_timeout_s instead of holding the connection.
+    fake.script([Behavior::StallAfter { pieces: 1 }]);
+    let mut llm = llm_config(&fake);
+    llm.idle_timeout_s = 60;
+    let h = harness_tuned(Some(llm), |c| c.server.sse_idle_timeout_s = 1).await;
+    let started = std::time::Instant::now();
+    let s = h.stream("/api/papers/2501.00002/summary?lang=en").await;
+    let errors = s.of("error");
+    assert_eq!(errors.len(), 1, "{s:?}");
+    assert_eq!(errors[0]["code"], "idle", "{s:?}");
+    assert!(started.elapsed() < Duration::from_secs(10), "{:?}", started.elapsed());
 }
 
 #[tokio::test]

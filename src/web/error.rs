@@ -75,7 +75,12 @@ impl PageError {
     }
 
     pub fn uri_too_long(message: String, json: bool) -> Self {
-        PageError { status: StatusCode::URI_TOO_LONG, message, json }
+        Self::with_format(StatusCode::URI_TOO_LONG, message, json)
+    }
+
+    /// An error answered as JSON (`json`, for `/api/`) or as the HTML page.
+    pub fn with_format(status: StatusCode, message: impl Into<String>, json: bool) -> Self {
+        PageError { status, message: message.into(), json }
     }
 
     pub fn status(&self) -> StatusCode {

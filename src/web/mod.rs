@@ -13,12 +13,14 @@ mod dispatch;
 mod error;
 mod feeds;
 mod headers;
+mod limits;
 mod listing;
 pub(crate) mod math;
 mod pages;
 mod paper;
 mod related;
 mod search;
+pub mod server;
 pub mod summary;
 pub(crate) mod text;
 mod views;
@@ -53,6 +55,7 @@ impl FromRef<WebState> for App {
 }
 
 pub fn build_router(app: App) -> Router {
+    let request_timeout = Duration::from_secs(app.config.server.request_timeout_s.max(1));
     let state = WebState { app, cache: cache::PageCache::default(), misses: paper::MissCache::default() };
     Router::new()
         .route("/healthz", get(api::healthz))
@@ -68,6 +71,7 @@ pub fn build_router(app: App) -> Router {
         .route("/static/{file}", get(assets::serve))
         .route("/arxiv/{*rest}", get(dispatch::arxiv))
         .fallback(error::fallback)
+        .layer(axum::middleware::from_fn(move |req, next| limits::request_timeout(request_timeout, req, next)))
         .layer(axum::middleware::from_fn(headers::limit_uri))
         .layer(headers::security_headers())
         .layer(RequestBodyLimitLayer::new(16 * 1024))
@@ -87,25 +91,18 @@ pub async fn serve(app: App, addr: SocketAddr) -> std::io::Result<()> {
     serve_listener(listener, app, shutdown_signal()).await
 }
 
-/// Serves the router on a bound listener until `shutdown` completes (tests pass `std::future::pending()`).
-///
-/// TCP_NODELAY: streamed responses (the LLM summaries' SSE) are many small writes; with Nagle's algorithm each
-/// one after the first waits for the client's delayed ACK, about 40 ms. ConnectInfo gives handlers the peer
-/// address (the summaries' per-client rate limit).
+/// Serves the router on a bound listener until `shutdown` completes (tests pass `std::future::pending()`),
+/// with the connection limits of `[server]` (see [`server`]).
 pub async fn serve_listener(
     listener: tokio::net::TcpListener,
     app: App,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    use axum::serve::ListenerExt;
-    let listener = listener.tap_io(|tcp| {
-        if let Err(e) = tcp.set_nodelay(true) {
-            tracing::trace!("cannot set TCP_NODELAY: {e}");
-        }
-    });
-    axum::serve(listener, build_router(app).into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(shutdown)
-        .await
+    let limits = server::Limits {
+        header_read: Duration::from_secs(app.config.server.header_read_timeout_s.max(1)),
+        max_connections: app.config.server.max_connections.max(1),
+    };
+    server::run(listener, build_router(app), limits, shutdown).await
 }
 
 /// How long a paper page waits for an arXiv API lookup before answering without it.

@@ -5,6 +5,7 @@
 
 use std::convert::Infallible;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::time::Duration;
 
 use askama::Template;
 use axum::Json;
@@ -87,7 +88,7 @@ async fn summary_stream(app: &App, raw_id: &str, params: &SummaryParams, req: &C
         let lang = parse_lang(params.lang.as_deref())?;
         let id = ArxivId::parse(raw_id).map_err(|e| WebError::BadRequest(e.to_string()))?;
         let Some(service) = &app.llm else {
-            return Ok(sse(Subscription::fixed(Service::unconfigured_events())).into_response());
+            return Ok(sse(Subscription::fixed(Service::unconfigured_events()), idle_limit(app)).into_response());
         };
         if regenerate && !service.is_admin(bearer(&req.headers)) {
             let body = json!({ "error": "Regenerating a summary needs the admin token (Authorization: Bearer).",
@@ -97,14 +98,15 @@ async fn summary_stream(app: &App, raw_id: &str, params: &SummaryParams, req: &C
         let paper = find_paper(app, &id).await?;
         let client = client_ip(req, service.trust_forwarded_for());
         Ok(match service.open(app, &paper, lang, client, regenerate).await? {
-            Opened::Stream(sub) => sse(sub).into_response(),
+            Opened::Stream(sub) => sse(sub, idle_limit(app)).into_response(),
             Opened::Refused { message, retry_after } => {
                 let events = vec![crate::llm::Event {
                     seq: 0,
                     kind: "error",
                     data: json!({ "message": message, "code": "over_budget" }),
                 }];
-                let mut res = (StatusCode::TOO_MANY_REQUESTS, sse(Subscription::fixed(events))).into_response();
+                let mut res =
+                    (StatusCode::TOO_MANY_REQUESTS, sse(Subscription::fixed(events), idle_limit(app))).into_response();
                 if let Some(wait) = retry_after
                     && let Ok(v) = HeaderValue::from_str(&wait.as_secs().max(1).to_string())
                 {
@@ -117,6 +119,10 @@ async fn summary_stream(app: &App, raw_id: &str, params: &SummaryParams, req: &C
     result.await.unwrap_or_else(|e: WebError| e.into_response())
 }
 
+fn idle_limit(app: &App) -> Duration {
+    Duration::from_secs(app.config.server.sse_idle_timeout_s.max(1))
+}
+
 async fn find_paper(app: &App, id: &ArxivId) -> Result<StoredPaper, WebError> {
     app.store
         .get_paper(id)
@@ -124,9 +130,24 @@ async fn find_paper(app: &App, id: &ArxivId) -> Result<StoredPaper, WebError> {
         .ok_or_else(|| WebError::NotFound(format!("paper {id} is not in this Papertide's store")))
 }
 
-fn sse(sub: Subscription) -> impl IntoResponse {
-    let events =
-        sub.into_stream().map(|ev| Ok::<_, Infallible>(SseEvent::default().event(ev.kind).data(ev.data.to_string())));
+/// The summary's events as SSE. Its idle rule: a stream with no event for `idle` ends with an `error` event
+/// (the request timeout does not apply to streams; a stuck generation must not hold a connection forever).
+fn sse(sub: Subscription, idle: Duration) -> impl IntoResponse {
+    let to_sse = |ev: crate::llm::Event| SseEvent::default().event(ev.kind).data(ev.data.to_string());
+    let events = futures::stream::unfold(Some(Box::pin(sub.into_stream())), move |state| async move {
+        let mut stream = state?;
+        match tokio::time::timeout(idle, stream.next()).await {
+            Ok(Some(ev)) => Some((Ok::<_, Infallible>(to_sse(ev)), Some(stream))),
+            Ok(None) => None,
+            Err(_) => {
+                let data = json!({
+                    "message": "The summary stream was idle for too long and was closed; reload to see where it stands.",
+                    "code": "idle",
+                });
+                Some((Ok(SseEvent::default().event("error").data(data.to_string())), None))
+            }
+        }
+    });
     // Proxies such as nginx buffer responses unless told not to, which would hold the stream back.
     ([("x-accel-buffering", "no")], Sse::new(events).keep_alive(KeepAlive::default()))
 }
