@@ -72,6 +72,13 @@ pub struct ServerConfig {
     /// A summary stream with no event for this long ends with an error event (keep-alive comments still go
     /// out every 15 s, so a client that left is noticed sooner).
     pub sse_idle_timeout_s: u64,
+    /// Paper pages for ids not in the store look them up at arXiv: lookups one client may start a minute
+    /// (0: unlimited).
+    pub lookups_per_client_per_minute: u32,
+    /// Ids waiting for an on-demand lookup at most; more are refused with a message.
+    pub lookup_queue_max: usize,
+    /// How long a paper page waits for its lookup before answering with a page that refreshes itself.
+    pub lookup_wait_s: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -126,6 +133,9 @@ impl Default for ServerConfig {
             max_connections: 2_048,
             request_timeout_s: 30,
             sse_idle_timeout_s: 300,
+            lookups_per_client_per_minute: 10,
+            lookup_queue_max: 500,
+            lookup_wait_s: 5,
         }
     }
 }

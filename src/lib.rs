@@ -9,6 +9,7 @@ pub mod domain;
 pub mod eval;
 pub mod ingest;
 pub mod jobs;
+pub mod limits;
 pub mod llm;
 pub mod related;
 pub mod rerank;

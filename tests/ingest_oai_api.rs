@@ -318,3 +318,32 @@ async fn an_api_answer_that_is_not_a_feed_is_an_error_not_a_miss() {
     assert_eq!(s.errors.len(), 1, "{s}");
     assert!(!s.notes.iter().any(|n| n.contains("not found")), "{s}");
 }
+
+/// A field far over any real size (a 3 MB title) is stored cut to its cap and counted, and the paper page
+/// renders no more than the cap (issue 19, item 7).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_oversized_field_is_stored_cut_and_counted() {
+    let server = FakeServer::start().await;
+    let real = String::from_utf8(fixture("api/id_2104.12255v1_s0_m100_6ae69987ffe1.xml")).unwrap();
+    let huge = real.replace("<title>0</title>", &format!("<title>{}</title>", "Deep ".repeat(600_000)));
+    assert!(huge.len() > 3_000_000);
+    server.script("/api/query?id_list=2104.12255", [Reply::xml(huge)]);
+    let dir = tempfile::tempdir().unwrap();
+    let app = App::open(support::config::against(dir.path(), &server)).await.unwrap();
+    let mut s = RunSummary::new("api");
+    lookup::lookup(&app, &[ArxivId::parse("2104.12255").unwrap()], &mut s).await.unwrap();
+    assert_eq!((s.new, s.truncated), (1, 1), "{s}");
+    assert!(s.to_string().contains("truncated 1"), "{s}");
+    let p = app.store.get_paper(&ArxivId::parse("2104.12255").unwrap()).await.unwrap().unwrap();
+    assert_eq!(p.title.chars().count(), papertide::domain::field_caps::TITLE);
+    assert!(p.title.ends_with('…'));
+
+    use tower::ServiceExt;
+    let res = papertide::web::build_router(app.clone())
+        .oneshot(axum::http::Request::builder().uri("/arxiv/2104.12255").body(axum::body::Body::empty()).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let body = http_body_util::BodyExt::collect(res.into_body()).await.unwrap().to_bytes();
+    assert!(body.len() < 200_000, "the page is {} bytes", body.len());
+}

@@ -5,8 +5,11 @@ use crate::app::App;
 use crate::arxiv::api::{self, ApiQuery};
 use crate::domain::ArxivId;
 
-/// Looks `ids` up (in pages of the configured size) and stores what arXiv returns.
-pub async fn lookup(app: &App, ids: &[ArxivId], summary: &mut RunSummary) -> Result<(), IngestError> {
+/// Looks `ids` up (in pages of the configured size) and stores what arXiv returns. Returns the ids arXiv
+/// answered, in a complete feed, as not existing: only those are known misses (an id in a page that failed
+/// or broke off is unknown, not absent).
+pub async fn lookup(app: &App, ids: &[ArxivId], summary: &mut RunSummary) -> Result<Vec<ArxivId>, IngestError> {
+    let mut absent = Vec::new();
     let page_size = app.config.arxiv.api_page_size.clamp(1, 2_000) as usize;
     for chunk in ids.chunks(page_size) {
         let query = ApiQuery { id_list: chunk.to_vec(), search_query: None, start: 0, max_results: chunk.len() as u64 };
@@ -41,13 +44,12 @@ pub async fn lookup(app: &App, ids: &[ArxivId], summary: &mut RunSummary) -> Res
             }
         };
         summary.fetched += page.records.len() as u64;
-        let missing: Vec<String> = chunk
-            .iter()
-            .filter(|id| page.records.iter().all(|r| r.id.as_str() != id.as_str()))
-            .map(|id| id.to_string())
-            .collect();
+        let missing: Vec<&ArxivId> =
+            chunk.iter().filter(|id| page.records.iter().all(|r| r.id.as_str() != id.as_str())).collect();
         if complete && !missing.is_empty() {
-            summary.notes.push(format!("not found at arXiv: {}", missing.join(", ")));
+            let shown: Vec<String> = missing.iter().map(|id| id.to_string()).collect();
+            summary.notes.push(format!("not found at arXiv: {}", shown.join(", ")));
+            absent.extend(missing.into_iter().cloned());
         }
         for s in page.skipped {
             summary.skip(s);
@@ -56,5 +58,5 @@ pub async fn lookup(app: &App, ids: &[ArxivId], summary: &mut RunSummary) -> Res
         summary.add_outcome(&outcome);
         app.commit_index().await?;
     }
-    Ok(())
+    Ok(absent)
 }

@@ -23,6 +23,8 @@ pub struct RunSummary {
     pub unchanged: u64,
     pub announcements: u64,
     pub skipped: u64,
+    /// Records stored with a field cut to its length cap (`domain::field_caps`): kept, but not whole.
+    pub truncated: u64,
     /// Skipped records counted by reason.
     pub skip_reasons: BTreeMap<String, u64>,
     pub skip_examples: Vec<Skipped>,
@@ -43,6 +45,7 @@ impl RunSummary {
         self.updated += o.updated as u64;
         self.unchanged += o.unchanged as u64;
         self.announcements += o.announcements_added as u64;
+        self.truncated += o.truncated as u64;
     }
 
     pub fn skip(&mut self, s: Skipped) {
@@ -79,6 +82,9 @@ impl fmt::Display for RunSummary {
         )?;
         for (reason, n) in &self.skip_reasons {
             writeln!(f, "  skipped {n}: {reason}")?;
+        }
+        if self.truncated > 0 {
+            writeln!(f, "  truncated {}: a field over its length cap was cut (kept the rest)", self.truncated)?;
         }
         for e in &self.errors {
             writeln!(f, "  error: {e}")?;

@@ -1,52 +1,11 @@
-//! Budget protection in memory: a per-client token bucket and the queue behind the global concurrency cap.
+//! Budget protection in memory: the queue behind the global concurrency cap (the per-client token bucket is
+//! [`crate::limits::RateLimiter`], shared with related papers and arXiv lookups).
 //! (The daily cap lives in SQLite so a restart does not reset it.)
 
-use std::collections::HashMap;
-use std::net::IpAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::Duration;
 
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
-use tokio::time::Instant;
-
-/// `per_minute` new generations per client, in bursts of up to `per_minute`; 0 disables the limit.
-pub struct RateLimiter {
-    per_minute: u32,
-    buckets: Mutex<HashMap<IpAddr, (f64, Instant)>>,
-}
-
-/// Past this many tracked clients, full buckets (idle clients) are forgotten.
-const MAX_TRACKED: usize = 10_000;
-
-impl RateLimiter {
-    pub fn new(per_minute: u32) -> Self {
-        RateLimiter { per_minute, buckets: Mutex::new(HashMap::new()) }
-    }
-
-    /// Takes a token for `client`, or says how long until one is available.
-    pub fn check(&self, client: IpAddr) -> Result<(), Duration> {
-        if self.per_minute == 0 {
-            return Ok(());
-        }
-        let cap = f64::from(self.per_minute);
-        let per_sec = cap / 60.0;
-        let now = Instant::now();
-        let mut buckets = self.buckets.lock().unwrap_or_else(PoisonError::into_inner);
-        if buckets.len() >= MAX_TRACKED {
-            buckets.retain(|_, (tokens, at)| *tokens + now.duration_since(*at).as_secs_f64() * per_sec < cap);
-        }
-        let (tokens, at) = buckets.entry(client).or_insert((cap, now));
-        *tokens = (*tokens + now.duration_since(*at).as_secs_f64() * per_sec).min(cap);
-        *at = now;
-        if *tokens >= 1.0 {
-            *tokens -= 1.0;
-            Ok(())
-        } else {
-            Err(Duration::from_secs_f64(((1.0 - *tokens) / per_sec).max(1.0)))
-        }
-    }
-}
 
 /// The global cap on generations at once. Waiters are served in arrival order (tokio's semaphore is fair),
 /// and each can see its position in the line.
@@ -107,17 +66,6 @@ impl Queue {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn token_bucket_allows_a_burst_then_refuses() {
-        let r = RateLimiter::new(2);
-        let ip: IpAddr = [127, 0, 0, 1].into();
-        assert!(r.check(ip).is_ok() && r.check(ip).is_ok());
-        let wait = r.check(ip).unwrap_err();
-        assert!(wait >= Duration::from_secs(1) && wait <= Duration::from_secs(30), "{wait:?}");
-        assert!(r.check([10, 0, 0, 2].into()).is_ok(), "clients are separate");
-        assert!(RateLimiter::new(0).check(ip).is_ok());
-    }
 
     #[tokio::test]
     async fn waiters_see_their_position() {

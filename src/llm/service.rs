@@ -13,10 +13,11 @@ use super::client::{ClientEvent, LlmClient};
 use super::context;
 use super::faq::{self, Lang, Prompts};
 use super::generation::{Event, Generation, Subscription};
-use super::limits::{Queue, RateLimiter};
+use super::limits::Queue;
 use super::render::answer_html;
 use super::{LlmConfig, UNCONFIGURED};
 use crate::app::App;
+use crate::limits::RateLimiter;
 use crate::store::{StoreError, StoredPaper, StoredSummary, SummaryAnswer, SummaryKey};
 
 pub struct Service {

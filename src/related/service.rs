@@ -12,7 +12,7 @@ use super::engine::Engine;
 use super::pipeline::{Candidate, Lexicon};
 use super::{JOB_KIND, RelatedConfig, RelatedError, pipeline};
 use crate::jobs::{CpuPool, RetryPolicy};
-use crate::llm::limits::RateLimiter;
+use crate::limits::RateLimiter;
 use crate::search::SearchIndex;
 use crate::store::{NewJob, PaperText, RelatedItem, Store};
 

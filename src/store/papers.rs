@@ -17,6 +17,8 @@ pub struct UpsertOutcome {
     pub announcements_added: usize,
     /// Announcements naming a paper that is neither in the batch nor stored.
     pub orphan_announcements: usize,
+    /// Records stored with a field cut to its cap (`domain::field_caps`).
+    pub truncated: usize,
     pub max_seq: i64,
 }
 
@@ -27,6 +29,7 @@ impl std::ops::AddAssign for UpsertOutcome {
         self.unchanged += o.unchanged;
         self.announcements_added += o.announcements_added;
         self.orphan_announcements += o.orphan_announcements;
+        self.truncated += o.truncated;
         self.max_seq = self.max_seq.max(o.max_seq);
     }
 }
@@ -61,8 +64,24 @@ impl Store {
         announcements: &[Announcement],
         checkpoint: Option<(&str, &str)>,
     ) -> Result<(UpsertOutcome, Vec<IndexRow>)> {
+        // Every source stores through here: cap oversized fields once, for all of them.
+        let mut truncated = 0;
+        let capped: std::borrow::Cow<'_, [PaperRecord]> = if records.iter().any(PaperRecord::exceeds_caps) {
+            let mut owned = records.to_vec();
+            for r in &mut owned {
+                let cut = r.cap_fields();
+                if !cut.is_empty() {
+                    truncated += 1;
+                    tracing::warn!(id = %r.id, fields = ?cut, "field over its length cap: truncated");
+                }
+            }
+            std::borrow::Cow::Owned(owned)
+        } else {
+            std::borrow::Cow::Borrowed(records)
+        };
         let mut tx = self.writer().begin_with("BEGIN IMMEDIATE").await?;
-        let (outcome, written) = upsert_in(&mut tx, records, announcements).await?;
+        let (mut outcome, written) = upsert_in(&mut tx, &capped, announcements).await?;
+        outcome.truncated = truncated;
         if let Some((key, value)) = checkpoint {
             super::checkpoints::put_in(&mut tx, key, value).await?;
         }

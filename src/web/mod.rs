@@ -15,6 +15,7 @@ mod feeds;
 mod headers;
 mod limits;
 mod listing;
+mod lookups;
 pub(crate) mod math;
 mod pages;
 mod paper;
@@ -45,7 +46,7 @@ use crate::app::App;
 pub struct WebState {
     pub app: App,
     cache: cache::PageCache,
-    misses: paper::MissCache,
+    lookups: lookups::Lookups,
 }
 
 impl FromRef<WebState> for App {
@@ -56,7 +57,8 @@ impl FromRef<WebState> for App {
 
 pub fn build_router(app: App) -> Router {
     let request_timeout = Duration::from_secs(app.config.server.request_timeout_s.max(1));
-    let state = WebState { app, cache: cache::PageCache::default(), misses: paper::MissCache::default() };
+    let lookups = lookups::Lookups::new(&app.config.server);
+    let state = WebState { app, cache: cache::PageCache::default(), lookups };
     Router::new()
         .route("/healthz", get(api::healthz))
         .route("/api/search", get(api::search))
@@ -104,9 +106,6 @@ pub async fn serve_listener(
     };
     server::run(listener, build_router(app), limits, shutdown).await
 }
-
-/// How long a paper page waits for an arXiv API lookup before answering without it.
-pub(crate) const LOOKUP_TIMEOUT: Duration = Duration::from_secs(15);
 
 async fn shutdown_signal() {
     let ctrl_c = async {

@@ -1,80 +1,36 @@
 //! Paper pages: `/arxiv/{id}` and `/arxiv/{id},{id}`. Ids missing from the store are looked up through the
-//! arXiv API (and stored), at most once per id every [`MISS_TTL`] so a crawler cannot make us hammer arXiv.
-
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+//! arXiv API (and stored) by the bounded on-demand queue in [`super::lookups`].
 
 use askama::Template;
-use axum::http::HeaderMap;
-use axum::response::Response;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
 
 use super::cache::Page;
+use super::lookups::Outcome;
 use super::pages::{cached, render_error};
 use super::views::{Chrome, PaperView};
-use super::{LOOKUP_TIMEOUT, PageError, WebState};
+use super::{PageError, WebState};
 use crate::domain::ArxivId;
-use crate::ingest::RunSummary;
-use crate::store::StoredPaper;
 
-const MISS_TTL: Duration = Duration::from_secs(300);
-const MISS_MAX: usize = 10_000;
+/// How often the "looking this up" page reloads itself, in seconds.
+const REFRESH_S: u32 = 5;
 
-/// Ids recently looked up at arXiv and not found there.
-#[derive(Clone, Default)]
-pub struct MissCache(Arc<Mutex<HashMap<String, Instant>>>);
-
-impl MissCache {
-    fn recent(&self, id: &str) -> bool {
-        self.0.lock().ok().and_then(|m| m.get(id).copied()).is_some_and(|t| t.elapsed() < MISS_TTL)
-    }
-
-    fn add(&self, ids: impl IntoIterator<Item = String>) {
-        if let Ok(mut m) = self.0.lock() {
-            if m.len() >= MISS_MAX {
-                m.retain(|_, t| t.elapsed() < MISS_TTL);
-            }
-            for id in ids {
-                m.insert(id, Instant::now());
-            }
-        }
-    }
+/// A page that says the ids are being looked up at arXiv, and reloads itself.
+#[derive(Template)]
+#[template(path = "looking_up.html")]
+struct LookingUpPage {
+    chrome: Chrome,
+    ids: Vec<String>,
 }
 
-/// The stored papers for `ids`, looking missing ones up at arXiv first. Returns the papers found (in the
-/// order asked) and a note about a failed lookup, if any.
-pub(super) async fn fetch(state: &WebState, ids: &[ArxivId]) -> Result<(Vec<StoredPaper>, Option<String>), PageError> {
-    let wanted: Vec<String> = ids.iter().map(|i| i.as_str().to_string()).collect();
-    let mut papers = state.app.store.get_papers(&wanted).await?;
-    let missing: Vec<ArxivId> = ids
-        .iter()
-        .filter(|i| papers.iter().all(|p| p.id != i.as_str()) && !state.misses.recent(i.as_str()))
-        .map(ArxivId::unversioned)
-        .collect();
-    if missing.is_empty() {
-        return Ok((papers, None));
-    }
-    let mut summary = RunSummary::new("api");
-    let note =
-        match tokio::time::timeout(LOOKUP_TIMEOUT, crate::ingest::lookup::lookup(&state.app, &missing, &mut summary))
-            .await
-        {
-            Ok(Ok(())) if summary.errors.is_empty() => None,
-            Ok(Ok(())) => {
-                tracing::warn!(errors = ?summary.errors, "arXiv lookup failed");
-                Some("arXiv could not be asked about it just now; try again later.".to_string())
-            }
-            Ok(Err(e)) => {
-                tracing::warn!(error = %e, "arXiv lookup failed");
-                Some("arXiv could not be asked about it just now; try again later.".to_string())
-            }
-            Err(_) => Some("arXiv did not answer in time; try again later.".to_string()),
-        };
-    papers = state.app.store.get_papers(&wanted).await?;
-    // Failed lookups are remembered too: while arXiv is unreachable, repeated requests answer at once instead
-    // of each waiting out the timeout.
-    state.misses.add(missing.iter().filter(|i| papers.iter().all(|p| p.id != i.as_str())).map(|i| i.to_string()));
-    Ok((papers, note))
+fn looking_up(ids: &[ArxivId]) -> Result<Response, PageError> {
+    let ids: Vec<String> = ids.iter().map(|i| i.to_string()).collect();
+    let mut chrome = Chrome::new(format!("Looking up {}", ids.join(", ")));
+    chrome.refresh_s = Some(REFRESH_S);
+    let html = LookingUpPage { chrome, ids }.render().map_err(render_error)?;
+    let mut res = (StatusCode::ACCEPTED, Html(html)).into_response();
+    res.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(res)
 }
 
 #[derive(Template)]
@@ -93,8 +49,30 @@ pub(super) async fn page(
     peer: Option<std::net::IpAddr>,
 ) -> Result<Response, PageError> {
     let key = format!("paper:{}", ids.iter().map(|i| i.as_str()).collect::<Vec<_>>().join(","));
+    // Ids not in the store are looked up first, outside the page cache: the answer depends on the queue.
+    let wanted: Vec<String> = ids.iter().map(|i| i.as_str().to_string()).collect();
+    let stored = state.app.store.get_papers(&wanted).await?;
+    let missing: Vec<ArxivId> =
+        ids.iter().filter(|i| stored.iter().all(|p| p.id != i.as_str())).map(ArxivId::unversioned).collect();
+    let mut note = None;
+    if !missing.is_empty() {
+        match state.lookups.ensure(&state.app, &missing, peer).await {
+            Outcome::Done { failed } if failed.is_empty() => {}
+            Outcome::Done { .. } => note = Some("arXiv could not be asked about it just now; try again later."),
+            Outcome::Waiting => return looking_up(&missing),
+            Outcome::Refused { message, retry_after } => {
+                if stored.is_empty() {
+                    let mut res = PageError::new(StatusCode::TOO_MANY_REQUESTS, message).into_response();
+                    if let Ok(v) = HeaderValue::from_str(&retry_after.as_secs().max(1).to_string()) {
+                        res.headers_mut().insert(header::RETRY_AFTER, v);
+                    }
+                    return Ok(res);
+                }
+            }
+        }
+    }
     cached(state, key, headers, async {
-        let (papers, note) = fetch(state, &ids).await?;
+        let papers = state.app.store.get_papers(&wanted).await?;
         if papers.is_empty() {
             let shown: Vec<String> = ids.iter().map(|i| i.to_string()).collect();
             let msg = match note {

@@ -1,6 +1,7 @@
 //! What templates show of a paper: display-ready strings, built once per render from a [`StoredPaper`].
 
 use crate::domain::{AnnounceKind, Category};
+use crate::domain::{cap_text, field_caps};
 use crate::store::StoredPaper;
 
 use super::text;
@@ -47,9 +48,20 @@ impl PaperView {
     }
 
     fn build(p: &StoredPaper, kind: Option<AnnounceKind>, terms: &[String], snippet: Option<usize>) -> Self {
+        // The store caps fields as they arrive; rows stored before the caps existed are cut here, so no page
+        // renders more than the caps whatever the store holds.
+        let capped = |s: &str, max: usize| {
+            let mut t = s.to_string();
+            cap_text(&mut t, max);
+            t
+        };
+        let title = capped(&p.title, field_caps::TITLE);
+        let abstract_text = capped(&p.abstract_text, field_caps::ABSTRACT);
+        let authors: Vec<String> =
+            p.authors.iter().take(field_caps::AUTHORS).map(|a| capped(a, field_caps::AUTHOR)).collect();
         let abstract_html = match snippet {
-            Some(max) => text::snippet(&p.abstract_text, terms, max),
-            None => text::rich(&p.abstract_text, terms),
+            Some(max) => text::snippet(&abstract_text, terms, max),
+            None => text::rich(&abstract_text, terms),
         };
         let year = p
             .submitted
@@ -61,11 +73,11 @@ impl PaperView {
         PaperView {
             id: p.id.clone(),
             version: p.version.map(|v| format!("v{v}")).unwrap_or_default(),
-            title: p.title.clone(),
-            title_html: text::rich(&p.title, terms),
+            title_html: text::rich(&title, terms),
+            title,
             abstract_html,
-            authors: p.authors.iter().map(|a| AuthorView { name: a.clone(), search: author_search(a) }).collect(),
-            authors_plain: p.authors.join(" and "),
+            authors_plain: authors.join(" and "),
+            authors: authors.iter().map(|a| AuthorView { name: a.clone(), search: author_search(a) }).collect(),
             categories: p
                 .categories
                 .iter()
@@ -75,9 +87,9 @@ impl PaperView {
                     primary: *c == p.primary_category,
                 })
                 .collect(),
-            comments: p.comments.clone().filter(|c| !c.trim().is_empty()),
-            journal_ref: p.journal_ref.clone(),
-            doi: p.doi.clone(),
+            comments: p.comments.as_deref().filter(|c| !c.trim().is_empty()).map(|c| capped(c, field_caps::COMMENTS)),
+            journal_ref: p.journal_ref.as_deref().map(|j| capped(j, field_caps::JOURNAL_REF)),
+            doi: p.doi.as_deref().map(|d| capped(d, field_caps::DOI)),
             year,
             announced: p.first_announced.map(|d| d.to_string()).unwrap_or_default(),
             kind: kind.map_or("", kind_label),
@@ -125,11 +137,19 @@ pub struct Chrome {
     pub feed: Option<FeedLink>,
     /// The search box's value.
     pub query: String,
+    /// Reload the page after this many seconds (pages that wait for something).
+    pub refresh_s: Option<u32>,
 }
 
 impl Chrome {
     pub fn new(title: impl Into<String>) -> Self {
-        Chrome { title: title.into(), asset_version: super::assets::version(), feed: None, query: String::new() }
+        Chrome {
+            title: title.into(),
+            asset_version: super::assets::version(),
+            feed: None,
+            query: String::new(),
+            refresh_s: None,
+        }
     }
 
     pub fn with_feed(mut self, title: impl Into<String>, url: impl Into<String>) -> Self {

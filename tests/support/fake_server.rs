@@ -81,6 +81,8 @@ pub enum Reply {
     },
     /// `500 Internal Server Error`.
     Status500,
+    /// Waits this long after reading the request, then answers with the inner reply: a slow upstream.
+    Delayed(Duration, Box<Reply>),
     /// Reads the request, then closes the socket with a TCP reset and no response.
     Reset,
     /// Sends a `200` status line and headers announcing a body, then sends nothing for this long and closes.
@@ -343,6 +345,13 @@ impl State {
 
 /// Writes `reply` (or performs the fault) and closes the connection.
 async fn answer(mut stream: TcpStream, reply: Reply, request: &RecordedRequest) {
+    let reply = match reply {
+        Reply::Delayed(wait, inner) => {
+            tokio::time::sleep(wait).await;
+            *inner
+        }
+        other => other,
+    };
     match reply {
         Reply::Ok { status, headers, body } => {
             let headers: Vec<(&str, &str)> = headers.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
@@ -360,6 +369,10 @@ async fn answer(mut stream: TcpStream, reply: Reply, request: &RecordedRequest) 
         }
         Reply::Status500 => {
             let _ = stream.write_all(&response_bytes(500, &[], b"Internal error.")).await;
+        }
+        // Unwrapped above; a delay inside a delay answers 500.
+        Reply::Delayed(..) => {
+            let _ = stream.write_all(&response_bytes(500, &[], b"Nested Delayed reply.")).await;
         }
         Reply::Reset => {
             // SO_LINGER 0: dropping the socket sends RST instead of an orderly FIN.
