@@ -46,6 +46,9 @@ pub struct App {
     write_lock: Arc<tokio::sync::Mutex<()>>,
     /// Bumped after every stored batch and index commit: caches of rendered pages key on it.
     generation: Arc<AtomicU64>,
+    /// Why search is unavailable (`None`: it is available). Set when writing the index failed (a full disk):
+    /// the store keeps serving listings and papers, and [`App::recover_index`] clears it.
+    search_down: Arc<std::sync::RwLock<Option<String>>>,
 }
 
 impl App {
@@ -57,11 +60,21 @@ impl App {
         let store = Store::open(&config.db_path()).await?;
         let index = SearchIndex::open(&config.index_dir())?;
         let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(4);
-        let indexer = Indexer::new(&index, threads, 256)?;
-        let stats = search::catch_up(&store, &indexer, |_, _| {}).await?;
-        if stats.indexed > 0 {
-            tracing::info!(indexed = stats.indexed, seq = stats.seq, "search index caught up with the store");
-        }
+        let indexer = Indexer::new(&index, threads, 256);
+        // A full disk must not keep the server from serving what the store holds: search is marked
+        // unavailable and catches up later (`recover_index`).
+        let search_down = match search::catch_up(&store, &indexer, |_, _| {}).await {
+            Ok(stats) => {
+                if stats.indexed > 0 {
+                    tracing::info!(indexed = stats.indexed, seq = stats.seq, "search index caught up with the store");
+                }
+                None
+            }
+            Err(e) => {
+                tracing::error!("search is unavailable: {e}");
+                Some(e.to_string())
+            }
+        };
         let http = ArxivHttp::new(config.http())?;
         let llm = crate::llm::Service::from_config(&config.llm).map_err(AppError::Llm)?;
         let related = crate::related::RelatedService::new(config.related.clone(), store.clone(), index.clone())
@@ -77,7 +90,54 @@ impl App {
             related_on_ingest: Arc::new(AtomicBool::new(true)),
             write_lock: Arc::default(),
             generation: Arc::default(),
+            search_down: Arc::new(std::sync::RwLock::new(search_down)),
         })
+    }
+
+    /// Why search is unavailable, if it is (see [`App::recover_index`]).
+    pub fn search_unavailable(&self) -> Option<String> {
+        self.search_down.read().ok().and_then(|r| r.clone())
+    }
+
+    fn search_failed(&self, e: &search::SearchError) {
+        tracing::error!("search is unavailable: {e}");
+        if let Ok(mut w) = self.search_down.write() {
+            *w = Some(e.to_string());
+        }
+    }
+
+    /// While search is unavailable, tries [`App::recover_index`] every `every` (for `serve`).
+    pub fn watch_index(&self, every: std::time::Duration) -> tokio::task::JoinHandle<()> {
+        let app = self.clone();
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(every).await;
+                if app.search_unavailable().is_some() {
+                    // A failure is recorded (and logged) by recover_index itself.
+                    let _ = app.recover_index().await;
+                }
+            }
+        })
+    }
+
+    /// After a failed index write: opens a new writer, re-indexes from the store every row since the last
+    /// commit, and marks search available again. `serve` calls it every half minute while search is down.
+    pub async fn recover_index(&self) -> Result<search::IndexStats, AppError> {
+        let _guard = self.write_lock.lock().await;
+        match self.indexer.recover(&self.store).await {
+            Ok(stats) => {
+                if let Ok(mut w) = self.search_down.write() {
+                    *w = None;
+                }
+                self.generation.fetch_add(1, Ordering::Release);
+                tracing::info!(indexed = stats.indexed, "search index caught up: search is available again");
+                Ok(stats)
+            }
+            Err(e) => {
+                self.search_failed(&e);
+                Err(e.into())
+            }
+        }
     }
 
     /// Stores a batch (with an optional checkpoint committed atomically with it) and adds the changed rows
@@ -103,7 +163,14 @@ impl App {
             let texts: Vec<(&str, &str, &str)> =
                 rows.iter().map(|r| (r.id.as_str(), r.title.as_str(), r.abstract_text.as_str())).collect();
             self.related.add_to_lexicon(&texts);
-            self.indexer.add(rows).await?;
+            // The batch is safe in the store; an index that cannot take it (a full disk) catches up later. While
+            // search is down nothing is added: a commit must never claim rows the failed writer lost, and
+            // `recover_index` re-adds everything after the last commit in one go.
+            if self.search_unavailable().is_none()
+                && let Err(e) = self.indexer.add(rows).await
+            {
+                self.search_failed(&e);
+            }
         }
         self.generation.fetch_add(1, Ordering::Release);
         if !jobs.is_empty() {
@@ -145,8 +212,14 @@ impl App {
     }
 
     /// Commits the index so everything stored so far is searchable.
+    /// A failed commit (a full disk) marks search unavailable rather than failing the caller: the store
+    /// holds every row, and [`App::recover_index`] indexes them when the disk takes writes again.
     pub async fn commit_index(&self) -> Result<(), AppError> {
-        self.indexer.commit().await?;
+        if self.search_unavailable().is_none()
+            && let Err(e) = self.indexer.commit().await
+        {
+            self.search_failed(&e);
+        }
         self.generation.fetch_add(1, Ordering::Release);
         Ok(())
     }

@@ -176,6 +176,9 @@ pub fn main() -> ExitCode {
     }
 }
 
+/// How often `serve` tries to bring an unwritable search index back (see `App::watch_index`).
+const INDEX_RETRY: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// Builds the related papers' TF-IDF index in the background, loads the cross-encoder (the bundled one unless
 /// configured otherwise) and starts its background jobs.
 async fn start_related(app: &App) {
@@ -206,6 +209,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
             // The default public URL follows the address actually served.
             config.server.addr = addr;
             let app = App::open(config).await?;
+            app.watch_index(INDEX_RETRY);
             start_related(&app).await;
             if !no_ingest {
                 crate::ingest::scheduler::spawn(app.clone());
@@ -217,6 +221,11 @@ async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
             let app = App::open(config).await?;
             let summary = crate::ingest::run_once(&app, &args).await?;
             print!("{summary}");
+            if let Some(why) = app.search_unavailable() {
+                // Everything fetched is in the store; the index catches up at the next start with space.
+                eprintln!("error: the search index was not updated: {why}");
+                return Ok(ExitCode::FAILURE);
+            }
             if !summary.errors.is_empty() {
                 return Ok(ExitCode::FAILURE);
             }
@@ -254,6 +263,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
                 .await?;
                 print!("{summary}");
             }
+            app.watch_index(INDEX_RETRY);
             start_related(&app).await;
             println!("Papertide demo: open http://{addr}/");
             crate::web::serve(app.clone(), addr).await?;

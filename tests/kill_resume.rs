@@ -86,3 +86,45 @@ async fn a_killed_oai_harvest_resumes_without_losing_or_duplicating_papers() {
     assert_eq!(app.index.num_docs(), (PAGES * 3) as u64);
     assert_eq!(app.store.checkpoint("oai:physics:hep-ex:arXiv::").await.unwrap(), None, "harvest complete");
 }
+
+/// The command line on a harvest whose page 2 is a `200` with nothing in it (issue 19, item 2): exit 1, the
+/// error names the URL, and a second run resumes from page 2 and completes the list.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_empty_page_two_exits_1_and_the_next_run_resumes_there() {
+    let server = FakeServer::start().await;
+    server.script("/oai?verb=ListRecords&metadataPrefix=arXiv&set=physics:hep-ex", [Reply::xml(page(0))]);
+    server.script("/oai?verb=ListRecords&resumptionToken=chain|1", [Reply::ok("")]);
+    for k in 2..PAGES {
+        server.script(format!("/oai?verb=ListRecords&resumptionToken=chain|{k}").as_str(), [Reply::xml(page(k))]);
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("papertide.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[arxiv]\noai_url = \"{}\"\nrequest_interval_ms = 0\nretry_initial_ms = 10\nretry_max_elapsed_s = 1\n",
+            server.url("/oai")
+        ),
+    )
+    .unwrap();
+    let run = || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_papertide"))
+            .args(["--data-dir", dir.path().to_str().unwrap(), "--config", config.to_str().unwrap()])
+            .args(["ingest", "--source", "oai", "--category", "hep-ex"])
+            .env("RUST_LOG", "papertide=error")
+            .output()
+            .unwrap()
+    };
+    let first = run();
+    let out = String::from_utf8_lossy(&first.stdout);
+    assert_eq!(first.status.code(), Some(1), "{out}");
+    assert!(out.contains("resumptionToken=chain%7C1") || out.contains("resumptionToken=chain|1"), "{out}");
+    assert!(out.contains("not an OAI-PMH response"), "{out}");
+    assert!(out.contains("new 3"), "page 1 is kept: {out}");
+
+    server.script("/oai?verb=ListRecords&resumptionToken=chain|1", [Reply::xml(page(1))]);
+    let second = run();
+    let out = String::from_utf8_lossy(&second.stdout);
+    assert_eq!(second.status.code(), Some(0), "{out}");
+    assert!(out.contains(&format!("new {}", (PAGES - 1) * 3)), "{out}");
+}

@@ -157,3 +157,17 @@ async fn hostile_and_empty_queries_get_messages_not_errors() {
     assert!(app.index.search("   ", &opts()).unwrap_err().to_string().contains("Type some words"));
     assert!(app.index.search(&"x".repeat(1001), &opts()).unwrap_err().to_string().contains("too long"));
 }
+
+/// An index created but never committed (a first import killed before its first commit) is not "another
+/// schema version": it is used as it is, not deleted and rebuilt (issue 19, item 6).
+#[test]
+fn an_index_that_was_never_committed_is_used_not_rebuilt() {
+    let dir = tempfile::tempdir().unwrap();
+    let at = dir.path().join("index");
+    let first = papertide::search::SearchIndex::open(&at).unwrap();
+    drop(first);
+    std::fs::write(at.join("marker"), b"kept").unwrap();
+    let again = papertide::search::SearchIndex::open(&at).unwrap();
+    assert_eq!(again.indexed_seq(), 0);
+    assert!(at.join("marker").exists(), "the directory was wiped as if it were another version");
+}

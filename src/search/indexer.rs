@@ -20,37 +20,65 @@ pub struct IndexStats {
 
 /// The single writer of an index. Tantivy work is CPU-bound and may block, so every call that touches the
 /// writer runs on the blocking thread pool, never on the async runtime.
+///
+/// A tantivy writer whose worker failed (a full disk, an I/O error) is dead for good: every later call says
+/// "An index writer was killed". So a failed `add` or `commit` drops the writer and forgets what it had
+/// added since the last commit; the next call opens a new writer, and [`Indexer::recover`] re-adds the lost
+/// rows from the store, which always holds them.
 #[derive(Clone)]
 pub struct Indexer {
     index: SearchIndex,
-    writer: Arc<Mutex<IndexWriter<TantivyDocument>>>,
+    writer: Arc<Mutex<Option<IndexWriter<TantivyDocument>>>>,
+    threads: usize,
+    budget: usize,
     /// The highest store sequence handed to `add`. Callers add rows in sequence order under the app's write
     /// lock, so every row up to it has been added and a commit may claim it.
     added_seq: Arc<AtomicI64>,
 }
 
+type WriterSlot = Option<IndexWriter<TantivyDocument>>;
+
 impl Indexer {
-    /// `threads` indexing workers sharing `memory_mb` of buffers.
-    pub fn new(index: &SearchIndex, threads: usize, memory_mb: usize) -> Result<Self> {
+    /// `threads` indexing workers sharing `memory_mb` of buffers. The writer opens on first use.
+    pub fn new(index: &SearchIndex, threads: usize, memory_mb: usize) -> Self {
         let threads = threads.max(1);
         let budget = (memory_mb.max(15 * threads)) << 20;
-        let writer = index.index.writer_with_num_threads(threads, budget)?;
         let added_seq = Arc::new(AtomicI64::new(index.indexed_seq()));
-        Ok(Indexer { index: index.clone(), writer: Arc::new(Mutex::new(writer)), added_seq })
+        Indexer { index: index.clone(), writer: Arc::new(Mutex::new(None)), threads, budget, added_seq }
+    }
+
+    /// Runs `f` with the writer (opening one if needed). On failure the writer is dropped, the rows added
+    /// since the last commit are forgotten (the store still has them), and the error is named.
+    fn with_writer<T>(&self, f: impl FnOnce(&mut IndexWriter<TantivyDocument>) -> tantivy::Result<T>) -> Result<T> {
+        let mut slot = self.writer.lock().map_err(|_| SearchError::Task("index writer lock poisoned".into()))?;
+        let result = self.open_writer(&mut slot).and_then(f);
+        result.map_err(|e| {
+            *slot = None;
+            self.added_seq.store(self.index.indexed_seq(), Ordering::SeqCst);
+            super::diagnose(self.index.dir.as_deref(), e)
+        })
+    }
+
+    fn open_writer<'a>(&self, slot: &'a mut WriterSlot) -> tantivy::Result<&'a mut IndexWriter<TantivyDocument>> {
+        if slot.is_none() {
+            *slot = Some(self.index.index.writer_with_num_threads(self.threads, self.budget)?);
+        }
+        Ok(slot.as_mut().expect("set above"))
     }
 
     /// Adds (or replaces, by id) the given rows. Not visible until `commit`.
     pub async fn add(&self, rows: Vec<IndexRow>) -> Result<u64> {
         let this = self.clone();
         blocking(move || {
-            let writer = this.writer.lock().map_err(|_| SearchError::Task("index writer lock poisoned".into()))?;
             let f = this.index.fields;
-            for row in &rows {
-                writer.delete_term(Term::from_field_text(f.id, &row.id));
-                writer.add_document(to_doc(&this.index, row))?;
-                this.added_seq.fetch_max(row.seq, Ordering::SeqCst);
-            }
-            Ok(rows.len() as u64)
+            this.with_writer(|writer| {
+                for row in &rows {
+                    writer.delete_term(Term::from_field_text(f.id, &row.id));
+                    writer.add_document(to_doc(&this.index, row))?;
+                    this.added_seq.fetch_max(row.seq, Ordering::SeqCst);
+                }
+                Ok(rows.len() as u64)
+            })
         })
         .await
     }
@@ -59,12 +87,14 @@ impl Indexer {
     pub async fn commit(&self) -> Result<()> {
         let this = self.clone();
         blocking(move || {
-            let mut writer = this.writer.lock().map_err(|_| SearchError::Task("index writer lock poisoned".into()))?;
-            let seq = this.added_seq.load(Ordering::SeqCst);
-            let payload = serde_json::to_string(&Payload { schema: SCHEMA_VERSION, seq }).unwrap_or_default();
-            let mut prepared = writer.prepare_commit()?;
-            prepared.set_payload(&payload);
-            prepared.commit()?;
+            this.with_writer(|writer| {
+                let seq = this.added_seq.load(Ordering::SeqCst);
+                let payload = serde_json::to_string(&Payload { schema: SCHEMA_VERSION, seq }).unwrap_or_default();
+                let mut prepared = writer.prepare_commit()?;
+                prepared.set_payload(&payload);
+                prepared.commit()?;
+                Ok(())
+            })?;
             this.index.reload()?;
             Ok(())
         })
@@ -75,13 +105,29 @@ impl Indexer {
     pub async fn clear(&self) -> Result<()> {
         let this = self.clone();
         blocking(move || {
-            let writer = this.writer.lock().map_err(|_| SearchError::Task("index writer lock poisoned".into()))?;
-            writer.delete_all_documents()?;
+            this.with_writer(|writer| {
+                writer.delete_all_documents()?;
+                Ok(())
+            })?;
             this.added_seq.store(0, Ordering::SeqCst);
             Ok(())
         })
         .await?;
         self.commit().await
+    }
+
+    /// Brings the index back after a failed write: a fresh writer, then every row changed since the last
+    /// committed sequence re-added from the store and committed. Callers hold the app's write lock.
+    pub async fn recover(&self, store: &Store) -> Result<IndexStats> {
+        {
+            let mut slot = self.writer.lock().map_err(|_| SearchError::Task("index writer lock poisoned".into()))?;
+            *slot = None;
+        }
+        self.added_seq.store(self.index.indexed_seq(), Ordering::SeqCst);
+        let stats = catch_up(store, self, |_, _| {}).await?;
+        // Commit even when nothing was re-added: it proves the disk takes writes again.
+        self.commit().await?;
+        Ok(stats)
     }
 }
 

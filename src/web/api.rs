@@ -15,6 +15,7 @@ pub(super) async fn healthz(State(app): State<App>) -> Result<Json<Value>, WebEr
         "status": "ok",
         "papers": app.store.paper_count().await?,
         "indexed_docs": app.index.num_docs(),
+        "search": if app.search_unavailable().is_some() { "unavailable" } else { "ok" },
     })))
 }
 
@@ -73,6 +74,7 @@ pub(super) async fn search(
         until: parse_day("until", p.until.as_deref())?,
         sort: p.sort.unwrap_or_default(),
     };
+    super::search::search_available(&app)?;
     let index = app.index.clone();
     let query = p.query;
     // Searching is CPU work: keep it off the async workers.

@@ -21,6 +21,9 @@ pub enum WebError {
     Search(#[from] crate::search::SearchError),
     #[error("{0}")]
     Internal(String),
+    /// A part of the service is down for a reason the reader may know (search on a full disk).
+    #[error("{0}")]
+    Unavailable(String),
 }
 
 impl WebError {
@@ -28,6 +31,7 @@ impl WebError {
         match self {
             WebError::BadRequest(_) => StatusCode::BAD_REQUEST,
             WebError::NotFound(_) => StatusCode::NOT_FOUND,
+            WebError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             WebError::Search(crate::search::SearchError::BadQuery(_)) => StatusCode::BAD_REQUEST,
             _ => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -36,7 +40,7 @@ impl WebError {
     /// What the user may see: the message for their mistakes, a generic line for ours.
     pub fn public_message(&self) -> String {
         match self {
-            WebError::BadRequest(m) | WebError::NotFound(m) => m.clone(),
+            WebError::BadRequest(m) | WebError::NotFound(m) | WebError::Unavailable(m) => m.clone(),
             WebError::Search(crate::search::SearchError::BadQuery(m)) => m.clone(),
             _ => "Something went wrong on our side; it has been logged. Please try again.".into(),
         }

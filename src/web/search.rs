@@ -101,8 +101,22 @@ impl Form {
     }
 }
 
+/// Search is down while its index cannot be written (a full disk: see `App::recover_index`); readers get a
+/// plain 503 without the server's paths (the log has them).
+pub(super) fn search_available(app: &crate::app::App) -> Result<(), WebError> {
+    match app.search_unavailable() {
+        None => Ok(()),
+        Some(_) => Err(WebError::Unavailable(
+            "Search is unavailable just now: the server's disk is full, so its search index cannot be updated. \
+             Listings and papers still work; search comes back by itself when space returns."
+                .into(),
+        )),
+    }
+}
+
 /// Runs a search on the blocking pool (tantivy is CPU work).
 pub async fn run(state: &WebState, query: &str, opts: SearchOptions) -> Result<SearchResults, WebError> {
+    search_available(&state.app)?;
     let index = state.app.index.clone();
     let query = query.to_string();
     tokio::task::spawn_blocking(move || index.search(&query, &opts))
