@@ -30,13 +30,7 @@ async fn app() -> (tempfile::TempDir, App) {
 }
 
 async fn get(app: &App, uri: &str) -> (StatusCode, Value) {
-    let res = papertide::web::build_router(app.clone())
-        .oneshot(Request::builder().uri(uri).body(Body::empty()).unwrap())
-        .await
-        .unwrap();
-    let status = res.status();
-    let bytes = res.into_body().collect().await.unwrap().to_bytes();
-    (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+    support::router::get_json(app, uri).await
 }
 
 #[tokio::test]

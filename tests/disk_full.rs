@@ -9,14 +9,11 @@ mod support;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use axum::body::Body;
-use axum::http::{Request, StatusCode};
-use http_body_util::BodyExt;
+use axum::http::StatusCode;
 use papertide::app::App;
 use papertide::domain::PaperRecord;
 use serde_json::Value;
 use support::papers::paper;
-use tower::ServiceExt;
 
 /// A tmpfs mounted at a directory, unmounted on drop.
 struct Tmpfs(PathBuf);
@@ -55,13 +52,7 @@ fn papers(from: usize, n: usize) -> Vec<PaperRecord> {
 }
 
 async fn get(app: &App, uri: &str) -> (StatusCode, Value) {
-    let res = papertide::web::build_router(app.clone())
-        .oneshot(Request::builder().uri(uri).body(Body::empty()).unwrap())
-        .await
-        .unwrap();
-    let status = res.status();
-    let bytes = res.into_body().collect().await.unwrap().to_bytes();
-    (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+    support::router::get_json(app, uri).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -5,6 +5,7 @@
 //! * [`fake_llm`]: a streaming OpenAI-compatible Chat Completions server (axum) with fault injection.
 //! * [`papers`]: paper records with test defaults.
 //! * [`config`]: configs with data in a temp dir and arXiv settings for a loopback fake.
+//! * [`router`]: requests through the real router without a socket.
 
 // Each integration test binary compiles this module separately and uses only part of it.
 #![allow(dead_code)]
@@ -13,3 +14,4 @@ pub mod config;
 pub mod fake_llm;
 pub mod fake_server;
 pub mod papers;
+pub mod router;
