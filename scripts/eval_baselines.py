@@ -11,9 +11,10 @@ Corpus: every paper of --corpus-judgments (the whole judged set: 5,539 papers, a
 evaluation's 4,955). Queries: those of --judgments (a split file). Two scores per system, as `papertide eval
 related` computes them: "condensed" (the system's ranking of the whole corpus, unjudged papers removed, top 5)
 and "pool" (the query's judged candidates ranked by the system). nDCG@5 with linear gains 0/1/2; P@5 = share of
-the top 5 rated >= 1.
+the top 5 rated >= 1; judged@5 = share of the uncondensed top 5 that is judged (below 1, the condensed score is
+optimistic: judge the rest blind with scripts/judge_packets.py, from --lists-out).
 
-  python3 scripts/eval_baselines.py --judgments data/relatedness/dev.jsonl [--bi-encoder DIR]
+  python3 scripts/eval_baselines.py --judgments data/relatedness/dev.jsonl [--bi-encoder DIR] [--lists-out F]
 Needs: scikit-learn, numpy (and torch + transformers for the bi-encoder).
 """
 import argparse
@@ -27,18 +28,25 @@ from train_reranker import evaluate, ndcg_at, paper_text, read_judgments  # noqa
 import numpy as np  # noqa: E402
 
 
-def condensed(groups, rank_fn):
-    nd, pr = [], []
+LISTS = []  # (system, query, uncondensed top 5), for --lists-out
+
+
+def condensed(groups, rank_fn, system=""):
+    nd, pr, seen = [], [], []
     for q, cands in groups.items():
         judged = dict(cands)
-        order = [c for c in rank_fn(q) if c in judged][:5]
+        ranked = rank_fn(q)
+        top = ranked[:5]
+        LISTS.append({"system": system, "query": q, "top": top})
+        seen.append(sum(1 for c in top if c in judged) / 5)
+        order = [c for c in ranked if c in judged][:5]
         rs = [judged[c] for c in order]
         n = ndcg_at(rs, list(judged.values()))
         if n is None:
             continue
         nd.append(n)
         pr.append(sum(1 for r in rs if r >= 1) / 5)
-    return round(float(np.mean(nd)), 4), round(float(np.mean(pr)), 4), len(nd)
+    return round(float(np.mean(nd)), 4), round(float(np.mean(pr)), 4), len(nd), round(float(np.mean(seen)), 3)
 
 
 def main():
@@ -47,6 +55,7 @@ def main():
     ap.add_argument("--corpus-judgments", default="../shared/data/relatedness/judgments.jsonl")
     ap.add_argument("--corpus", default="../shared/data/arxiv-cs-2025-2026.jsonl.gz")
     ap.add_argument("--bi-encoder", help="all-MiniLM-L6-v2 directory (BertModel weights)")
+    ap.add_argument("--lists-out", help="write each system's uncondensed top 5 per query here (JSONL), for judging")
     a = ap.parse_args()
     from sklearn import svm
     from sklearn.feature_extraction.text import TfidfVectorizer
@@ -81,7 +90,7 @@ def main():
         s[pos[q]] = -1e9
         return [papers[i] for i in np.argsort(-s, kind="stable")]
 
-    c = condensed(groups, cos_rank)
+    c = condensed(groups, cos_rank, "tfidf")
     p = evaluate(groups, {(q, cc): float(sims[q][pos[cc]]) for q, cc in pairs})
     rows["TF-IDF cosine (sklearn, arxiv-sanity-lite features)"] = (c, p)
 
@@ -98,7 +107,7 @@ def main():
         s[pos[q]] = -1e9
         return [papers[i] for i in np.argsort(-s, kind="stable")]
 
-    c = condensed(groups, svm_rank)
+    c = condensed(groups, svm_rank, "arxiv-sanity-lite")
     p = evaluate(groups, {(q, cc): float(svm_scores[q][pos[cc]]) for q, cc in pairs})
     rows["arxiv-sanity-lite (TF-IDF + per-query SVM)"] = (c, p)
 
@@ -124,14 +133,18 @@ def main():
             s[pos[q]] = -1e9
             return [papers[i] for i in np.argsort(-s, kind="stable")]
 
-        c = condensed(groups, bi_rank)
+        c = condensed(groups, bi_rank, "bi-encoder")
         p = evaluate(groups, {(q, cc): float(sim[pos[q], pos[cc]]) for q, cc in pairs})
         rows["all-MiniLM-L6-v2 bi-encoder cosine"] = (c, p)
 
     print(f"{len(groups)} queries of {a.judgments}; corpus {len(papers)} papers")
-    print("| system | condensed nDCG@5 | P@5 | pool nDCG@5 | P@5 |\n|---|---|---|---|---|")
+    print("| system | condensed nDCG@5 | P@5 | judged@5 | pool nDCG@5 | P@5 |\n|---|---|---|---|---|---|")
     for name, (c, p) in rows.items():
-        print(f"| {name} | {c[0]:.3f} | {c[1]:.3f} | {p[0]:.3f} | {p[1]:.3f} |")
+        print(f"| {name} | {c[0]:.3f} | {c[1]:.3f} | {c[3]:.2f} | {p[0]:.3f} | {p[1]:.3f} |")
+    if a.lists_out:
+        with open(a.lists_out, "w") as f:
+            for row in LISTS:
+                f.write(json.dumps(row) + "\n")
 
 
 if __name__ == "__main__":

@@ -109,12 +109,15 @@ impl App {
     /// While search is unavailable, tries [`App::recover_index`] every `every` (for `serve`).
     pub fn watch_index(&self, every: std::time::Duration) -> tokio::task::JoinHandle<()> {
         let app = self.clone();
-        tokio::spawn(async move {
-            loop {
-                tokio::time::sleep(every).await;
-                if app.search_unavailable().is_some() {
-                    // A failure is recorded (and logged) by recover_index itself.
-                    let _ = app.recover_index().await;
+        crate::tasks::supervise("search index recovery", move || {
+            let app = app.clone();
+            async move {
+                loop {
+                    tokio::time::sleep(every).await;
+                    if app.search_unavailable().is_some() {
+                        // A failure is recorded (and logged) by recover_index itself.
+                        let _ = app.recover_index().await;
+                    }
                 }
             }
         })

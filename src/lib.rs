@@ -15,4 +15,5 @@ pub mod related;
 pub mod rerank;
 pub mod search;
 pub mod store;
+pub mod tasks;
 pub mod web;

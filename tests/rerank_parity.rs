@@ -12,6 +12,13 @@ use std::path::Path;
 
 const MODEL: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/models/ce-arxiv-minilm-l6");
 
+/// The kernel paths to check: every one the CPU has, or only those named in `PAPERTIDE_PARITY_ISA` (comma
+/// separated), for a slow run under emulation (`qemu-aarch64`: see the README).
+fn isas() -> Vec<Isa> {
+    let only = std::env::var("PAPERTIDE_PARITY_ISA").unwrap_or_default();
+    Isa::supported().into_iter().filter(|i| only.is_empty() || only.split(',').any(|n| n.trim() == i.name())).collect()
+}
+
 fn load_refs(dir: &Path) -> Vec<(String, String, usize, f32)> {
     let text = std::fs::read_to_string(dir.join("reference_scores.jsonl")).expect("reference_scores.jsonl");
     text.lines()
@@ -60,7 +67,7 @@ fn parity_with_pytorch_reference() {
     let refs = load_refs(dir);
     let all = !cfg!(debug_assertions) || std::env::var_os("PAPERTIDE_PARITY_ALL").is_some();
     let limit = if all { usize::MAX } else { 32 };
-    for isa in Isa::supported() {
+    for isa in isas() {
         let name = isa.name();
         for max_length in [128, 256] {
             let (err, n) = max_error(dir, isa, Dtype::F32, max_length, &refs, limit);
@@ -84,7 +91,7 @@ fn bundled_model_parity_with_pytorch() {
         return;
     }
     let refs = load_refs(dir);
-    for isa in Isa::supported() {
+    for isa in isas() {
         for max_length in [128, 256] {
             let (err, n) = max_error(dir, isa, Dtype::F32, max_length, &refs, usize::MAX);
             eprintln!(

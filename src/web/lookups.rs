@@ -174,7 +174,8 @@ impl Lookups {
 
     fn start_worker(&self, app: &App) {
         self.0.worker.get_or_init(|| {
-            tokio::spawn(worker(self.clone(), app.clone()));
+            let (lookups, app) = (self.clone(), app.clone());
+            crate::tasks::supervise("arXiv lookups", move || worker(lookups.clone(), app.clone()));
         });
     }
 }
@@ -183,6 +184,14 @@ impl Lookups {
 async fn worker(lookups: Lookups, app: App) {
     let spacing = Duration::from_millis(app.config.arxiv.request_interval_ms.saturating_mul(2));
     let mut failures: u32 = 0;
+    // A batch left in flight by a worker that panicked (this one is its supervised restart) counts as failed,
+    // so its readers are answered and a later visit asks again.
+    {
+        let mut q = lookups.queue();
+        let stuck: Vec<String> = q.in_flight.drain().collect();
+        q.failed.extend(stuck);
+    }
+    lookups.0.done.send_modify(|n| *n += 1);
     loop {
         let batch: Vec<ArxivId> = {
             let mut q = lookups.queue();
