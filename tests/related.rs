@@ -8,15 +8,12 @@ use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use axum::body::Body;
-use axum::http::{Request, StatusCode};
-use http_body_util::BodyExt;
+use axum::http::StatusCode;
 use papertide::app::App;
 use papertide::domain::PaperRecord;
 use papertide::store::{NewJob, RelatedItem};
 use serde_json::Value;
 use support::fake_server::{FakeServer, Reply};
-use tower::ServiceExt;
 
 const MODEL: &str = "../shared/models/ce-arxiv-minilm-l6";
 
@@ -63,12 +60,7 @@ async fn fill(app: &App, recs: &[PaperRecord]) {
 }
 
 async fn get(app: &App, uri: &str) -> (StatusCode, Vec<u8>) {
-    let res = papertide::web::build_router(app.clone())
-        .oneshot(Request::builder().uri(uri).body(Body::empty()).unwrap())
-        .await
-        .unwrap();
-    let status = res.status();
-    (status, res.into_body().collect().await.unwrap().to_bytes().to_vec())
+    support::router::get_bytes(app, uri).await
 }
 
 async fn api(app: &App, id: &str) -> Value {
