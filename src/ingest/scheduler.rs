@@ -8,25 +8,28 @@ use chrono::{Days, NaiveDate, Utc};
 use super::{RunSummary, feeds, oai, oai_sets};
 use crate::app::App;
 
+/// Starts the schedule, supervised: a panic is logged and the schedule starts again.
 pub fn spawn(app: App) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
-        let every = Duration::from_secs(app.config.ingest.rss_poll_minutes.max(1) * 60);
-        let mut last_refresh: Option<NaiveDate> = None;
-        loop {
-            let mut summary = RunSummary::new("rss");
-            if let Err(e) = feeds::poll(&app, &app.config.categories, &mut summary).await {
-                tracing::error!("scheduled feed poll failed: {e}");
-            } else {
-                tracing::info!("scheduled feed poll: {}", summary.to_string().trim_end());
-            }
-            let today = Utc::now().date_naive();
-            if app.config.ingest.oai_refresh && last_refresh != Some(today) {
-                refresh(&app, today).await;
-                last_refresh = Some(today);
-            }
-            tokio::time::sleep(every).await;
+    crate::tasks::supervise("ingest scheduler", move || run(app.clone()))
+}
+
+async fn run(app: App) {
+    let every = Duration::from_secs(app.config.ingest.rss_poll_minutes.max(1) * 60);
+    let mut last_refresh: Option<NaiveDate> = None;
+    loop {
+        let mut summary = RunSummary::new("rss");
+        if let Err(e) = feeds::poll(&app, &app.config.categories, &mut summary).await {
+            tracing::error!("scheduled feed poll failed: {e}");
+        } else {
+            tracing::info!("scheduled feed poll: {}", summary.to_string().trim_end());
         }
-    })
+        let today = Utc::now().date_naive();
+        if app.config.ingest.oai_refresh && last_refresh != Some(today) {
+            refresh(&app, today).await;
+            last_refresh = Some(today);
+        }
+        tokio::time::sleep(every).await;
+    }
 }
 
 /// Re-harvests the last two days over OAI-PMH: versions, dates and DOIs the feeds do not carry.

@@ -32,6 +32,8 @@ impl RetryPolicy {
 /// Runs jobs of `kind` one at a time until the process ends: `run(job)` does the work; `Ok` removes the job,
 /// `Err` queues it again after the policy's backoff (or marks it failed). `wake` is notified when new jobs
 /// arrive; the queue is also polled every few seconds (jobs whose backoff has expired, other processes).
+/// Supervised: a panic is logged and the worker starts again (the job it held is requeued at the next start
+/// of the process, like any interrupted job).
 pub fn spawn_worker<F, Fut>(
     store: Store,
     kind: &'static str,
@@ -41,37 +43,47 @@ pub fn spawn_worker<F, Fut>(
 ) -> tokio::task::JoinHandle<()>
 where
     F: Fn(JobRow) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<(), String>> + Send + 'static,
+{
+    let run = Arc::new(run);
+    crate::tasks::supervise(kind, move || {
+        let (store, wake, run) = (store.clone(), wake.clone(), run.clone());
+        work(store, kind, policy, wake, run)
+    })
+}
+
+async fn work<F, Fut>(store: Store, kind: &'static str, policy: RetryPolicy, wake: Arc<Notify>, run: Arc<F>)
+where
+    F: Fn(JobRow) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = Result<(), String>> + Send,
 {
-    tokio::spawn(async move {
-        loop {
-            let job = match store.claim_job(kind).await {
-                Ok(j) => j,
-                Err(e) => {
-                    tracing::warn!(kind, "cannot claim a job: {e}");
-                    tokio::time::sleep(Duration::from_secs(5)).await;
-                    continue;
-                }
-            };
-            let Some(job) = job else {
-                let _ = tokio::time::timeout(Duration::from_secs(5), wake.notified()).await;
+    loop {
+        let job = match store.claim_job(kind).await {
+            Ok(j) => j,
+            Err(e) => {
+                tracing::warn!(kind, "cannot claim a job: {e}");
+                tokio::time::sleep(Duration::from_secs(5)).await;
                 continue;
-            };
-            let (id, attempts, key) = (job.id, job.attempts, job.key.clone());
-            let outcome = run(job).await;
-            let stored = match outcome {
-                Ok(()) => store.complete_job(id).await,
-                Err(e) => {
-                    let retry = policy.delay(attempts);
-                    tracing::warn!(kind, key, attempts, retry_in_s = ?retry, "job failed: {e}");
-                    store.fail_job(id, &e, retry).await
-                }
-            };
-            if let Err(e) = stored {
-                tracing::warn!(kind, key, "cannot record a job's outcome: {e}");
             }
+        };
+        let Some(job) = job else {
+            let _ = tokio::time::timeout(Duration::from_secs(5), wake.notified()).await;
+            continue;
+        };
+        let (id, attempts, key) = (job.id, job.attempts, job.key.clone());
+        let outcome = run(job).await;
+        let stored = match outcome {
+            Ok(()) => store.complete_job(id).await,
+            Err(e) => {
+                let retry = policy.delay(attempts);
+                tracing::warn!(kind, key, attempts, retry_in_s = ?retry, "job failed: {e}");
+                store.fail_job(id, &e, retry).await
+            }
+        };
+        if let Err(e) = stored {
+            tracing::warn!(kind, key, "cannot record a job's outcome: {e}");
         }
-    })
+    }
 }
 
 #[cfg(test)]
