@@ -274,16 +274,7 @@ impl ArxivHttp {
     /// With `validators`, sends a conditional request; a 304 answer yields `not_modified: true` and an empty
     /// body. Any other non-2xx status that is not retried becomes [`FetchError::Status`].
     pub async fn get(&self, url: &str, validators: Option<&Validators>) -> Result<Fetched, FetchError> {
-        let parsed = parse_url(url)?;
-        let host = host_key(&parsed, url)?;
-        let headers = conditional_headers(validators);
-        let shown = retry::redact(url);
-        let max_body_bytes = self.inner.max_body_bytes;
-        let result = retry::retry(&self.inner.retry, url, || {
-            self.attempt(parsed.clone(), &host, headers.clone(), validators, max_body_bytes)
-        })
-        .await;
-        result.map_err(|e| into_fetch_error(e, &shown))
+        self.fetch(url, validators, None).await
     }
 
     /// [`ArxivHttp::get`] for a body that must be the `expected` document: a successful answer that is not
@@ -294,6 +285,16 @@ impl ArxivHttp {
         validators: Option<&Validators>,
         expected: Expected,
     ) -> Result<Fetched, FetchError> {
+        self.fetch(url, validators, Some(expected)).await
+    }
+
+    /// The retry loop behind [`ArxivHttp::get`] and [`ArxivHttp::get_document`].
+    async fn fetch(
+        &self,
+        url: &str,
+        validators: Option<&Validators>,
+        expected: Option<Expected>,
+    ) -> Result<Fetched, FetchError> {
         let parsed = parse_url(url)?;
         let host = host_key(&parsed, url)?;
         let headers = conditional_headers(validators);
@@ -301,7 +302,8 @@ impl ArxivHttp {
         let max_body_bytes = self.inner.max_body_bytes;
         let result = retry::retry(&self.inner.retry, url, || async {
             let fetched = self.attempt(parsed.clone(), &host, headers.clone(), validators, max_body_bytes).await?;
-            if !fetched.not_modified
+            if let Some(expected) = expected
+                && !fetched.not_modified
                 && let Err(found) = expected.check(&fetched.body)
             {
                 return Err(Attempt::transient(Failure::NotTheDocument { what: expected.what, found }));

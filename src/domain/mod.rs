@@ -8,4 +8,4 @@ pub mod tex;
 
 pub use category::{Category, CategoryError};
 pub use id::{ArxivId, IdError, VALID_ID_HELP};
-pub use paper::{AnnounceKind, Announcement, PaperRecord, Skipped, cap_text, field_caps};
+pub use paper::{AnnounceKind, Announcement, PaperRecord, Skipped, cap_text, capped, field_caps};

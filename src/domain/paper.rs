@@ -120,6 +120,16 @@ pub mod field_caps {
     pub const LICENSE: usize = 300;
 }
 
+/// `s` cut to at most `max` characters like [`cap_text`], borrowed (no copy) when it is within the cap.
+pub fn capped(s: &str, max: usize) -> std::borrow::Cow<'_, str> {
+    if s.len() <= max {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    let mut t = s.to_string();
+    cap_text(&mut t, max);
+    std::borrow::Cow::Owned(t)
+}
+
 /// Cuts `s` to at most `max` characters, the last one "…", on a character boundary; true when it did.
 pub fn cap_text(s: &mut String, max: usize) -> bool {
     if s.len() <= max {

@@ -55,6 +55,29 @@ fn check_page(page: &oai::OaiPage, resumed: bool, before: Progress) -> Result<Pr
     Ok(Progress { declared, covered })
 }
 
+/// A page that came back unreadable or not fitting its list: its whole records are stored without moving
+/// the checkpoint, and the page is asked for again, at most [`MAX_MALFORMED_TRIES`] times in a row. Returns
+/// true when the run should stop (the error, `msg` + `stop_note`, is recorded; the checkpoint stays).
+async fn keep_and_ask_again(
+    app: &App,
+    summary: &mut RunSummary,
+    records: &[crate::domain::PaperRecord],
+    tries: &mut u32,
+    msg: String,
+    stop_note: &str,
+) -> Result<bool, IngestError> {
+    let outcome = app.store_batch(records, &[], None).await?;
+    summary.add_outcome(&outcome);
+    *tries += 1;
+    if *tries >= MAX_MALFORMED_TRIES {
+        summary.error(format!("{msg}{stop_note}"));
+        app.commit_index().await?;
+        return Ok(true);
+    }
+    summary.notes.push(format!("{msg}; fetching the page again"));
+    Ok(false)
+}
+
 /// One harvest: a set, a metadata format and an optional date window.
 #[derive(Debug, Clone)]
 pub struct Harvest {
@@ -112,18 +135,11 @@ pub async fn harvest(app: &App, h: &Harvest, summary: &mut RunSummary) -> Result
                 continue;
             }
             Err(OaiError::Malformed { cause, partial }) => {
-                // Keep what was complete (without moving the checkpoint) and ask for the page again.
-                let outcome = app.store_batch(&partial.records, &[], None).await?;
-                summary.add_outcome(&outcome);
-                malformed_tries += 1;
                 let msg =
                     format!("OAI-PMH {url}: unreadable response after {} records: {cause}", partial.records.len());
-                if malformed_tries >= MAX_MALFORMED_TRIES {
-                    summary.error(msg);
-                    app.commit_index().await?;
+                if keep_and_ask_again(app, summary, &partial.records, &mut malformed_tries, msg, "").await? {
                     return Ok(());
                 }
-                summary.notes.push(format!("{msg}; fetching the page again"));
                 continue;
             }
             Err(e) => {
@@ -135,17 +151,11 @@ pub async fn harvest(app: &App, h: &Harvest, summary: &mut RunSummary) -> Result
         let after = match check_page(&page, resumed, progress) {
             Ok(after) => after,
             Err(why) => {
-                // Keep the page's records (each is whole) without moving the checkpoint, and ask again.
-                let outcome = app.store_batch(&page.records, &[], None).await?;
-                summary.add_outcome(&outcome);
-                malformed_tries += 1;
                 let msg = format!("OAI-PMH {url}: incomplete list: {why}");
-                if malformed_tries >= MAX_MALFORMED_TRIES {
-                    summary.error(format!("{msg}; the harvest stops here and resumes from this page next run"));
-                    app.commit_index().await?;
+                let stop = "; the harvest stops here and resumes from this page next run";
+                if keep_and_ask_again(app, summary, &page.records, &mut malformed_tries, msg, stop).await? {
                     return Ok(());
                 }
-                summary.notes.push(format!("{msg}; fetching the page again"));
                 continue;
             }
         };

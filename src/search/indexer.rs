@@ -28,7 +28,7 @@ pub struct IndexStats {
 #[derive(Clone)]
 pub struct Indexer {
     index: SearchIndex,
-    writer: Arc<Mutex<Option<IndexWriter<TantivyDocument>>>>,
+    writer: Arc<Mutex<WriterSlot>>,
     threads: usize,
     budget: usize,
     /// The highest store sequence handed to `add`. Callers add rows in sequence order under the app's write
@@ -50,13 +50,17 @@ impl Indexer {
     /// Runs `f` with the writer (opening one if needed). On failure the writer is dropped, the rows added
     /// since the last commit are forgotten (the store still has them), and the error is named.
     fn with_writer<T>(&self, f: impl FnOnce(&mut IndexWriter<TantivyDocument>) -> tantivy::Result<T>) -> Result<T> {
-        let mut slot = self.writer.lock().map_err(|_| SearchError::Task("index writer lock poisoned".into()))?;
+        let mut slot = self.slot()?;
         let result = self.open_writer(&mut slot).and_then(f);
         result.map_err(|e| {
             *slot = None;
             self.added_seq.store(self.index.indexed_seq(), Ordering::SeqCst);
             super::diagnose(self.index.dir.as_deref(), e)
         })
+    }
+
+    fn slot(&self) -> Result<std::sync::MutexGuard<'_, WriterSlot>> {
+        self.writer.lock().map_err(|_| SearchError::Task("index writer lock poisoned".into()))
     }
 
     fn open_writer<'a>(&self, slot: &'a mut WriterSlot) -> tantivy::Result<&'a mut IndexWriter<TantivyDocument>> {
@@ -119,10 +123,7 @@ impl Indexer {
     /// Brings the index back after a failed write: a fresh writer, then every row changed since the last
     /// committed sequence re-added from the store and committed. Callers hold the app's write lock.
     pub async fn recover(&self, store: &Store) -> Result<IndexStats> {
-        {
-            let mut slot = self.writer.lock().map_err(|_| SearchError::Task("index writer lock poisoned".into()))?;
-            *slot = None;
-        }
+        *self.slot()? = None;
         self.added_seq.store(self.index.indexed_seq(), Ordering::SeqCst);
         let stats = catch_up(store, self, |_, _| {}).await?;
         // Commit even when nothing was re-added: it proves the disk takes writes again.

@@ -96,7 +96,7 @@ impl SearchIndex {
         };
         let index = match Index::open_in_dir(dir) {
             Ok(index) => match index.load_metas().ok().and_then(|m| m.payload) {
-                Some(_) if payload_of(&index).schema == SCHEMA_VERSION => index,
+                Some(p) if serde_json::from_str::<Payload>(&p).is_ok_and(|p| p.schema == SCHEMA_VERSION) => index,
                 Some(_) => fresh("the search index was written with another schema version")?,
                 // Created but never committed (new, or a first import killed before its first commit): not
                 // another version, and nothing in it was ever visible. The catch-up fills it from the store.

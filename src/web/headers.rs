@@ -41,3 +41,8 @@ pub async fn limit_uri(req: Request, next: Next) -> Response {
     }
     next.run(req).await
 }
+
+/// Sets `Retry-After` to `wait` in whole seconds, at least 1 (a 0 would invite an immediate retry).
+pub fn set_retry_after(res: &mut Response, wait: std::time::Duration) {
+    res.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(wait.as_secs().max(1)));
+}

@@ -33,7 +33,7 @@ pub(super) async fn request_timeout(limit: Duration, req: Request, next: Next) -
                 limit.as_secs()
             );
             let mut res = PageError::with_format(StatusCode::SERVICE_UNAVAILABLE, message, api).into_response();
-            res.headers_mut().insert(axum::http::header::RETRY_AFTER, axum::http::HeaderValue::from_static("5"));
+            super::headers::set_retry_after(&mut res, Duration::from_secs(5));
             res
         }
     }

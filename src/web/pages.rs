@@ -13,6 +13,13 @@ use super::views::Chrome;
 use super::{PageError, WebError, WebState, listing};
 use crate::store::CategoryFilter;
 
+/// The cached page for `key`, when the cache holds one for the current data (for handlers that must do
+/// uncached work, such as a lookup, only on a miss; [`cached`] checks it itself).
+pub(super) async fn cache_hit(state: &WebState, key: &str, headers: &HeaderMap) -> Option<Response> {
+    let generation = state.cache.generation(&state.app).await;
+    state.cache.get(key, generation).map(|page| page.respond(headers))
+}
+
 /// Answers from the page cache, rendering (and caching) on a miss. Errors are never cached.
 pub(super) async fn cached<F>(
     state: &WebState,
@@ -23,10 +30,10 @@ pub(super) async fn cached<F>(
 where
     F: Future<Output = Result<Page, PageError>>,
 {
-    let generation = state.cache.generation(&state.app).await;
-    if let Some(page) = state.cache.get(&key, generation) {
-        return Ok(page.respond(headers));
+    if let Some(res) = cache_hit(state, &key, headers).await {
+        return Ok(res);
     }
+    let generation = state.cache.generation(&state.app).await;
     let page = render.await?;
     let res = page.respond(headers);
     state.cache.put(key, generation, page);

@@ -7,7 +7,7 @@ use axum::response::{Html, IntoResponse, Response};
 
 use super::cache::Page;
 use super::lookups::Outcome;
-use super::pages::{cached, render_error};
+use super::pages::{cache_hit, cached, render_error};
 use super::views::{Chrome, PaperView};
 use super::{PageError, WebState};
 use crate::domain::ArxivId;
@@ -49,6 +49,10 @@ pub(super) async fn page(
     peer: Option<std::net::IpAddr>,
 ) -> Result<Response, PageError> {
     let key = format!("paper:{}", ids.iter().map(|i| i.as_str()).collect::<Vec<_>>().join(","));
+    // A cached page needs no store read and no lookup (it was rendered from stored papers).
+    if let Some(res) = cache_hit(state, &key, headers).await {
+        return Ok(res);
+    }
     // Ids not in the store are looked up first, outside the page cache: the answer depends on the queue.
     let wanted: Vec<String> = ids.iter().map(|i| i.as_str().to_string()).collect();
     let stored = state.app.store.get_papers(&wanted).await?;
@@ -63,16 +67,15 @@ pub(super) async fn page(
             Outcome::Refused { message, retry_after } => {
                 if stored.is_empty() {
                     let mut res = PageError::new(StatusCode::TOO_MANY_REQUESTS, message).into_response();
-                    if let Ok(v) = HeaderValue::from_str(&retry_after.as_secs().max(1).to_string()) {
-                        res.headers_mut().insert(header::RETRY_AFTER, v);
-                    }
+                    super::headers::set_retry_after(&mut res, retry_after);
                     return Ok(res);
                 }
             }
         }
     }
     cached(state, key, headers, async {
-        let papers = state.app.store.get_papers(&wanted).await?;
+        // Read again only when a lookup may have stored some.
+        let papers = if missing.is_empty() { stored } else { state.app.store.get_papers(&wanted).await? };
         if papers.is_empty() {
             let shown: Vec<String> = ids.iter().map(|i| i.to_string()).collect();
             let msg = match note {

@@ -10,7 +10,7 @@ use std::time::Duration;
 use askama::Template;
 use axum::Json;
 use axum::extract::{ConnectInfo, Path, Query, Request, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::response::{Html, IntoResponse, Response};
 use futures::StreamExt;
@@ -107,10 +107,8 @@ async fn summary_stream(app: &App, raw_id: &str, params: &SummaryParams, req: &C
                 }];
                 let mut res =
                     (StatusCode::TOO_MANY_REQUESTS, sse(Subscription::fixed(events), idle_limit(app))).into_response();
-                if let Some(wait) = retry_after
-                    && let Ok(v) = HeaderValue::from_str(&wait.as_secs().max(1).to_string())
-                {
-                    res.headers_mut().insert(header::RETRY_AFTER, v);
+                if let Some(wait) = retry_after {
+                    super::headers::set_retry_after(&mut res, wait);
                 }
                 res
             }

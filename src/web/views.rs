@@ -1,7 +1,7 @@
 //! What templates show of a paper: display-ready strings, built once per render from a [`StoredPaper`].
 
 use crate::domain::{AnnounceKind, Category};
-use crate::domain::{cap_text, field_caps};
+use crate::domain::{capped, field_caps};
 use crate::store::StoredPaper;
 
 use super::text;
@@ -50,14 +50,9 @@ impl PaperView {
     fn build(p: &StoredPaper, kind: Option<AnnounceKind>, terms: &[String], snippet: Option<usize>) -> Self {
         // The store caps fields as they arrive; rows stored before the caps existed are cut here, so no page
         // renders more than the caps whatever the store holds.
-        let capped = |s: &str, max: usize| {
-            let mut t = s.to_string();
-            cap_text(&mut t, max);
-            t
-        };
-        let title = capped(&p.title, field_caps::TITLE);
+        let title = capped(&p.title, field_caps::TITLE).into_owned();
         let abstract_text = capped(&p.abstract_text, field_caps::ABSTRACT);
-        let authors: Vec<String> =
+        let authors: Vec<std::borrow::Cow<'_, str>> =
             p.authors.iter().take(field_caps::AUTHORS).map(|a| capped(a, field_caps::AUTHOR)).collect();
         let abstract_html = match snippet {
             Some(max) => text::snippet(&abstract_text, terms, max),
@@ -77,7 +72,7 @@ impl PaperView {
             title,
             abstract_html,
             authors_plain: authors.join(" and "),
-            authors: authors.iter().map(|a| AuthorView { name: a.clone(), search: author_search(a) }).collect(),
+            authors: authors.iter().map(|a| AuthorView { name: a.to_string(), search: author_search(a) }).collect(),
             categories: p
                 .categories
                 .iter()
@@ -87,9 +82,13 @@ impl PaperView {
                     primary: *c == p.primary_category,
                 })
                 .collect(),
-            comments: p.comments.as_deref().filter(|c| !c.trim().is_empty()).map(|c| capped(c, field_caps::COMMENTS)),
-            journal_ref: p.journal_ref.as_deref().map(|j| capped(j, field_caps::JOURNAL_REF)),
-            doi: p.doi.as_deref().map(|d| capped(d, field_caps::DOI)),
+            comments: p
+                .comments
+                .as_deref()
+                .filter(|c| !c.trim().is_empty())
+                .map(|c| capped(c, field_caps::COMMENTS).into_owned()),
+            journal_ref: p.journal_ref.as_deref().map(|j| capped(j, field_caps::JOURNAL_REF).into_owned()),
+            doi: p.doi.as_deref().map(|d| capped(d, field_caps::DOI).into_owned()),
             year,
             announced: p.first_announced.map(|d| d.to_string()).unwrap_or_default(),
             kind: kind.map_or("", kind_label),
