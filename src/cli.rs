@@ -68,6 +68,8 @@ pub enum EvalCommand {
     Cur(crate::eval::cur::EvalCurArgs),
     /// Related papers: nDCG@5 / P@5 on judged pairs (--judgments), or known-item MRR@10 / Recall@1; cost per paper.
     Related(crate::eval::related::EvalRelatedArgs),
+    /// "For you" on the relatedness judgments: a simulated reader's starred paper among a day of others.
+    Foryou(crate::eval::foryou::EvalForYouArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -139,6 +141,7 @@ pub fn main() -> ExitCode {
         Command::Bench(BenchCommand::Ce(args)) => Some(crate::bench::ce::run(args)),
         Command::Eval(EvalCommand::Cur(args)) => Some(crate::eval::cur::run(args)),
         Command::Eval(EvalCommand::Related(args)) => Some(crate::eval::related::run(args)),
+        Command::Eval(EvalCommand::Foryou(args)) => Some(crate::eval::foryou::run(args)),
         _ => None,
     };
     if let Some(result) = cpu_only {

@@ -3,7 +3,7 @@
 (function () {
   "use strict";
   var doc = document, root = doc.documentElement;
-  var K_THEME = "pt-theme", K_STARS = "pt-stars", K_KW = "pt-keywords";
+  var K_THEME = "pt-theme", K_STARS = "pt-stars", K_KW = "pt-keywords", K_LANG = "pt-lang";
 
   function load(key, fallback) {
     try { var v = JSON.parse(localStorage.getItem(key)); return v == null ? fallback : v; } catch (e) { return fallback; }
@@ -76,10 +76,11 @@
     doc.body.removeChild(t); return ok;
   }
 
-  // --- keywords: {include: [], exclude: [], only: bool}
+  // --- keywords: {include: [], exclude: [], prefer: [], only: bool}
   function keywords() {
     var k = load(K_KW, {});
-    return { include: Array.isArray(k.include) ? k.include : [], exclude: Array.isArray(k.exclude) ? k.exclude : [], only: !!k.only };
+    function list(v) { return Array.isArray(v) ? v : []; }
+    return { include: list(k.include), exclude: list(k.exclude), prefer: list(k.prefer), only: !!k.only };
   }
   function splitList(s) { return s.split(",").map(function (w) { return w.trim(); }).filter(Boolean); }
   function escapeRe(s) { return s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"); }
@@ -132,18 +133,129 @@
       var kw = keywords();
       form.querySelector("#kw-include").value = kw.include.join(", ");
       form.querySelector("#kw-exclude").value = kw.exclude.join(", ");
+      form.querySelector("#kw-prefer").value = kw.prefer.join(", ");
       form.querySelector("#kw-only").checked = kw.only;
       form.addEventListener("submit", function (e) {
         e.preventDefault();
         save(K_KW, {
           include: splitList(form.querySelector("#kw-include").value),
           exclude: splitList(form.querySelector("#kw-exclude").value),
+          prefer: splitList(form.querySelector("#kw-prefer").value),
           only: form.querySelector("#kw-only").checked
         });
         applyKeywords();
       });
     });
     applyKeywords();
+  }
+
+  // --- "For you": the order link and the prefer form carry the reader's stars and terms (from this browser
+  // only, in the request that orders the page; the server keeps neither).
+  function forYouUrl(base, typed) {
+    var url = new URL(base, window.location.href), kw = keywords();
+    var prefer = typed != null ? splitList(typed) : kw.prefer;
+    var ids = stars().map(function (s) { return s.id; }).slice(-200);
+    url.searchParams.set("order", "foryou");
+    if (ids.length) url.searchParams.set("stars", ids.join(",")); else url.searchParams.delete("stars");
+    if (prefer.length) url.searchParams.set("prefer", prefer.join(",")); else url.searchParams.delete("prefer");
+    url.searchParams.delete("skip");
+    return url.pathname + url.search;
+  }
+  function setupOrder() {
+    $$("a.order-foryou").forEach(function (a) {
+      a.addEventListener("click", function (e) {
+        if (e.ctrlKey || e.metaKey || e.shiftKey || e.button) { a.href = forYouUrl(a.href); return; }
+        e.preventDefault();
+        window.location = forYouUrl(a.href);
+      });
+    });
+    $$("form.prefer-form").forEach(function (form) {
+      var input = form.querySelector("input[name=prefer]");
+      if (input && !input.value) input.value = keywords().prefer.join(", ");
+      form.addEventListener("submit", function (e) {
+        e.preventDefault();
+        var kw = load(K_KW, {}); kw.prefer = splitList(input.value); save(K_KW, kw);
+        var params = new URLSearchParams();
+        $$("input[type=hidden]", form).forEach(function (h) { if (h.name !== "stars" && h.name !== "prefer") params.set(h.name, h.value); });
+        window.location = forYouUrl(form.getAttribute("action") + "?" + params.toString(), input.value);
+      });
+    });
+  }
+
+  // --- translation through the server's LLM (the buttons exist only when one is configured). The server
+  // answers each translation as text and as HTML it rendered like its own titles (escaped, TeX as MathML).
+  function trLang() {
+    var input = doc.getElementById("tr-lang"), v = input && input.value.trim();
+    return v || load(K_LANG, "Chinese");
+  }
+  function translateIds(ids, withAbstract) {
+    return fetch("/api/translate", {
+      method: "POST", headers: { "Content-Type": "application/json", Accept: "application/json" },
+      body: JSON.stringify({ lang: trLang(), ids: ids, "abstract": !!withAbstract })
+    }).then(function (r) {
+      return r.json().then(function (d) { return r.ok ? d : Promise.reject(d.error || "HTTP " + r.status); },
+        function () { return Promise.reject("HTTP " + r.status); });
+    });
+  }
+  function showTranslation(article, t, langName) {
+    if (t.title_html) {
+      var head = article.querySelector(".paper-head"), box = article.querySelector(".tr-title");
+      if (!box) { box = el("p", { "class": "translation tr-title" }); head.parentNode.insertBefore(box, head.nextSibling); }
+      box.innerHTML = t.title_html; box.title = langName;
+    }
+    if (t.abstract_html) {
+      var abs = article.querySelector(".abstract"), abox = article.querySelector(".tr-abstract");
+      if (abs && !abox) { abox = el("div", { "class": "translation tr-abstract" }); abs.parentNode.insertBefore(abox, abs.nextSibling); }
+      if (abox) { abox.innerHTML = t.abstract_html; abox.title = langName; }
+    }
+  }
+  function clearTranslations(root) { $$(".translation", root).forEach(function (n) { n.remove(); }); }
+  function setTrStatus(text) { $$(".translate-status").forEach(function (s) { s.textContent = text; }); }
+  function translateTitles(button) {
+    if (button.getAttribute("aria-pressed") === "true") {
+      clearTranslations(doc); button.setAttribute("aria-pressed", "false"); setTrStatus(""); return;
+    }
+    var articles = $$("article.paper").filter(function (a) { return !a.classList.contains("hidden-kw"); });
+    var byId = {}; articles.forEach(function (a) { byId[a.dataset.id] = a; });
+    var ids = Object.keys(byId), chunks = [];
+    for (var i = 0; i < ids.length; i += 20) chunks.push(ids.slice(i, i + 20));
+    button.setAttribute("aria-pressed", "true"); button.disabled = true;
+    setTrStatus("Translating " + ids.length + " titles…");
+    var done = 0, lang = null;
+    chunks.reduce(function (p, chunk) {
+      return p.then(function () {
+        return translateIds(chunk, false).then(function (d) {
+          lang = d.lang;
+          d.translations.forEach(function (t) { if (byId[t.id]) { showTranslation(byId[t.id], t, d.lang); if (t.title) done++; } });
+        });
+      });
+    }, Promise.resolve()).then(function () {
+      setTrStatus("Translated " + done + " titles into " + lang + ".");
+    }, function (err) {
+      setTrStatus("Translation stopped: " + err);
+    }).then(function () { button.disabled = false; });
+  }
+  function translatePaper(button, article) {
+    if (button.getAttribute("aria-pressed") === "true") {
+      clearTranslations(article); button.setAttribute("aria-pressed", "false"); button.textContent = "Translate"; return;
+    }
+    button.disabled = true; button.textContent = "Translating…";
+    translateIds([article.dataset.id], true).then(function (d) {
+      (d.translations || []).forEach(function (t) { showTranslation(article, t, d.lang); });
+      button.setAttribute("aria-pressed", "true"); button.textContent = "Original only";
+    }, function (err) {
+      button.textContent = "Translate";
+      var note = article.querySelector(".tr-error") || el("p", { "class": "tr-error" });
+      note.textContent = "Translation failed: " + err; article.appendChild(note);
+    }).then(function () { button.disabled = false; });
+  }
+  function setupTranslate() {
+    var input = doc.getElementById("tr-lang");
+    if (input) {
+      input.value = load(K_LANG, input.value);
+      input.addEventListener("change", function () { if (input.value.trim()) save(K_LANG, input.value.trim()); });
+    }
+    $$("button.translate-titles").forEach(function (b) { b.addEventListener("click", function () { translateTitles(b); }); });
   }
 
   // --- the starred page: each star fetched from the JSON API and drawn with text nodes only.
@@ -297,6 +409,7 @@
     if (!t) return;
     var article = t.closest("article.paper");
     if (t.classList.contains("act-star") && article) { toggleStar(article); if (doc.getElementById("starred-list") && !isStarred(article.dataset.id)) article.remove(); }
+    else if (t.classList.contains("act-translate") && article) translatePaper(t, article);
     else if (t.classList.contains("act-copy") && article) {
       var p = paperData(article);
       copyText(t.dataset.copy === "bibtex" ? bibtex(p) : p.title + "\nhttps://arxiv.org/abs/" + p.id, t);
@@ -312,6 +425,8 @@
   function init() {
     setupTheme();
     setupKeywords();
+    setupOrder();
+    setupTranslate();
     renderStarred();
     setupStarTools();
     paintStars();

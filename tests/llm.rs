@@ -3,8 +3,6 @@
 
 mod support;
 
-use std::io::Write;
-use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use papertide::app::App;
@@ -21,36 +19,12 @@ const KEY: &str = "sk-test-9f8e7d6c5b4a-SECRET";
 const ADMIN: &str = "admin-token-1234";
 const PAGE: &str = include_str!("fixtures/arxiv/html/latexml_2401.00001_written.html");
 
-/// Every log line of this test binary, at TRACE, from all crates: the API key must appear in none.
-static LOGS: OnceLock<&'static Mutex<Vec<u8>>> = OnceLock::new();
-
-struct LogWriter;
-
-impl Write for LogWriter {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        if let Some(logs) = LOGS.get() {
-            logs.lock().unwrap().extend_from_slice(buf);
-        }
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 fn capture_logs() {
-    LOGS.get_or_init(|| {
-        let _ = tracing_subscriber::fmt()
-            .with_max_level(tracing::Level::TRACE)
-            .with_writer(|| LogWriter)
-            .with_ansi(false)
-            .try_init();
-        Box::leak(Box::new(Mutex::new(Vec::new())))
-    });
+    support::logs::capture();
 }
 
 fn logs() -> String {
-    LOGS.get().map(|l| String::from_utf8_lossy(&l.lock().unwrap()).into_owned()).unwrap_or_default()
+    support::logs::text()
 }
 
 struct Harness {

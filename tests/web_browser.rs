@@ -1,6 +1,8 @@
 //! The reader in headless Chromium, driven over WebDriver (chromedriver) with plain HTTP: open a listing,
 //! add a keyword and see it highlighted, star a paper, reload and find it on the Starred page, toggle dark
-//! mode; screenshots of the listing (desktop and 360 px wide) land in `target/screenshots/`.
+//! mode; star two papers and switch to "For you" (their related papers come first), translate a page's titles
+//! and an abstract through the fake LLM; screenshots (desktop, 360 px wide, For you, translated) land in
+//! `target/screenshots/`.
 //!
 //! Skips, saying why, when `chromium` or `chromedriver` is missing (CI installs both: see .ci/run).
 
@@ -14,6 +16,7 @@ use chrono::NaiveDate;
 use papertide::app::App;
 use papertide::domain::{AnnounceKind, Announcement, ArxivId, Category, PaperRecord};
 use serde_json::{Value, json};
+use support::fake_llm::{Behavior, FakeLlm};
 use support::papers::paper;
 
 const CHROMIUM: &str = "/usr/bin/chromium";
@@ -141,22 +144,25 @@ async fn fixture_app(dir: &Path) -> App {
     app
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn reader_in_headless_chromium() {
-    let Some(driver_bin) = find_driver().filter(|_| Path::new(CHROMIUM).exists()) else {
-        println!(
-            "SKIPPED reader_in_headless_chromium: {CHROMIUM} or chromedriver is missing (apt-get install chromium chromium-driver)"
-        );
-        return;
-    };
-    let dir = tempfile::tempdir().unwrap();
-    let app = fixture_app(dir.path()).await;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let site = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, papertide::web::build_router(app)).await });
+/// A headless Chromium under chromedriver, closed however the test ends.
+struct Browser {
+    s: Session,
+    _driver: Driver,
+    _profile: tempfile::TempDir,
+    _one: tokio::sync::MutexGuard<'static, ()>,
+}
 
+/// One browser at a time: two Chromiums on a 2-core machine make both tests slow and flaky.
+static ONE_BROWSER: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+async fn open_browser(test: &str) -> Option<Browser> {
+    let one = ONE_BROWSER.lock().await;
+    let Some(driver_bin) = find_driver().filter(|_| Path::new(CHROMIUM).exists()) else {
+        println!("SKIPPED {test}: {CHROMIUM} or chromedriver is missing (apt-get install chromium chromium-driver)");
+        return None;
+    };
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let _driver = Driver(
+    let driver = Driver(
         Command::new(driver_bin)
             .arg(format!("--port={port}"))
             .stdout(Stdio::null())
@@ -182,8 +188,29 @@ async fn reader_in_headless_chromium() {
     let v: Value = http.post(format!("{driver_url}/session")).json(&caps).send().await.unwrap().json().await.unwrap();
     let sid = v["value"]["sessionId"].as_str().unwrap_or_else(|| panic!("no session: {v}")).to_string();
     let s = Session { http: http.clone(), base: format!("{driver_url}/session/{sid}") };
+    Some(Browser { s, _driver: driver, _profile: profile, _one: one })
+}
+
+fn screenshots_dir() -> PathBuf {
     let shots = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/screenshots");
     std::fs::create_dir_all(&shots).unwrap();
+    shots
+}
+
+async fn serve(app: App) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let site = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, papertide::web::build_router(app)).await });
+    site
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reader_in_headless_chromium() {
+    let Some(browser) = open_browser("reader_in_headless_chromium").await else { return };
+    let s = &browser.s;
+    let dir = tempfile::tempdir().unwrap();
+    let site = serve(fixture_app(dir.path()).await).await;
+    let shots = screenshots_dir();
 
     // The listing: papers, rendered math, the hostile title as text.
     s.goto(&format!("{site}/arxiv/cs.LG")).await;
@@ -283,4 +310,128 @@ async fn reader_in_headless_chromium() {
 
     s.call(reqwest::Method::DELETE, "", None).await;
     println!("screenshots in {}", shots.display());
+}
+
+/// A day where the papers a reader cares about are listed last, two older papers to star, and a fake LLM.
+async fn for_you_app(dir: &Path, llm: &FakeLlm) -> App {
+    let mut config = support::config::at(dir);
+    config.llm = papertide::llm::LlmConfig {
+        base_url: Some(llm.base_url()),
+        model: Some("fake-model".into()),
+        request_timeout_s: 5,
+        retry_initial_ms: 10,
+        retry_max_elapsed_s: 2,
+        per_client_per_minute: 0,
+        daily_request_cap: 0,
+        ..Default::default()
+    };
+    let app = App::open(config).await.unwrap();
+    let ann = |id: &str, day: NaiveDate| Announcement {
+        date: day,
+        category: Category::parse("cs.LG").unwrap(),
+        id: ArxivId::parse(id).unwrap(),
+        kind: AnnounceKind::New,
+    };
+    let (old, day) = (NaiveDate::from_ymd_opt(2026, 6, 1).unwrap(), NaiveDate::from_ymd_opt(2026, 6, 16).unwrap());
+    let mut recs = vec![
+        paper(
+            "2606.00010",
+            "Protein structure from amino acid sequences",
+            "Predicting protein structure and folding from amino acid sequences of residues; CASP accuracy.",
+            &["cs.LG"],
+        ),
+        paper(
+            "2606.00011",
+            "Automatic speech recognition for spoken audio",
+            "End-to-end automatic speech recognition lowers word error rate on spoken audio.",
+            &["cs.LG"],
+        ),
+    ];
+    let mut anns = vec![ann("2606.00010", old), ann("2606.00011", old)];
+    let fillers = [
+        "Traffic signal timing with queue models",
+        "Auction design for cloud spot instances",
+        "Compiler passes for sparse tensors",
+        "Bird migration routes from satellite tags",
+    ];
+    for i in 0..12 {
+        let id = format!("2606.{:05}", 100 + i);
+        recs.push(paper(
+            &id,
+            format!("{}, part {i}", fillers[i % 4]),
+            "Nothing about proteins or speech here at all.",
+            &["cs.LG"],
+        ));
+        anns.push(ann(&id, day));
+    }
+    recs.push(paper(
+        "2606.00200",
+        "Protein folding with equivariant attention",
+        "We predict protein structure from amino acid sequences with attention over residues; CASP folding accuracy.",
+        &["cs.LG"],
+    ));
+    recs.push(paper(
+        "2606.00201",
+        "Streaming speech recognition transducers",
+        "A transducer for streaming automatic speech recognition cuts word error rate on spoken audio.",
+        &["cs.LG"],
+    ));
+    anns.push(ann("2606.00200", day));
+    anns.push(ann("2606.00201", day));
+    app.store_batch(&recs, &anns, None).await.unwrap();
+    app.commit_index().await.unwrap();
+    app
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn for_you_and_translation_in_headless_chromium() {
+    let Some(browser) = open_browser("for_you_and_translation_in_headless_chromium").await else { return };
+    let s = &browser.s;
+    let llm = FakeLlm::start().await;
+    llm.script([Behavior::Translate]);
+    let dir = tempfile::tempdir().unwrap();
+    let site = serve(for_you_app(dir.path(), &llm).await).await;
+    let shots = screenshots_dir();
+
+    // Star two papers of an older day.
+    s.goto(&format!("{site}/arxiv/cs.LG?date=2026-06-01")).await;
+    s.click("#p-2606\\.00010 .act-star").await;
+    s.click("#p-2606\\.00011 .act-star").await;
+    // Today, in arXiv's order, the related papers are last; For you brings them first, saying why.
+    s.goto(&format!("{site}/arxiv/cs.LG?date=2026-06-16")).await;
+    let first_two = "return Array.from(document.querySelectorAll('article.paper')).slice(0, 2).map(a => a.dataset.id).sort().join(',')";
+    assert_ne!(s.js(first_two).await, "2606.00200,2606.00201");
+    s.click("a.order-foryou").await;
+    s.wait_for(
+        "return location.search.indexOf('order=foryou') >= 0 && document.readyState === 'complete'",
+        "the For-you page",
+    )
+    .await;
+    let url = s.js("return location.search").await;
+    assert!(url.as_str().unwrap().contains("stars=2606.00010%2C2606.00011"), "{url}");
+    assert_eq!(s.js(first_two).await, "2606.00200,2606.00201");
+    let why = s.js("return document.querySelector('#p-2606\\\\.00201 .why').textContent").await;
+    assert!(why.as_str().unwrap().contains("Automatic speech recognition for spoken audio"), "{why}");
+    assert_eq!(s.js("return document.querySelector('a.order-foryou').getAttribute('aria-current')").await, "true");
+    s.screenshot(&shots.join("listing-for-you.png")).await;
+
+    // Translate the page's titles through the (fake) LLM: one request, every title, rendered as text + MathML.
+    s.click("button.translate-titles").await;
+    s.wait_for(
+        "return document.querySelectorAll('.tr-title').length === document.querySelectorAll('article.paper').length",
+        "translated titles",
+    )
+    .await;
+    let t = s.js("return document.querySelector('#p-2606\\\\.00200 .tr-title').textContent").await;
+    assert_eq!(t, "〔译〕Protein folding with equivariant attention");
+    assert_eq!(llm.hits(), 1, "one request for the page's titles");
+    let status = s.js("return document.querySelector('.translate-status').textContent").await;
+    assert!(status.as_str().unwrap().contains("Chinese (Simplified)"), "{status}");
+    // One paper's abstract on demand; the toggle puts the page back.
+    s.click("#p-2606\\.00201 .act-translate").await;
+    s.wait_for("return !!document.querySelector('#p-2606\\\\.00201 .tr-abstract')", "the translated abstract").await;
+    s.screenshot(&shots.join("listing-translated.png")).await;
+    s.click("button.translate-titles").await;
+    assert_eq!(s.js("return document.querySelectorAll('.translation').length").await, 0);
+    s.call(reqwest::Method::DELETE, "", None).await;
 }

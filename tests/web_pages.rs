@@ -5,10 +5,9 @@ mod support;
 
 use axum::body::Body;
 use axum::http::{HeaderMap, Request, StatusCode, header};
-use chrono::NaiveDate;
 use http_body_util::BodyExt;
 use papertide::app::App;
-use papertide::domain::{AnnounceKind, Announcement, ArxivId, Category, PaperRecord};
+use papertide::domain::{AnnounceKind, ArxivId, PaperRecord};
 use serde_json::Value;
 use support::papers::paper;
 use tower::ServiceExt;
@@ -24,14 +23,7 @@ fn rec(id: &str, title: &str, cats: &[&str]) -> PaperRecord {
     }
 }
 
-fn ann(id: &str, cat: &str, day: &str, kind: AnnounceKind) -> Announcement {
-    Announcement {
-        date: NaiveDate::parse_from_str(day, "%Y-%m-%d").unwrap(),
-        category: Category::parse(cat).unwrap(),
-        id: ArxivId::parse(id).unwrap(),
-        kind,
-    }
-}
+use support::papers::announcement as ann;
 
 /// A store with two days: day 2 has 30 new cs.AI papers (two also in cs.CY), a cs.LG cross-list and a
 /// replacement; day 1 has one hostile title.

@@ -241,7 +241,13 @@ pub async fn run(args: JudgedArgs<'_>) -> anyhow::Result<()> {
             let pool = pool_texts
                 .iter()
                 .map(|t| {
-                    (t.id.clone(), sparse_dot(&qv, &l.vector(&crate::rerank::paper_text(&t.title, &t.abstract_text))))
+                    (
+                        t.id.clone(),
+                        crate::related::affinity::cosine(
+                            &qv,
+                            &l.vector(&crate::rerank::paper_text(&t.title, &t.abstract_text)),
+                        ),
+                    )
                 })
                 .collect();
             (top, pool)
@@ -356,22 +362,6 @@ pub async fn run(args: JudgedArgs<'_>) -> anyhow::Result<()> {
     }
     app.store.close().await;
     Ok(())
-}
-
-fn sparse_dot(a: &[(u32, f32)], b: &[(u32, f32)]) -> f32 {
-    let (mut i, mut j, mut s) = (0, 0, 0.0);
-    while i < a.len() && j < b.len() {
-        match a[i].0.cmp(&b[j].0) {
-            std::cmp::Ordering::Less => i += 1,
-            std::cmp::Ordering::Greater => j += 1,
-            std::cmp::Ordering::Equal => {
-                s += a[i].1 * b[j].1;
-                i += 1;
-                j += 1;
-            }
-        }
-    }
-    s
 }
 
 /// Imports the papers of `wanted` from a Kaggle JSONL(.gz) file.

@@ -174,12 +174,23 @@ impl LlmClient {
         messages: &[ChatMessage],
         on_event: &(dyn Fn(ClientEvent) + Sync),
     ) -> Result<Completion, LlmError> {
+        self.stream_chat_limited(messages, self.max_tokens, on_event).await
+    }
+
+    /// [`Self::stream_chat`] with its own answer budget (translations of a page of titles need more than
+    /// one FAQ answer).
+    pub async fn stream_chat_limited(
+        &self,
+        messages: &[ChatMessage],
+        max_tokens: u32,
+        on_event: &(dyn Fn(ClientEvent) + Sync),
+    ) -> Result<Completion, LlmError> {
         let body = ChatRequest {
             model: &self.model,
             messages,
             stream: true,
             temperature: self.temperature,
-            max_tokens: self.max_tokens,
+            max_tokens,
             stream_options: serde_json::json!({ "include_usage": true }),
         };
         let body = serde_json::to_vec(&body).map_err(|e| LlmError::Failed(e.to_string()))?;

@@ -9,6 +9,7 @@
 //! * [`generation`]: one running generation, its broadcast and its replay buffer.
 //! * [`limits`]: per-client rate limit and the queue behind the concurrency cap.
 //! * [`service`]: the registry tying it together; [`render`]: answers' markdown to sanitized HTML.
+//! * [`translate`]: titles and abstracts in other languages, cached, under the same budget.
 
 pub mod client;
 mod config;
@@ -19,6 +20,7 @@ pub mod limits;
 pub mod render;
 pub mod service;
 pub mod sse;
+pub mod translate;
 
 pub use config::LlmConfig;
 pub use faq::Lang;

@@ -21,11 +21,13 @@ use crate::limits::RateLimiter;
 use crate::store::{StoreError, StoredPaper, StoredSummary, SummaryAnswer, SummaryKey};
 
 pub struct Service {
-    client: LlmClient,
+    pub(super) client: LlmClient,
     prompts: Prompts,
-    cfg: LlmConfig,
-    queue: Queue,
-    limiter: RateLimiter,
+    pub(super) cfg: LlmConfig,
+    /// The concurrency cap, the per-client limit and (in SQLite) the daily cap are shared by summaries and
+    /// translations (`super::translate`): one budget for everything that calls the LLM.
+    pub(super) queue: Queue,
+    pub(super) limiter: RateLimiter,
     running: Mutex<HashMap<SummaryKey, Arc<Generation>>>,
 }
 

@@ -7,6 +7,7 @@
 //! and when the model or anchors change (stale lists, newest papers first). Without a model, lists are the
 //! lexical candidates in rank-fusion order, with a note saying so.
 
+pub mod affinity;
 pub mod bulk;
 mod config;
 pub mod engine;

@@ -10,6 +10,7 @@ mod papers;
 mod related;
 mod rows;
 mod summaries;
+mod translations;
 
 use std::path::Path;
 use std::str::FromStr;
@@ -23,6 +24,7 @@ pub use papers::{IndexRow, UpsertOutcome};
 pub use related::{PaperText, RelatedItem, StoredRelated};
 pub use rows::StoredPaper;
 pub use summaries::{StoredSummary, SummaryAnswer, SummaryKey};
+pub use translations::{TranslatedField, TranslationKey};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {

@@ -164,9 +164,9 @@ pub(super) async fn arxiv(
     let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
     let Query(params) = query.map_err(|_| PageError::bad_request("The query string could not be read."))?;
     match parse(&rest)? {
-        (Target::Search, Action::Page) => Ok(search::page(&state, &params, &headers).await),
+        (Target::Search, Action::Page) => Ok(search::page(&state, &params, &headers, peer).await),
         (Target::Search, Action::Feed) => feeds::search_feed(&state, &params, &headers).await,
-        (Target::Listing(f), Action::Page) => listing::page(&state, f, &params, &headers).await,
+        (Target::Listing(f), Action::Page) => listing::page(&state, f, &params, &headers, peer).await,
         (Target::Listing(f), Action::Feed) => feeds::listing_feed(&state, f, &headers).await,
         (Target::Papers(ids), Action::Page) => paper::page(&state, ids, &headers, peer).await,
         (Target::Papers(ids), Action::Summary) => {

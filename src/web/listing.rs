@@ -9,6 +9,7 @@ use chrono::NaiveDate;
 
 use super::cache::Page;
 use super::dispatch::expr_of;
+use super::foryou::{self, Order, OrderControl, Ranked};
 use super::views::{Chrome, PaperView};
 use super::{PageError, WebState, pages};
 use crate::domain::AnnounceKind;
@@ -127,6 +128,7 @@ struct ListingPage {
     prev_page: Option<String>,
     next_page: Option<String>,
     all_url: Option<String>,
+    order: OrderControl,
 }
 
 pub(super) async fn page(
@@ -134,10 +136,28 @@ pub(super) async fn page(
     filter: CategoryFilter,
     params: &HashMap<String, String>,
     headers: &HeaderMap,
+    client: Option<std::net::IpAddr>,
 ) -> Result<Response, PageError> {
     let date = parse_date(params)?;
     let paging = parse_paging(params)?;
     let expr = expr_of(&filter);
+    let order = Order::read(params)?;
+    let translate = state.app.llm.is_some();
+    if let Order::ForYou(interests) = &order {
+        // Personal: never in the shared page cache, never cached by the browser or a proxy.
+        let day = load_day(state, &filter, date).await?;
+        let ids: Vec<String> = day.entries.iter().map(|e| e.id.clone()).collect();
+        let ranked = foryou::rank(state, ids, interests, client).await?;
+        let end = paging.show.map_or(ranked.ids.len(), |n| paging.skip.saturating_add(n).min(ranked.ids.len()));
+        let start = paging.skip.min(end);
+        let papers = state.app.store.get_papers(&ranked.ids[start..end]).await?;
+        let kinds: HashMap<String, AnnounceKind> = day.entries.iter().map(|e| (e.id.clone(), e.kind)).collect();
+        let render =
+            move || render(filter, expr, day, paging, start, end, papers, kinds, order, Some(ranked), translate);
+        let html =
+            tokio::task::spawn_blocking(render).await.map_err(|e| super::WebError::Internal(e.to_string()))??;
+        return Ok(Page::new(html, "text/html; charset=utf-8", "private, no-store").respond(headers));
+    }
     let key = format!(
         "listing:{expr}?{}&{}&{}",
         date.map(|d| d.to_string()).unwrap_or_default(),
@@ -152,7 +172,8 @@ pub(super) async fn page(
         let ids: Vec<String> = slice.iter().map(|e| e.id.clone()).collect();
         let papers = state.app.store.get_papers(&ids).await?;
         let kinds: HashMap<String, AnnounceKind> = slice.iter().map(|e| (e.id.clone(), e.kind)).collect();
-        let render = move || render(filter, expr, day, paging, start, end, papers, kinds);
+        let render =
+            move || render(filter, expr, day, paging, start, end, papers, kinds, Order::Default, None, translate);
         let html = if end - start >= BLOCKING_RENDER {
             tokio::task::spawn_blocking(render).await.map_err(|e| super::WebError::Internal(e.to_string()))??
         } else {
@@ -173,27 +194,51 @@ fn render(
     end: usize,
     papers: Vec<StoredPaper>,
     kinds: HashMap<String, AnnounceKind>,
+    order: Order,
+    ranked: Option<Ranked>,
+    translate: bool,
 ) -> Result<String, PageError> {
     let names: Vec<String> = filter.include.iter().map(|c| format!("{} ({})", c.display_name(), c.code())).collect();
     let heading = names.join(", ");
     let date_q = |d: NaiveDate| format!("/arxiv/{expr}?date={d}");
-    let page_url = |skip: usize, show: Option<usize>| {
+    // Pages of this order; the section links go to arXiv's order, where sections exist.
+    let url_in = |skip: usize, show: Option<usize>, order_q: &str| {
         let mut u = format!("/arxiv/{expr}?");
         if let Some(d) = day.date {
             u.push_str(&format!("date={d}&"));
         }
         u.push_str(&format!("skip={skip}&show={}", show.map_or("all".into(), |n| n.to_string())));
+        u.push_str(order_q);
         u
     };
+    let order_q = order.query();
+    let page_url = |skip: usize, show: Option<usize>| url_in(skip, show, &order_q);
     let total = day.entries.len();
     let mut sections: Vec<Section> = SECTIONS
         .iter()
         .enumerate()
         .map(|(i, (name, anchor))| Section { name, anchor, total: day.section_totals[i], papers: Vec::new() })
         .collect();
-    for p in &papers {
-        let kind = kinds.get(&p.id).copied().unwrap_or(AnnounceKind::New);
-        sections[section_of(kind)].papers.push(PaperView::new(p, Some(kind), &[]));
+    let mut order_note = None;
+    match ranked {
+        // One list across the day's sections, best first, each with its reason.
+        Some(mut r) => {
+            let papers = papers
+                .iter()
+                .map(|p| {
+                    let kind = kinds.get(&p.id).copied().unwrap_or(AnnounceKind::New);
+                    PaperView::new(p, Some(kind), &[]).with_why(r.why.remove(&p.id))
+                })
+                .collect();
+            sections = vec![Section { name: "For you", anchor: "foryou", total, papers }];
+            order_note = Some(r.note);
+        }
+        None => {
+            for p in &papers {
+                let kind = kinds.get(&p.id).copied().unwrap_or(AnnounceKind::New);
+                sections[section_of(kind)].papers.push(PaperView::new(p, Some(kind), &[]));
+            }
+        }
     }
     let mut offset = 0;
     let summary = SECTIONS
@@ -203,7 +248,7 @@ fn render(
             let link = SectionLink {
                 name,
                 total: day.section_totals[i],
-                url: format!("{}#{anchor}", page_url(offset, paging.show)),
+                url: format!("{}#{anchor}", url_in(offset, paging.show, "")),
             };
             offset += day.section_totals[i];
             link
@@ -211,12 +256,21 @@ fn render(
         .collect();
     sections.retain(|s| !s.papers.is_empty());
     let show = paging.show.unwrap_or(total);
+    let mut base = format!("/arxiv/{expr}?");
+    let mut hidden = Vec::new();
+    if let Some(d) = day.date {
+        base.push_str(&format!("date={d}&"));
+        hidden.push(("date".to_string(), d.to_string()));
+    }
+    let order_control = OrderControl::new(&order, "arXiv order", &base, &format!("/arxiv/{expr}"), hidden, order_note);
     let title = match day.date {
         Some(d) => format!("{expr} on {d}"),
         None => expr.clone(),
     };
     let page = ListingPage {
-        chrome: Chrome::new(title).with_feed(format!("Papertide: {expr}"), format!("/arxiv/{expr}/feed")),
+        chrome: Chrome::new(title)
+            .with_feed(format!("Papertide: {expr}"), format!("/arxiv/{expr}/feed"))
+            .with_translate(translate),
         heading,
         excluded: filter.exclude.iter().map(|c| c.code()).collect::<Vec<_>>().join(", "),
         date: day.date,
@@ -232,6 +286,7 @@ fn render(
         prev_page: (start > 0).then(|| page_url(start.saturating_sub(show), paging.show)),
         next_page: (end < total).then(|| page_url(end, paging.show)),
         all_url: (paging.show.is_some() && total > show).then(|| page_url(0, None)),
+        order: order_control,
         expr,
     };
     page.render().map_err(|e| super::WebError::Internal(e.to_string()).into())

@@ -12,6 +12,7 @@ mod cache;
 mod dispatch;
 mod error;
 mod feeds;
+mod foryou;
 mod headers;
 mod limits;
 mod listing;
@@ -24,6 +25,7 @@ mod search;
 pub mod server;
 pub mod summary;
 pub(crate) mod text;
+mod translate;
 mod views;
 
 use std::net::SocketAddr;
@@ -47,6 +49,7 @@ pub struct WebState {
     pub app: App,
     cache: cache::PageCache,
     lookups: lookups::Lookups,
+    foryou: foryou::ForYou,
 }
 
 impl FromRef<WebState> for App {
@@ -58,13 +61,14 @@ impl FromRef<WebState> for App {
 pub fn build_router(app: App) -> Router {
     let request_timeout = Duration::from_secs(app.config.server.request_timeout_s.max(1));
     let lookups = lookups::Lookups::new(&app.config.server);
-    let state = WebState { app, cache: cache::PageCache::default(), lookups };
+    let state = WebState { app, cache: cache::PageCache::default(), lookups, foryou: foryou::ForYou::default() };
     Router::new()
         .route("/healthz", get(api::healthz))
         .route("/api/search", get(api::search))
         // `/api/papers/{id}` and, with a `/summary` suffix, its LLM summary stream (src/web/summary.rs).
         .route("/api/papers/{*id}", get(summary::api_get).post(summary::api_post))
         .route("/api/arxiv/{*cats}", get(api::listing))
+        .route("/api/translate", axum::routing::post(translate::api))
         .route("/", get(pages::home))
         .route("/starred", get(pages::starred))
         .route("/opensearch.xml", get(pages::opensearch))
@@ -82,7 +86,10 @@ pub fn build_router(app: App) -> Router {
         // and HTML errors under /api/ into JSON, and reads bodies before they are compressed.
         .layer(axum::middleware::from_fn(error::api_errors_as_json))
         .layer(CompressionLayer::new())
-        .layer(TraceLayer::new_for_http())
+        // Spans carry the path, never the query string: searches and "For you" stars are the reader's own.
+        .layer(TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {
+            tracing::debug_span!("request", method = %req.method(), path = %req.uri().path())
+        }))
         .with_state(state)
 }
 

@@ -102,7 +102,10 @@ pub(super) async fn page(
         };
         let pending = view.as_ref().is_some_and(|v| v.status == crate::related::RelatedStatus::Pending);
         let panel = view.as_ref().map(|v| super::related::RelatedPanel::new(&papers[0].id, v));
-        let html = PaperPage { chrome: Chrome::new(title), papers: views, panel }.render().map_err(render_error)?;
+        let html =
+            PaperPage { chrome: Chrome::new(title).with_translate(state.app.llm.is_some()), papers: views, panel }
+                .render()
+                .map_err(render_error)?;
         let page = Page::new(html, "text/html; charset=utf-8", "public, max-age=300");
         Ok(if pending { page.transient() } else { page })
     })

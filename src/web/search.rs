@@ -8,6 +8,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 
 use super::cache::Page;
+use super::foryou::{self, Order, OrderControl};
 use super::pages::render_error;
 use super::text::query_terms;
 use super::views::{Chrome, PaperView, percent_encode};
@@ -35,7 +36,11 @@ struct SearchPage {
     prev_page: Option<String>,
     next_page: Option<String>,
     feed_url: String,
+    order: OrderControl,
 }
+
+/// "For you" orders this many of the best matches (the rest of a broad search is not worth the reader's time).
+const FOR_YOU_POOL: usize = 500;
 
 /// The search form's fields, as typed.
 pub struct Form {
@@ -125,14 +130,34 @@ pub async fn run(state: &WebState, query: &str, opts: SearchOptions) -> Result<S
         .map_err(WebError::from)
 }
 
-pub(super) async fn page(state: &WebState, params: &HashMap<String, String>, headers: &HeaderMap) -> Response {
+pub(super) async fn page(
+    state: &WebState,
+    params: &HashMap<String, String>,
+    headers: &HeaderMap,
+    client: Option<std::net::IpAddr>,
+) -> Response {
     let form = Form::read(params);
+    let order = match Order::read(params) {
+        Ok(o) => o,
+        Err(e) => return e.into_response(),
+    };
+    if order.is_for_you() {
+        // Personal: never in the shared page cache, never cached by the browser or a proxy.
+        return match render(state, &form, &order, client).await {
+            Ok((status, html)) => {
+                let mut res = Page::new(html, "text/html; charset=utf-8", "private, no-store").respond(headers);
+                *res.status_mut() = status;
+                res
+            }
+            Err(e) => e.into_response(),
+        };
+    }
     let key = format!("search:{}&show={}", form.url("", form.skip), form.show);
     let generation = state.cache.generation(&state.app).await;
     if let Some(page) = state.cache.get(&key, generation) {
         return page.respond(headers);
     }
-    match render(state, &form).await {
+    match render(state, &form, &order, client).await {
         Ok((StatusCode::OK, html)) => {
             let page = Page::new(html, "text/html; charset=utf-8", "public, max-age=60");
             let res = page.respond(headers);
@@ -145,13 +170,32 @@ pub(super) async fn page(state: &WebState, params: &HashMap<String, String>, hea
     }
 }
 
-async fn render(state: &WebState, form: &Form) -> Result<(StatusCode, String), PageError> {
+async fn render(
+    state: &WebState,
+    form: &Form,
+    order: &Order,
+    client: Option<std::net::IpAddr>,
+) -> Result<(StatusCode, String), PageError> {
+    let hidden: Vec<(String, String)> = [
+        ("query", &form.query),
+        ("category", &form.category),
+        ("from", &form.from),
+        ("until", &form.until),
+        ("sort", &form.sort),
+    ]
+    .into_iter()
+    .filter(|(_, v)| !v.is_empty())
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    let base = format!("{}&", form.url("/arxiv/search", 0));
+    let control = |note| OrderControl::new(order, "Search order", &base, "/arxiv/search", hidden.clone(), note);
     let mut page = SearchPage {
         chrome: Chrome::new(if form.query.is_empty() {
             "Search".to_string()
         } else {
             format!("{} — search", form.query)
-        }),
+        })
+        .with_translate(state.app.llm.is_some()),
         query: form.query.clone(),
         category: form.category.clone(),
         from: form.from.clone(),
@@ -167,13 +211,15 @@ async fn render(state: &WebState, form: &Form) -> Result<(StatusCode, String), P
         prev_page: None,
         next_page: None,
         feed_url: form.url("/arxiv/search/feed", 0),
+        order: control(None),
     };
     page.chrome.query = form.query.clone();
     let mut status = StatusCode::OK;
     if form.query.is_empty() {
         page.message = Some("Type some words to search titles, abstracts and authors. Try author:\"Geoffrey Hinton\" or \"diffusion model\" -survey.".into());
     } else {
-        match form.options(form.show, form.skip, None) {
+        let (limit, offset) = if order.is_for_you() { (FOR_YOU_POOL, 0) } else { (form.show, form.skip) };
+        match form.options(limit, offset, None) {
             Err(m) => {
                 status = StatusCode::BAD_REQUEST;
                 page.message = Some(m);
@@ -185,21 +231,41 @@ async fn render(state: &WebState, form: &Form) -> Result<(StatusCode, String), P
                 }
                 Err(e) => return Err(e.into()),
                 Ok(results) => {
-                    let ids: Vec<String> = results.hits.iter().map(|h| h.id.clone()).collect();
+                    let mut ids: Vec<String> = results.hits.iter().map(|h| h.id.clone()).collect();
+                    let mut why = HashMap::new();
+                    // How far the pages go: the search's window, or the matches For you ordered.
+                    let mut reachable = results.total.min(10_000);
+                    if let Order::ForYou(interests) = order {
+                        let ranked = foryou::rank(state, ids, interests, client).await?;
+                        reachable = ranked.ids.len();
+                        let end = form.skip.saturating_add(form.show).min(ranked.ids.len());
+                        ids = ranked.ids[form.skip.min(end)..end].to_vec();
+                        why = ranked.why;
+                        let pool = if results.total > FOR_YOU_POOL {
+                            format!(" For you orders the best {FOR_YOU_POOL} of the {} matches.", results.total)
+                        } else {
+                            String::new()
+                        };
+                        page.order = control(Some(format!("{}{pool}", ranked.note)));
+                    }
                     let papers = state.app.store.get_papers(&ids).await?;
                     let terms = query_terms(&form.query);
                     page.searched = true;
                     page.total = results.total;
                     page.note = results.note;
-                    page.papers = papers.iter().map(|p| PaperView::snippet(p, &terms)).collect();
+                    page.papers =
+                        papers.iter().map(|p| PaperView::snippet(p, &terms).with_why(why.remove(&p.id))).collect();
                     page.shown_from = if papers.is_empty() { 0 } else { form.skip + 1 };
                     page.shown_to = form.skip + papers.len();
-                    page.prev_page =
-                        (form.skip > 0).then(|| form.url("/arxiv/search", form.skip.saturating_sub(form.show)));
-                    page.next_page = (form.skip + form.show < results.total.min(10_000))
-                        .then(|| form.url("/arxiv/search", form.skip + form.show));
-                    page.chrome =
-                        page.chrome.with_feed(format!("Papertide search: {}", form.query), page.feed_url.clone());
+                    let oq = order.query();
+                    page.prev_page = (form.skip > 0)
+                        .then(|| format!("{}{oq}", form.url("/arxiv/search", form.skip.saturating_sub(form.show))));
+                    page.next_page = (form.skip + form.show < reachable)
+                        .then(|| format!("{}{oq}", form.url("/arxiv/search", form.skip + form.show)));
+                    page.chrome = page
+                        .chrome
+                        .with_feed(format!("Papertide search: {}", form.query), page.feed_url.clone())
+                        .with_translate(state.app.llm.is_some());
                     page.chrome.query = form.query.clone();
                 }
             },

@@ -96,7 +96,7 @@ async fn summary_stream(app: &App, raw_id: &str, params: &SummaryParams, req: &C
             return Ok((StatusCode::UNAUTHORIZED, [(header::WWW_AUTHENTICATE, "Bearer")], Json(body)).into_response());
         }
         let paper = find_paper(app, &id).await?;
-        let client = client_ip(req, service.trust_forwarded_for());
+        let client = client_ip(&req.headers, req.peer, service.trust_forwarded_for());
         Ok(match service.open(app, &paper, lang, client, regenerate).await? {
             Opened::Stream(sub) => sse(sub, idle_limit(app)).into_response(),
             Opened::Refused { message, retry_after } => {
@@ -159,10 +159,9 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
 /// The connection's peer address; with `trust_forwarded_for`, the last `X-Forwarded-For` entry (the one the
 /// trusted proxy appended; earlier entries are the client's own claims). Without either, all clients share
 /// one bucket.
-fn client_ip(req: &Caller, trust_forwarded_for: bool) -> IpAddr {
+pub(super) fn client_ip(headers: &HeaderMap, peer: Option<SocketAddr>, trust_forwarded_for: bool) -> IpAddr {
     if trust_forwarded_for
-        && let Some(ip) = req
-            .headers
+        && let Some(ip) = headers
             .get("x-forwarded-for")
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.rsplit(',').next())
@@ -170,7 +169,7 @@ fn client_ip(req: &Caller, trust_forwarded_for: bool) -> IpAddr {
     {
         return ip;
     }
-    req.peer.map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |p| p.ip())
+    peer.map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |p| p.ip())
 }
 
 struct CachedAnswer {

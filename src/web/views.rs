@@ -35,11 +35,28 @@ pub struct PaperView {
     pub announced: String,
     pub kind: &'static str,
     pub withdrawn: bool,
+    /// Why "For you" put the paper where it is.
+    pub why: Option<String>,
+    /// The first version's day (`YYYY-MM-DD`; the first announcement when the submission date is unknown),
+    /// for reference managers.
+    pub date: String,
+    /// The same as `YYYY/MM/DD`, the form Google Scholar's inclusion guidelines ask of `citation_*` dates.
+    pub citation_date: String,
+    /// The abstract as plain text (TeX as written), for `citation_abstract`.
+    pub abstract_plain: String,
+    /// The paper as an OpenURL ContextObject (COinS, `span.Z3988`), which Zotero's COinS translator reads
+    /// on listing and search pages for multiple-item import.
+    pub coins: String,
 }
 
 impl PaperView {
     pub fn new(p: &StoredPaper, kind: Option<AnnounceKind>, terms: &[String]) -> Self {
         Self::build(p, kind, terms, None)
+    }
+
+    pub fn with_why(mut self, why: Option<String>) -> Self {
+        self.why = why;
+        self
     }
 
     /// A view whose abstract is a snippet around the search terms.
@@ -65,6 +82,15 @@ impl PaperView {
             .map(str::to_string)
             .or_else(|| p.first_announced.map(|d| d.format("%Y").to_string()))
             .unwrap_or_default();
+        let date = p
+            .submitted
+            .as_deref()
+            .and_then(|s| s.get(..10))
+            .filter(|d| chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").is_ok())
+            .map(str::to_string)
+            .or_else(|| p.first_announced.map(|d| d.to_string()))
+            .unwrap_or_default();
+        let coins = coins(p, &title, &authors, &date);
         PaperView {
             id: p.id.clone(),
             version: p.version.map(|v| format!("v{v}")).unwrap_or_default(),
@@ -93,8 +119,35 @@ impl PaperView {
             announced: p.first_announced.map(|d| d.to_string()).unwrap_or_default(),
             kind: kind.map_or("", kind_label),
             withdrawn: p.withdrawn,
+            why: None,
+            coins,
+            citation_date: date.replace('-', "/"),
+            date,
+            abstract_plain: abstract_text.into_owned(),
         }
     }
+}
+
+/// The KEV ContextObject of a paper (Z39.88-2004, journal format, genre `preprint`): title, authors in
+/// order, date, and the arXiv id, abstract URL and DOI as identifiers.
+fn coins(p: &StoredPaper, title: &str, authors: &[std::borrow::Cow<'_, str>], date: &str) -> String {
+    let mut kev = vec![
+        "ctx_ver=Z39.88-2004".to_string(),
+        format!("rft_val_fmt={}", percent_encode("info:ofi/fmt:kev:mtx:journal")),
+        "rft.genre=preprint".to_string(),
+        format!("rft.atitle={}", percent_encode(title)),
+        "rft.jtitle=arXiv".to_string(),
+    ];
+    kev.extend(authors.iter().map(|a| format!("rft.au={}", percent_encode(a))));
+    if !date.is_empty() {
+        kev.push(format!("rft.date={date}"));
+    }
+    kev.push(format!("rft_id={}", percent_encode(&format!("info:arxiv/{}", p.id))));
+    kev.push(format!("rft_id={}", percent_encode(&format!("https://arxiv.org/abs/{}", p.id))));
+    if let Some(doi) = p.doi.as_deref().filter(|d| !d.trim().is_empty()) {
+        kev.push(format!("rft_id={}", percent_encode(&format!("info:doi/{}", capped(doi.trim(), field_caps::DOI)))));
+    }
+    kev.join("&")
 }
 
 pub fn kind_label(k: AnnounceKind) -> &'static str {
@@ -138,6 +191,8 @@ pub struct Chrome {
     pub query: String,
     /// Reload the page after this many seconds (pages that wait for something).
     pub refresh_s: Option<u32>,
+    /// Whether papers get "Translate" actions (an LLM is configured).
+    pub translate: bool,
 }
 
 impl Chrome {
@@ -148,7 +203,13 @@ impl Chrome {
             feed: None,
             query: String::new(),
             refresh_s: None,
+            translate: false,
         }
+    }
+
+    pub fn with_translate(mut self, on: bool) -> Self {
+        self.translate = on;
+        self
     }
 
     pub fn with_feed(mut self, title: impl Into<String>, url: impl Into<String>) -> Self {

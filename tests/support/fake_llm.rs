@@ -37,6 +37,11 @@ pub enum Behavior {
     Status { code: u16, retry_after: Option<u64>, body: &'static str },
     /// `307 Temporary Redirect` to this URL (which must never receive the API key).
     Redirect(String),
+    /// A translator: the last user message is a JSON object of texts; the answer maps each key to
+    /// `〔译〕` + its text (formulas kept), in a code fence as chat models like to, streamed in small pieces.
+    Translate,
+    /// This exact answer, streamed in small pieces, finishing with `stop`.
+    Reply(String),
 }
 
 impl Behavior {
@@ -144,7 +149,7 @@ async fn chat(State(s): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> 
     let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
     let users = body["messages"].as_array().map_or(0, |m| m.iter().filter(|m| m["role"] == "user").count());
     let authorization = headers.get("authorization").and_then(|v| v.to_str().ok()).map(String::from);
-    s.requests.lock().unwrap().push(Recorded { authorization, body });
+    s.requests.lock().unwrap().push(Recorded { authorization, body: body.clone() });
     let behavior = {
         let mut script = s.script.lock().unwrap();
         if script.len() > 1 { script.pop_front() } else { script.front().cloned() }
@@ -161,9 +166,29 @@ async fn chat(State(s): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> 
         }
         return res;
     }
+    let scripted = match &behavior {
+        Behavior::Translate => {
+            let last = body["messages"].as_array().and_then(|m| m.iter().rev().find(|m| m["role"] == "user"));
+            let asked: serde_json::Map<String, Value> =
+                last.and_then(|m| serde_json::from_str(m["content"].as_str()?).ok()).unwrap_or_default();
+            let answer: serde_json::Map<String, Value> = asked
+                .into_iter()
+                .map(|(k, v)| (k, Value::String(format!("〔译〕{}", v.as_str().unwrap_or_default()))))
+                .collect();
+            Some(format!("```json\n{}\n```", Value::Object(answer)))
+        }
+        Behavior::Reply(text) => Some(text.clone()),
+        _ => None,
+    };
     let (mut tx, rx) = futures::channel::mpsc::channel::<Result<Bytes, std::io::Error>>(16);
     tokio::spawn(async move {
-        let pieces = answer_pieces(users);
+        let pieces = match &scripted {
+            Some(text) => {
+                let chars: Vec<char> = text.chars().collect();
+                chars.chunks(16).map(|c| c.iter().collect::<String>()).collect()
+            }
+            None => answer_pieces(users),
+        };
         // The role chunk real servers send first.
         let role = json!({"id": "chatcmpl-fake", "object": "chat.completion.chunk", "created": 1_700_000_000,
             "model": "fake-model", "choices": [{"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": null}]});
@@ -172,6 +197,7 @@ async fn chat(State(s): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> 
         }
         let (limit, delay) = match &behavior {
             Behavior::Stream { delay, .. } => (pieces.len(), *delay),
+            Behavior::Translate | Behavior::Reply(_) => (pieces.len(), Duration::ZERO),
             Behavior::FailAfter { pieces } | Behavior::StallAfter { pieces } => (*pieces, Duration::ZERO),
             _ => (0, Duration::ZERO),
         };
@@ -184,7 +210,8 @@ async fn chat(State(s): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> 
             }
         }
         match behavior {
-            Behavior::Stream { finish, .. } => {
+            Behavior::Stream { .. } | Behavior::Translate | Behavior::Reply(_) => {
+                let finish = if let Behavior::Stream { finish, .. } = behavior { finish } else { "stop" };
                 let usage = json!({"id": "chatcmpl-fake", "object": "chat.completion.chunk", "choices": [],
                     "usage": {"prompt_tokens": 100, "completion_tokens": 5, "total_tokens": 105}});
                 let _ = tx.send(Ok(chunk(None, Some(finish)))).await;

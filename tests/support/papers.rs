@@ -1,7 +1,8 @@
 //! Paper records for integration tests: [`paper`] fills the fields most tests do not care about, so each
 //! test states only what it checks (`PaperRecord { authors: ..., ..paper(...) }` for the rest).
 
-use papertide::domain::{ArxivId, Category, PaperRecord};
+use chrono::NaiveDate;
+use papertide::domain::{AnnounceKind, Announcement, ArxivId, Category, PaperRecord};
 
 /// A record with this id, title, abstract and categories (the first is the primary), one author
 /// ("Ada Lovelace"), and no comments, journal reference, DOI, license or dates. Panics on a malformed id or
@@ -14,4 +15,14 @@ pub fn paper(id: &str, title: impl Into<String>, abstract_text: impl Into<String
         vec!["Ada Lovelace".into()],
         categories.iter().map(|c| Category::parse(c).unwrap_or_else(|e| panic!("test category {c:?}: {e}"))).collect(),
     )
+}
+
+/// An announcement of `id` in `category` on `day` (`YYYY-MM-DD`). Panics on malformed test data.
+pub fn announcement(id: &str, category: &str, day: &str, kind: AnnounceKind) -> Announcement {
+    Announcement {
+        date: NaiveDate::parse_from_str(day, "%Y-%m-%d").unwrap_or_else(|e| panic!("test day {day:?}: {e}")),
+        category: Category::parse(category).unwrap_or_else(|e| panic!("test category {category:?}: {e}")),
+        id: ArxivId::parse(id).unwrap_or_else(|e| panic!("test id {id:?}: {e}")),
+        kind,
+    }
 }
