@@ -218,7 +218,7 @@
     var articles = $$("article.paper").filter(function (a) { return !a.classList.contains("hidden-kw"); });
     var byId = {}; articles.forEach(function (a) { byId[a.dataset.id] = a; });
     var ids = Object.keys(byId), chunks = [];
-    for (var i = 0; i < ids.length; i += 20) chunks.push(ids.slice(i, i + 20));
+    for (var i = 0; i < ids.length; i += 50) chunks.push(ids.slice(i, i + 50));
     button.setAttribute("aria-pressed", "true"); button.disabled = true;
     setTrStatus("Translating " + ids.length + " titles…");
     var done = 0, lang = null;

@@ -17,8 +17,9 @@ use crate::store::{PaperText, Store, StoreError, TranslatedField, TranslationKey
 /// Part of the cache key: a new prompt means new translations.
 pub const PROMPT_VERSION: &str = "translate-1";
 /// Most papers one request translates (a page's titles are sent in chunks of this many).
-pub const MAX_PAPERS: usize = 20;
-/// The answer budget of one translation request: 20 titles or one abstract in a verbose script.
+pub const MAX_PAPERS: usize = 50;
+/// The answer budget of one translation request: 50 titles (about 40 tokens each in Chinese, with the JSON)
+/// or one abstract, with room for a verbose model.
 const MAX_TOKENS: u32 = 4096;
 
 /// Languages offered by code; any other language is accepted by its English name.
