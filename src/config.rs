@@ -160,7 +160,15 @@ impl Config {
     pub fn from_file(path: &Path) -> Result<Self, ConfigError> {
         let shown = path.display().to_string();
         let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: shown.clone(), source })?;
-        toml::from_str(&text).map_err(|e| ConfigError::Parse { path: shown, message: e.message().to_string() })
+        toml::from_str(&text).map_err(|e| {
+            // The line, so a value refused by its type (a `dtype` typo) points at where it was written.
+            let line = e.span().map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1);
+            let message = match line {
+                Some(l) => format!("line {l}: {}", e.message()),
+                None => e.message().to_string(),
+            };
+            ConfigError::Parse { path: shown, message }
+        })
     }
 
     /// Applies `PAPERTIDE_*` overrides read through `var` (the environment, or a map in tests).
@@ -324,6 +332,17 @@ mod tests {
         assert!(e.to_string().contains("PAPERTIDE_REQUEST_INTERVAL_MS"));
         let e = c.apply_env(env(&[("PAPERTIDE_CATEGORIES", "  ")])).unwrap_err();
         assert!(e.to_string().contains("PAPERTIDE_CATEGORIES"));
+    }
+
+    #[test]
+    fn a_bad_dtype_is_refused_where_it_is_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("c.toml");
+        std::fs::write(&p, "[related]\ndtype = \"fp8\"\n").unwrap();
+        let e = Config::from_file(&p).unwrap_err().to_string();
+        assert!(e.contains("line 2") && e.contains("dtype") && e.contains("fp8"), "{e}");
+        std::fs::write(&p, "[related]\ndtype = \"BF16\"\n").unwrap();
+        assert_eq!(Config::from_file(&p).unwrap().related.dtype, crate::rerank::Dtype::Bf16);
     }
 
     #[test]

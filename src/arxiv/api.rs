@@ -104,18 +104,14 @@ pub(crate) fn with_params(base: &str, params: &[(&str, String)]) -> String {
     url
 }
 
-/// Percent-encodes a query value: everything but RFC 3986 unreserved characters and `:` `/` (allowed in a query and
-/// common in arXiv syntax: `ti:x`, `hep-th/9901001`) becomes `%XX` of its UTF-8 bytes; a space becomes `%20`.
+/// Everything but RFC 3986 unreserved characters and `:` `/` (allowed in a query and common in arXiv syntax:
+/// `ti:x`, `hep-th/9901001`).
+const QUERY_VALUE: &percent_encoding::AsciiSet =
+    &percent_encoding::NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~').remove(b':').remove(b'/');
+
+/// Percent-encodes a query value: `%XX` of the UTF-8 bytes of everything in [`QUERY_VALUE`]; a space is `%20`.
 pub fn encode_component(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for &b in s.as_bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b':' | b'/') {
-            out.push(char::from(b));
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
+    percent_encoding::utf8_percent_encode(s, QUERY_VALUE).to_string()
 }
 
 /// The fields of one `<entry>` as read, before validation.

@@ -355,40 +355,35 @@ fn listed_in(feed_categories: &[Category], item: &[Category]) -> Option<Category
         .cloned()
 }
 
-/// Reduces the escaped HTML of old feeds (`<p>...</p>`, `<a href=...>Name</a>`) to text: tags dropped, the
-/// common HTML entities decoded (the XML layer already undid one level of escaping).
+/// Reduces the escaped HTML of old feeds (`<p>...</p>`, `<a href=...>Name</a>`) to text: tags dropped, every
+/// HTML character reference decoded (`&eacute;`, `&#233;`, `&hellip;`; the XML layer already undid one level of
+/// escaping). html5ever (through scraper, already linked for the LLM context) parses it as a browser would.
 fn html_to_text(html: &str) -> String {
-    let mut out = String::with_capacity(html.len());
-    let mut rest = html;
-    while let Some(lt) = rest.find('<') {
-        out.push_str(&rest[..lt]);
-        match rest[lt..].find('>') {
-            Some(gt) => rest = &rest[lt + gt + 1..],
-            None => {
-                out.push_str(&rest[lt..]);
-                rest = "";
-            }
-        }
+    if !html.contains(['<', '&']) {
+        return html.to_string();
     }
-    out.push_str(rest);
-    decode_html_entities(&out)
-}
-
-fn decode_html_entities(s: &str) -> String {
-    if !s.contains('&') {
-        return s.to_string();
-    }
-    s.replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&quot;", "\"")
-        .replace("&#39;", "'")
-        .replace("&nbsp;", "\u{a0}")
-        .replace("&amp;", "&")
+    // A `<` never closed (a cut description, or a stray comparison) is text, not the start of a tag to drop.
+    let html = match html.rfind('<') {
+        Some(lt) if !html[lt..].contains('>') => format!("{}&lt;{}", &html[..lt], &html[lt + 1..]),
+        _ => html.to_string(),
+    };
+    scraper::Html::parse_fragment(&html).root_element().text().collect()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn old_feed_html_becomes_text_with_every_entity_decoded() {
+        assert_eq!(
+            html_to_text("<p>Caf&eacute; &#233;t&#xE9; &hellip; &lt;b&gt; &amp; x &lt; y</p>"),
+            "Café été … <b> & x < y"
+        );
+        assert_eq!(html_to_text("<a href=\"https://arxiv.org/a/x\">Ana P&eacute;rez</a>"), "Ana Pérez");
+        assert_eq!(html_to_text("plain text"), "plain text");
+        assert_eq!(html_to_text("a &nbsp;b"), "a \u{a0}b");
+    }
 
     fn fixture(name: &str) -> Vec<u8> {
         let path = format!("{}/tests/fixtures/arxiv/rss/{name}", env!("CARGO_MANIFEST_DIR"));

@@ -59,7 +59,7 @@ pub struct EvalRelatedArgs {
     #[arg(long, default_value_t = 128)]
     pub max_length: usize,
     #[arg(long, default_value = "f32")]
-    pub dtype: String,
+    pub dtype: crate::rerank::Dtype,
     #[arg(long, default_value_t = 20261123)]
     pub seed: u64,
     /// Keep (and reuse) the data directory, with its CUR index, here.
@@ -155,7 +155,7 @@ async fn run_async(args: &EvalRelatedArgs) -> anyhow::Result<()> {
     let model = args.model.clone().unwrap_or_else(|| "../shared/models/ce-arxiv-minilm-l6".into());
     config.related.model = Some(model.clone());
     config.related.max_length = Some(args.max_length);
-    config.related.dtype = args.dtype.clone();
+    config.related.dtype = args.dtype;
     config.related.bm25_candidates = args.depth;
     config.related.cur_candidates = args.cur_candidates;
     config.related.background = false;

@@ -15,8 +15,8 @@ pub struct RelatedConfig {
     pub hub_url: String,
     /// Tokens per pair; unset: the length the model was trained at (`papertide.json`), else 128.
     pub max_length: Option<usize>,
-    /// `f32` or `bf16`.
-    pub dtype: String,
+    /// `f32` or `bf16` (anything else is refused when the configuration is read).
+    pub dtype: crate::rerank::Dtype,
     /// Threads one cross-encoder call uses.
     pub threads: usize,
     /// Papers in a list.
@@ -55,7 +55,7 @@ impl Default for RelatedConfig {
             model: None,
             hub_url: "https://huggingface.co".into(),
             max_length: None,
-            dtype: "f32".into(),
+            dtype: crate::rerank::Dtype::F32,
             threads: 2,
             top_k: 10,
             key_terms: 20,
@@ -115,14 +115,11 @@ impl RelatedConfig {
             self.model = Some(v.trim().to_string()).filter(|v| !v.is_empty());
         }
         if let Some(v) = var("PAPERTIDE_RERANKER_DTYPE") {
-            if v.parse::<crate::rerank::Dtype>().is_err() {
-                return Err(ConfigError::Env {
-                    name: "PAPERTIDE_RERANKER_DTYPE",
-                    value: v,
-                    reason: "must be f32 or bf16".into(),
-                });
-            }
-            self.dtype = v;
+            self.dtype = v.parse().map_err(|_| ConfigError::Env {
+                name: "PAPERTIDE_RERANKER_DTYPE",
+                value: v,
+                reason: "must be f32 or bf16".into(),
+            })?;
         }
         Ok(())
     }

@@ -6,7 +6,7 @@ use std::sync::{Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 use crate::rerank::cur::{CurError, CurIndex, IndexSpec};
-use crate::rerank::{CrossEncoder, Dtype, EngineOptions, PairFormat, PairTexts, paper_text};
+use crate::rerank::{CrossEncoder, EngineOptions, PairFormat, PairTexts, paper_text};
 use crate::store::PaperText;
 
 use super::RelatedConfig;
@@ -31,7 +31,7 @@ impl Engine {
     /// Loads the cross-encoder from `model_dir` and the CUR index at `cur_path` if there is a usable one (an
     /// index built for another model or settings is ignored with a warning: `papertide related index` rebuilds).
     pub fn load(model_dir: &Path, cfg: &RelatedConfig, cur_path: &Path) -> Result<Engine, String> {
-        let dtype: Dtype = cfg.dtype.parse()?;
+        let dtype = cfg.dtype;
         let format = PairFormat::load(model_dir).map_err(|e| e.to_string())?;
         let max_length = cfg.max_length.or(format.max_length).unwrap_or(DEFAULT_MAX_LENGTH);
         let opts = EngineOptions { max_length, threads: cfg.threads, dtype, batch_size: 32, isa: None };

@@ -43,8 +43,10 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-/// Numeric precision of the GEMMs.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+/// Numeric precision of the GEMMs. Read from text (`f32`, `bf16`, and their long names) by `FromStr`, which
+/// configuration files and command-line flags both go through, so a typo is refused where it is written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, serde::Deserialize)]
+#[serde(try_from = "String")]
 pub enum Dtype {
     /// f32 everywhere (matches PyTorch f32 within 1e-3).
     #[default]
@@ -71,6 +73,13 @@ impl std::str::FromStr for Dtype {
             "bf16" | "bfloat16" => Ok(Dtype::Bf16),
             other => Err(format!("unknown dtype {other:?} (expected f32 or bf16)")),
         }
+    }
+}
+
+impl TryFrom<String> for Dtype {
+    type Error = String;
+    fn try_from(s: String) -> Result<Self, String> {
+        s.parse()
     }
 }
 

@@ -163,17 +163,13 @@ pub fn author_search(name: &str) -> String {
     format!("/arxiv/search?query={}", percent_encode(&format!("author:\"{}\"", name.replace('"', ""))))
 }
 
+/// Everything but RFC 3986 unreserved characters.
+const UNRESERVED: &percent_encoding::AsciiSet =
+    &percent_encoding::NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~');
+
 /// Percent-encodes everything but unreserved characters (RFC 3986), for query values.
 pub fn percent_encode(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() * 3);
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
+    percent_encoding::utf8_percent_encode(s, UNRESERVED).to_string()
 }
 
 /// A feed a page advertises with `<link rel="alternate">`.
