@@ -19,7 +19,9 @@ async fn app() -> (tempfile::TempDir, App) {
     let day = NaiveDate::from_ymd_opt(2026, 6, 16).unwrap();
     let mut recs = Vec::new();
     let mut anns = Vec::new();
-    for (i, title) in ["Diffusion & <b>bold</b> claims", "Plain diffusion", "Old diffusion"].iter().enumerate() {
+    for (i, title) in
+        ["Diffusion & <b>bold</b> claims", "Plain\u{1} diffusion\u{b}", "Old diffusion"].iter().enumerate()
+    {
         let id = format!("2606.0010{i}");
         recs.push(paper(&id, *title, "Diffusion with $x<y$ & <i>markup</i>.", &["cs.LG"]));
         let date = if i == 2 { day.pred_opt().unwrap() } else { day };
@@ -62,6 +64,8 @@ async fn listing_feed_is_valid_rss() {
     assert_eq!(e.published.unwrap().to_rfc3339(), "2026-06-16T00:00:00+00:00");
     assert!(text.contains("<pubDate>Tue, 16 Jun 2026 00:00:00 +0000</pubDate>"), "RFC 822 dates");
     assert!(e.summary.as_ref().unwrap().content.contains("x<y$ & <i>markup</i>"));
+    let plain = f.entries.iter().find(|e| e.id == "oai:arXiv.org:2606.00101").unwrap();
+    assert_eq!(plain.title.as_ref().unwrap().content, "Plain diffusion", "characters XML 1.0 forbids are dropped");
     // The same paper keeps its guid in another feed.
     let (_, f2) = feed(&app, "/arxiv/search/feed?query=diffusion").await;
     assert!(f2.entries.iter().any(|e| e.id == "oai:arXiv.org:2606.00100"));
@@ -78,5 +82,27 @@ async fn search_feed_lists_newest_matches_first() {
     for e in &f.entries {
         assert!(e.links[0].href.starts_with("https://papers.example.org/arxiv/"));
         assert!(e.published.is_some());
+    }
+}
+
+#[tokio::test]
+async fn opensearch_description_names_this_server() {
+    let (_dir, app) = app().await;
+    let res = papertide::web::build_router(app.clone())
+        .oneshot(Request::builder().uri("/opensearch.xml").body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let text = String::from_utf8(res.into_body().collect().await.unwrap().to_bytes().to_vec()).unwrap();
+    assert!(text.starts_with("<?xml version=\"1.0\" encoding=\"UTF-8\"?>"), "{text}");
+    assert!(text.contains(r#"template="https://papers.example.org/arxiv/search?query={searchTerms}""#), "{text}");
+    assert!(text.contains(r#"template="https://papers.example.org/arxiv/search/feed?query={searchTerms}""#));
+    let mut reader = quick_xml::Reader::from_str(&text);
+    loop {
+        match reader.read_event() {
+            Ok(quick_xml::events::Event::Eof) => break,
+            Ok(_) => {}
+            Err(e) => panic!("not well-formed XML: {e}\n{text}"),
+        }
     }
 }

@@ -9,7 +9,7 @@ use chrono::{NaiveDate, TimeZone, Utc};
 
 use super::cache::Page;
 use super::dispatch::expr_of;
-use super::pages::{cached, xml_escape};
+use super::pages::cached;
 use super::search::{Form, run};
 use super::views::percent_encode;
 use super::{PageError, WebState, listing};
@@ -31,55 +31,67 @@ fn paper_day(p: &StoredPaper) -> Option<NaiveDate> {
     p.first_announced.or_else(|| p.submitted.as_deref().and_then(|s| s.get(..10)).and_then(|s| s.parse().ok()))
 }
 
-struct Channel<'a> {
+/// An RSS 2.0 channel (templates/feed.xml; askama escapes every value for XML).
+#[derive(askama::Template)]
+#[template(path = "feed.xml")]
+struct Channel {
     title: String,
     link: String,
     self_url: String,
     description: String,
-    date: Option<NaiveDate>,
-    items: Vec<(&'a StoredPaper, Option<NaiveDate>, &'static str)>,
+    /// RFC 822.
+    date: Option<String>,
+    items: Vec<Item>,
 }
 
-fn write_rss(base: &str, ch: &Channel) -> String {
-    let mut x = String::with_capacity(4096 + ch.items.len() * 1500);
-    x.push_str("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<rss version=\"2.0\" xmlns:atom=\"http://www.w3.org/2005/Atom\" xmlns:dc=\"http://purl.org/dc/elements/1.1/\">\n<channel>\n");
-    x.push_str(&format!("<title>{}</title>\n", xml_escape(&ch.title)));
-    x.push_str(&format!("<link>{}</link>\n", xml_escape(&ch.link)));
-    x.push_str(&format!("<description>{}</description>\n", xml_escape(&ch.description)));
-    x.push_str(&format!(
-        "<atom:link href=\"{}\" rel=\"self\" type=\"application/rss+xml\"/>\n",
-        xml_escape(&ch.self_url)
-    ));
-    x.push_str("<language>en-us</language>\n<docs>https://www.rssboard.org/rss-specification</docs>\n<generator>Papertide</generator>\n");
-    if let Some(d) = ch.date {
-        x.push_str(&format!("<pubDate>{}</pubDate>\n<lastBuildDate>{}</lastBuildDate>\n", rfc822(d), rfc822(d)));
+struct Item {
+    title: String,
+    link: String,
+    description: String,
+    id: String,
+    date: Option<String>,
+    categories: Vec<String>,
+    creator: String,
+}
+
+impl Channel {
+    /// The channel's values, with the control characters XML 1.0 forbids dropped from upstream text.
+    fn new(title: String, link: String, self_url: String, description: String, date: Option<NaiveDate>) -> Self {
+        Channel {
+            title: xml_chars(&title),
+            link,
+            self_url,
+            description: xml_chars(&description),
+            date: date.map(rfc822),
+            items: Vec::new(),
+        }
     }
-    for (p, day, kind) in &ch.items {
-        let link = format!("{base}/arxiv/{}", p.id);
-        x.push_str("<item>\n");
-        x.push_str(&format!("<title>{}</title>\n", xml_escape(&p.title)));
-        x.push_str(&format!("<link>{}</link>\n", xml_escape(&link)));
-        let mut desc = String::new();
-        if !kind.is_empty() {
-            desc.push_str(&format!("[{kind}] "));
-        }
-        desc.push_str(&p.abstract_text);
-        x.push_str(&format!("<description>{}</description>\n", xml_escape(&desc)));
-        // The arXiv id is the paper's identity whatever the version or this server's address.
-        x.push_str(&format!("<guid isPermaLink=\"false\">oai:arXiv.org:{}</guid>\n", xml_escape(&p.id)));
-        if let Some(d) = day {
-            x.push_str(&format!("<pubDate>{}</pubDate>\n", rfc822(*d)));
-        }
-        for c in &p.categories {
-            x.push_str(&format!("<category>{}</category>\n", xml_escape(c)));
-        }
-        if !p.authors.is_empty() {
-            x.push_str(&format!("<dc:creator>{}</dc:creator>\n", xml_escape(&p.authors.join(", "))));
-        }
-        x.push_str("</item>\n");
+
+    fn push(&mut self, base: &str, p: &StoredPaper, day: Option<NaiveDate>, kind: &str) {
+        let description =
+            if kind.is_empty() { p.abstract_text.clone() } else { format!("[{kind}] {}", p.abstract_text) };
+        self.items.push(Item {
+            title: xml_chars(&p.title),
+            link: format!("{base}/arxiv/{}", p.id),
+            description: xml_chars(&description),
+            // The arXiv id is the paper's identity whatever the version or this server's address.
+            id: p.id.clone(),
+            date: day.map(rfc822),
+            categories: p.categories.iter().map(|c| xml_chars(c)).collect(),
+            creator: xml_chars(&p.authors.join(", ")),
+        });
     }
-    x.push_str("</channel>\n</rss>\n");
-    x
+
+    fn render_page(&self) -> Result<Page, PageError> {
+        let xml = askama::Template::render(self).map_err(super::pages::render_error)?;
+        Ok(Page::new(xml, CONTENT_TYPE, "public, max-age=600"))
+    }
+}
+
+/// `s` without the characters XML 1.0 forbids (control characters other than tab, line feed and carriage
+/// return), which upstream text may hold; escaping is the template's.
+fn xml_chars(s: &str) -> String {
+    s.chars().filter(|&c| (c as u32) >= 0x20 || matches!(c, '\t' | '\n' | '\r')).collect()
 }
 
 pub(super) async fn listing_feed(
@@ -96,15 +108,17 @@ pub(super) async fn listing_feed(
             day.entries.iter().map(|e| (e.id.as_str(), super::views::kind_label(e.kind))).collect();
         let base = state.app.config.public_url();
         let names: Vec<&str> = filter.include.iter().map(|c| c.display_name()).collect();
-        let ch = Channel {
-            title: format!("Papertide: {expr}"),
-            link: format!("{base}/arxiv/{expr}"),
-            self_url: format!("{base}/arxiv/{expr}/feed"),
-            description: format!("The latest arXiv announcements in {}", names.join(", ")),
-            date: day.date,
-            items: papers.iter().map(|p| (p, day.date, kinds.get(p.id.as_str()).copied().unwrap_or(""))).collect(),
-        };
-        Ok(Page::new(write_rss(&base, &ch), CONTENT_TYPE, "public, max-age=600"))
+        let mut ch = Channel::new(
+            format!("Papertide: {expr}"),
+            format!("{base}/arxiv/{expr}"),
+            format!("{base}/arxiv/{expr}/feed"),
+            format!("The latest arXiv announcements in {}", names.join(", ")),
+            day.date,
+        );
+        for p in &papers {
+            ch.push(&base, p, day.date, kinds.get(p.id.as_str()).copied().unwrap_or(""));
+        }
+        ch.render_page()
     })
     .await
 }
@@ -126,15 +140,17 @@ pub(super) async fn search_feed(
         let papers = state.app.store.get_papers(&ids).await?;
         let base = state.app.config.public_url();
         let q = percent_encode(&form.query);
-        let ch = Channel {
-            title: format!("Papertide search: {}", form.query),
-            link: format!("{base}/arxiv/search?query={q}&sort=date"),
-            self_url: format!("{base}/arxiv/search/feed?query={q}"),
-            description: format!("Newest arXiv papers matching {}", form.query),
-            date: papers.iter().filter_map(paper_day).max(),
-            items: papers.iter().map(|p| (p, paper_day(p), "")).collect(),
-        };
-        Ok(Page::new(write_rss(&base, &ch), CONTENT_TYPE, "public, max-age=600"))
+        let mut ch = Channel::new(
+            format!("Papertide search: {}", form.query),
+            format!("{base}/arxiv/search?query={q}&sort=date"),
+            format!("{base}/arxiv/search/feed?query={q}"),
+            format!("Newest arXiv papers matching {}", form.query),
+            papers.iter().filter_map(paper_day).max(),
+        );
+        for p in &papers {
+            ch.push(&base, p, paper_day(p), "");
+        }
+        ch.render_page()
     })
     .await
 }

@@ -103,41 +103,17 @@ pub(super) async fn starred(State(state): State<WebState>, headers: HeaderMap) -
     .await
 }
 
+/// The OpenSearch description (templates/opensearch.xml), so browsers can add the site search.
+#[derive(Template)]
+#[template(path = "opensearch.xml")]
+struct OpenSearch {
+    base: String,
+}
+
 pub(super) async fn opensearch(State(state): State<WebState>, headers: HeaderMap) -> Result<Response, PageError> {
     cached(&state, "opensearch".into(), &headers, async {
-        let base = xml_escape(&state.app.config.public_url());
-        let body = format!(
-            r#"<?xml version="1.0" encoding="UTF-8"?>
-<OpenSearchDescription xmlns="http://a9.com/-/spec/opensearch/1.1/">
-  <ShortName>Papertide</ShortName>
-  <Description>Search arXiv papers on this Papertide</Description>
-  <InputEncoding>UTF-8</InputEncoding>
-  <Image width="16" height="16" type="image/svg+xml">{base}/static/icon.svg</Image>
-  <Url type="text/html" method="get" template="{base}/arxiv/search?query={{searchTerms}}"/>
-  <Url type="application/rss+xml" method="get" template="{base}/arxiv/search/feed?query={{searchTerms}}"/>
-  <Url type="application/opensearchdescription+xml" rel="self" template="{base}/opensearch.xml"/>
-</OpenSearchDescription>
-"#
-        );
+        let body = OpenSearch { base: state.app.config.public_url() }.render().map_err(render_error)?;
         Ok(Page::new(body, "application/opensearchdescription+xml; charset=utf-8", "public, max-age=3600"))
     })
     .await
-}
-
-/// Escapes text for XML content and attribute values.
-pub(super) fn xml_escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            // Characters XML 1.0 forbids (control characters) are dropped.
-            c if (c as u32) < 0x20 && !matches!(c, '\t' | '\n' | '\r') => {}
-            _ => out.push(c),
-        }
-    }
-    out
 }
