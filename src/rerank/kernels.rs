@@ -340,10 +340,13 @@ pub fn convert_bf16(isa: Isa, src: &[f32], m: usize, k: usize, lds: usize, dst: 
 unsafe fn convert_bf16_avx512(src: &[f32], m: usize, k: usize, lds: usize, dst: &mut [u16], ldd: usize) {
     let kp = k.div_ceil(2) * 2;
     for i in 0..m {
+        // SAFETY: row i < m of `src`, which convert_bf16 checked holds (m-1)·lds + k values.
         let s = unsafe { src.as_ptr().add(i * lds) };
+        // SAFETY: row i < m of `dst`, which convert_bf16 checked holds (m-1)·ldd + kp values.
         let d = unsafe { dst.as_mut_ptr().add(i * ldd) };
         let mut kk = 0;
         while kk + 16 <= k {
+            // SAFETY: kk + 16 <= k: inside both rows; AVX-512 BF16 is this function's target feature, detected by the caller.
             unsafe {
                 let v = _mm512_loadu_ps(s.add(kk));
                 let h: __m256i = std::mem::transmute(_mm512_cvtneps_pbh(v));
@@ -352,10 +355,12 @@ unsafe fn convert_bf16_avx512(src: &[f32], m: usize, k: usize, lds: usize, dst: 
             kk += 16;
         }
         while kk < k {
+            // SAFETY: kk < k: inside both rows.
             unsafe { *d.add(kk) = f32_to_bf16(*s.add(kk)) };
             kk += 1;
         }
         if kp > k {
+            // SAFETY: kp > k means the row has kp = k + 1 slots (ldd >= kp, checked by convert_bf16).
             unsafe { *d.add(k) = 0 };
         }
     }
@@ -430,7 +435,9 @@ pub fn gemm_f32(
         let m1 = (m0 + mc).min(m);
         for p in 0..np {
             let nvalid = (n - p * NR).min(NR);
+            // SAFETY: p < np = ceil(n / NR) panels, each panel_stride long inside b.data (BView::check above).
             let bp = unsafe { b.data.as_ptr().add(p * b.panel_stride) };
+            // SAFETY: p·NR < n, and the bias is padded to np·NR values (check_gemm).
             let biasp = if bias_p.is_null() { bias_p } else { unsafe { bias_p.add(p * NR) } };
             let mut i = m0;
             while i < m1 {
@@ -482,7 +489,9 @@ pub fn gemm_bf16(
         let m1 = (m0 + mc).min(m);
         for p in 0..np {
             let nvalid = (n - p * NR).min(NR);
+            // SAFETY: p < np panels of kp·NR·2 values, inside `b` (checked above).
             let bp = unsafe { b.as_ptr().add(p * kp * NR * 2) };
+            // SAFETY: p·NR < n, and the bias is padded to np·NR values (check_gemm).
             let biasp = if bias_p.is_null() { bias_p } else { unsafe { bias_p.add(p * NR) } };
             let mut i = m0;
             while i < m1 {
@@ -539,8 +548,10 @@ unsafe fn over_halves(nvalid: usize, bias: *const f32, e: EpiRaw, mut f: impl Fn
         if nvalid <= c0 {
             break;
         }
+        // SAFETY: c0 < nvalid, and a non-null bias points at NR values for this tile (the caller's contract).
         let bh = if bias.is_null() { bias } else { unsafe { bias.add(c0) } };
         let eh = match e {
+            // SAFETY: c0 < nvalid <= the columns left in each residual row (the caller's contract).
             EpiRaw::Residual(r, ldr) => EpiRaw::Residual(unsafe { r.add(c0) }, ldr),
             x => x,
         };
@@ -566,11 +577,13 @@ unsafe fn tile_f32(
 ) {
     #[cfg(target_arch = "x86_64")]
     if isa.has_avx512() {
+        // SAFETY: the caller's tile contract (A: rows × k at stride lda, B: k × NR, C and the epilogue: rows × nvalid) is the kernel's; AVX-512F was detected (has_avx512).
         unsafe { dispatch_rows!(rows, kern_f32_avx512, k, a, lda, b, ldb, c, ldc, nvalid, bias, e) };
         return;
     }
     #[cfg(target_arch = "x86_64")]
     if isa == Isa::Avx2 {
+        // SAFETY: as above, split into two 16-column halves at c0 < nvalid; AVX2 and FMA were detected (Isa::Avx2).
         unsafe {
             over_halves(nvalid, bias, e, |c0, nv, bh, eh| {
                 dispatch_rows_small!(rows, kern_f32_avx2, k, a, lda, b.add(c0), ldb, c.add(c0), ldc, nv, bh, eh)
@@ -580,6 +593,7 @@ unsafe fn tile_f32(
     }
     #[cfg(target_arch = "aarch64")]
     if isa == Isa::Neon {
+        // SAFETY: as above, split into two 16-column halves at c0 < nvalid; NEON is part of every aarch64 CPU (Isa::Neon).
         unsafe {
             over_halves(nvalid, bias, e, |c0, nv, bh, eh| {
                 dispatch_rows_small!(rows, kern_f32_neon, k, a, lda, b.add(c0), ldb, c.add(c0), ldc, nv, bh, eh)
@@ -588,6 +602,7 @@ unsafe fn tile_f32(
         return;
     }
     let _ = isa;
+    // SAFETY: the caller's tile contract is the generic kernel's; it uses no special instructions.
     unsafe { dispatch_rows!(rows, kern_f32_generic, k, a, lda, b, ldb, c, ldc, nvalid, bias, e) };
 }
 
@@ -608,10 +623,12 @@ unsafe fn tile_bf16(
 ) {
     #[cfg(target_arch = "x86_64")]
     if isa.has_native_bf16() {
+        // SAFETY: the caller's tile contract is the kernel's; AVX-512 BF16 was detected (has_native_bf16).
         unsafe { dispatch_rows!(rows, kern_bf16_avx512, kp, a, lda, b, c, ldc, nvalid, bias, e) };
         return;
     }
     let _ = isa;
+    // SAFETY: the caller's tile contract is the generic kernel's; it uses no special instructions.
     unsafe { dispatch_rows!(rows, kern_bf16_generic, kp, a, lda, b, c, ldc, nvalid, bias, e) };
 }
 
@@ -624,6 +641,7 @@ fn epilogue_scalar(v: f32, e: EpiRaw, r: *const f32, j: usize) -> f32 {
         EpiRaw::None => v,
         EpiRaw::Act(Act::Gelu) => gelu_scalar(v),
         EpiRaw::Act(Act::GeluTanh) => gelu_tanh_scalar(v),
+        // SAFETY: j < nvalid: inside the residual row the caller passed for this tile.
         EpiRaw::Residual(..) => v + unsafe { *r.add(j) },
     }
 }
@@ -643,14 +661,17 @@ unsafe fn kern_f32_generic<const R: usize>(
 ) {
     let mut acc = [[0f32; NR]; R];
     for kk in 0..k {
+        // SAFETY: kk < k rows of NR values in the packed panel (the tile contract).
         let brow: &[f32; NR] = unsafe { &*(b.add(kk * ldb) as *const [f32; NR]) };
         for (i, acc_i) in acc.iter_mut().enumerate() {
+            // SAFETY: i < R rows, kk < k columns of the A tile (the tile contract).
             let av = unsafe { *a.add(i * lda + kk) };
             for j in 0..NR {
                 acc_i[j] += av * brow[j];
             }
         }
     }
+    // SAFETY: the tile contract: C holds R rows × nvalid columns at stride ldc.
     unsafe { store_generic::<R>(&acc, c, ldc, nvalid, bias, e) };
 }
 
@@ -664,14 +685,17 @@ unsafe fn store_generic<const R: usize>(
 ) {
     for (i, acc_i) in acc.iter().enumerate() {
         let r = match e {
+            // SAFETY: i < R rows of the residual, ldr apart (the tile contract).
             EpiRaw::Residual(r, ldr) => unsafe { r.add(i * ldr) },
             _ => std::ptr::null(),
         };
         for j in 0..nvalid {
             let mut v = acc_i[j];
             if !bias.is_null() {
+                // SAFETY: j < nvalid, and a non-null bias holds NR values (the tile contract).
                 v += unsafe { *bias.add(j) };
             }
+            // SAFETY: i < R, j < nvalid: inside the C tile.
             unsafe { *c.add(i * ldc + j) = epilogue_scalar(v, e, r, j) };
         }
     }
@@ -691,15 +715,19 @@ unsafe fn kern_bf16_generic<const R: usize>(
 ) {
     let mut acc = [[0f32; NR]; R];
     for kk in 0..kp {
+        // SAFETY: kk < kp/2 pairs of the packed panel, 2·NR values each (the tile contract).
         let brow: &[u16; 2 * NR] = unsafe { &*(b.add(kk * 2 * NR) as *const [u16; 2 * NR]) };
         for (i, acc_i) in acc.iter_mut().enumerate() {
+            // SAFETY: i < R rows and 2·kk < kp columns of the A tile (the tile contract).
             let a0 = bf16_to_f32(unsafe { *a.add(i * lda + 2 * kk) });
+            // SAFETY: 2·kk + 1 < kp, kp even: inside the A tile's row.
             let a1 = bf16_to_f32(unsafe { *a.add(i * lda + 2 * kk + 1) });
             for j in 0..NR {
                 acc_i[j] += a0 * bf16_to_f32(brow[2 * j]) + a1 * bf16_to_f32(brow[2 * j + 1]);
             }
         }
     }
+    // SAFETY: the tile contract: C holds R rows × nvalid columns at stride ldc.
     unsafe { store_generic::<R>(&acc, c, ldc, nvalid, bias, e) };
 }
 
@@ -736,6 +764,7 @@ unsafe fn store_avx512<const R: usize>(
     let (bv0, bv1) = if bias.is_null() {
         (_mm512_setzero_ps(), _mm512_setzero_ps())
     } else {
+        // SAFETY: a non-null bias holds NR = 32 values for this tile (padded: check_gemm).
         unsafe { (_mm512_loadu_ps(bias), _mm512_loadu_ps(bias.add(16))) }
     };
     for i in 0..R {
@@ -744,23 +773,29 @@ unsafe fn store_avx512<const R: usize>(
         match e {
             EpiRaw::None => {}
             EpiRaw::Act(Act::Gelu) => {
+                // SAFETY: AVX-512F is this function's target feature.
                 v0 = unsafe { gelu512(v0) };
                 if m1 != 0 {
+                    // SAFETY: AVX-512F is this function's target feature.
                     v1 = unsafe { gelu512(v1) };
                 }
             }
             EpiRaw::Act(Act::GeluTanh) => {
+                // SAFETY: AVX-512F is this function's target feature.
                 v0 = unsafe { gelu_tanh512(v0) };
                 if m1 != 0 {
+                    // SAFETY: AVX-512F is this function's target feature.
                     v1 = unsafe { gelu_tanh512(v1) };
                 }
             }
+            // SAFETY: row i < R of the residual; the masks m0/m1 load only its nvalid columns.
             EpiRaw::Residual(r, ldr) => unsafe {
                 let rp = r.add(i * ldr);
                 v0 = _mm512_add_ps(v0, _mm512_maskz_loadu_ps(m0, rp));
                 v1 = _mm512_add_ps(v1, _mm512_maskz_loadu_ps(m1, rp.add(16)));
             },
         }
+        // SAFETY: row i < R of C; full stores only when all 32 columns are valid, masked ones otherwise.
         unsafe {
             let cp = c.add(i * ldc);
             if m0 == 0xFFFF && m1 == 0xFFFF {
@@ -792,6 +827,7 @@ unsafe fn kern_f32_avx512<const R: usize>(
     let mut acc0 = [_mm512_setzero_ps(); R];
     let mut acc1 = [_mm512_setzero_ps(); R];
     for kk in 0..k {
+        // SAFETY: kk < k rows of 32 values in the packed panel; i < R rows, kk < k columns of A (the tile contract).
         unsafe {
             let bp = b.add(kk * ldb);
             let b0 = _mm512_loadu_ps(bp);
@@ -803,6 +839,7 @@ unsafe fn kern_f32_avx512<const R: usize>(
             }
         }
     }
+    // SAFETY: the tile contract: C holds R rows × nvalid columns at stride ldc.
     unsafe { store_avx512::<R>(&acc0, &acc1, c, ldc, nvalid, bias, e) };
 }
 
@@ -823,6 +860,7 @@ unsafe fn kern_bf16_avx512<const R: usize>(
     let mut acc0 = [_mm512_setzero_ps(); R];
     let mut acc1 = [_mm512_setzero_ps(); R];
     for kk in 0..kp {
+        // SAFETY: kk < kp/2 pairs of the packed panel; i < R rows of A (the tile contract); AVX-512 BF16 detected.
         unsafe {
             let bp = b.add(kk * 2 * NR);
             let b0: __m512bh = std::mem::transmute(_mm512_loadu_si512(bp as *const _));
@@ -835,6 +873,7 @@ unsafe fn kern_bf16_avx512<const R: usize>(
             }
         }
     }
+    // SAFETY: the tile contract: C holds R rows × nvalid columns at stride ldc.
     unsafe { store_avx512::<R>(&acc0, &acc1, c, ldc, nvalid, bias, e) };
 }
 
@@ -868,6 +907,7 @@ unsafe fn store_avx2<const R: usize>(
         (_mm256_setzero_ps(), _mm256_setzero_ps())
     } else {
         // bias is padded to a multiple of NR, so the whole half is readable
+        // SAFETY: a non-null bias holds the 16 values of this half-tile (padded: check_gemm; over_halves offsets it).
         unsafe { (_mm256_loadu_ps(bias), _mm256_loadu_ps(bias.add(8))) }
     };
     for i in 0..R {
@@ -876,17 +916,22 @@ unsafe fn store_avx2<const R: usize>(
         match e {
             EpiRaw::None => {}
             EpiRaw::Act(Act::Gelu) => {
+                // SAFETY: AVX2 and FMA are this function's target features.
                 v0 = unsafe { gelu256(v0) };
                 if nvalid > 8 {
+                    // SAFETY: AVX2 and FMA are this function's target features.
                     v1 = unsafe { gelu256(v1) };
                 }
             }
             EpiRaw::Act(Act::GeluTanh) => {
+                // SAFETY: AVX2 and FMA are this function's target features.
                 v0 = unsafe { gelu_tanh256(v0) };
                 if nvalid > 8 {
+                    // SAFETY: AVX2 and FMA are this function's target features.
                     v1 = unsafe { gelu_tanh256(v1) };
                 }
             }
+            // SAFETY: row i < R of the residual; the masks load only its nvalid columns.
             EpiRaw::Residual(r, ldr) => unsafe {
                 // the residual is only valid for the first nvalid columns
                 let rp = r.add(i * ldr);
@@ -894,6 +939,7 @@ unsafe fn store_avx2<const R: usize>(
                 v1 = _mm256_add_ps(v1, _mm256_maskload_ps(rp.add(8), m1));
             },
         }
+        // SAFETY: row i < R of C; full stores only when all 16 columns are valid, masked ones otherwise.
         unsafe {
             let cp = c.add(i * ldc);
             if full {
@@ -925,6 +971,7 @@ unsafe fn kern_f32_avx2<const R: usize>(
     let mut acc0 = [_mm256_setzero_ps(); R];
     let mut acc1 = [_mm256_setzero_ps(); R];
     for kk in 0..k {
+        // SAFETY: kk < k rows of the packed panel (16 values from this half's offset); i < R rows, kk < k columns of A.
         unsafe {
             let bp = b.add(kk * ldb);
             let b0 = _mm256_loadu_ps(bp);
@@ -936,6 +983,7 @@ unsafe fn kern_f32_avx2<const R: usize>(
             }
         }
     }
+    // SAFETY: the tile contract: C holds R rows × nvalid columns at stride ldc.
     unsafe { store_avx2::<R>(&acc0, &acc1, c, ldc, nvalid, bias, e) };
 }
 
@@ -962,6 +1010,7 @@ unsafe fn store_neon<const R: usize>(
     if !bias.is_null() {
         for j in 0..4 {
             // bias is padded to a multiple of NR, so the whole half is readable
+            // SAFETY: j < 4: the 16 values of this half-tile; the bias is padded to a multiple of NR (check_gemm).
             bv[j] = unsafe { vld1q_f32(bias.add(4 * j)) };
         }
     }
@@ -976,7 +1025,9 @@ unsafe fn store_neon<const R: usize>(
                 for j in 0..4 {
                     if 4 * j < nvalid {
                         v[j] = match act {
+                            // SAFETY: NEON is this function's target feature.
                             Act::Gelu => unsafe { gelu_neon(v[j]) },
+                            // SAFETY: NEON is this function's target feature.
                             Act::GeluTanh => unsafe { gelu_tanh_neon(v[j]) },
                         };
                     }
@@ -985,22 +1036,28 @@ unsafe fn store_neon<const R: usize>(
             EpiRaw::Residual(r, ldr) => {
                 // the residual is only valid for the first nvalid columns
                 let mut rb = [0f32; HALF];
+                // SAFETY: row i < R of the residual holds nvalid <= HALF = rb.len() valid columns (the tile contract).
                 unsafe { std::ptr::copy_nonoverlapping(r.add(i * ldr), rb.as_mut_ptr(), nvalid) };
                 for j in 0..4 {
+                    // SAFETY: j < 4: inside rb's 16 values.
                     v[j] = vaddq_f32(v[j], unsafe { vld1q_f32(rb.as_ptr().add(4 * j)) });
                 }
             }
         }
+        // SAFETY: row i < R of the C tile (the tile contract).
         let cp = unsafe { c.add(i * ldc) };
         if full {
             for j in 0..4 {
+                // SAFETY: full: all 16 columns of this row are valid.
                 unsafe { vst1q_f32(cp.add(4 * j), v[j]) };
             }
         } else {
             let mut ob = [0f32; HALF];
             for j in 0..4 {
+                // SAFETY: j < 4: inside ob's 16 values.
                 unsafe { vst1q_f32(ob.as_mut_ptr().add(4 * j), v[j]) };
             }
+            // SAFETY: nvalid <= 16 valid columns of the C row; ob holds 16.
             unsafe { std::ptr::copy_nonoverlapping(ob.as_ptr(), cp, nvalid) };
         }
     }
@@ -1023,6 +1080,7 @@ unsafe fn kern_f32_neon<const R: usize>(
 ) {
     let mut acc = [[vdupq_n_f32(0.0); 4]; R];
     for kk in 0..k {
+        // SAFETY: kk < k rows of the packed panel (16 values from this half's offset); i < R rows, kk < k columns of A.
         unsafe {
             let bp = b.add(kk * ldb);
             let bv = [vld1q_f32(bp), vld1q_f32(bp.add(4)), vld1q_f32(bp.add(8)), vld1q_f32(bp.add(12))];
@@ -1034,6 +1092,7 @@ unsafe fn kern_f32_neon<const R: usize>(
             }
         }
     }
+    // SAFETY: the tile contract: C holds R rows × nvalid columns at stride ldc.
     unsafe { store_neon::<R>(&acc, c, ldc, nvalid, bias, e) };
 }
 
@@ -1068,6 +1127,7 @@ unsafe fn gelu_neon(x: float32x4_t) -> float32x4_t {
     for c in [ERF_A[3], ERF_A[2], ERF_A[1], ERF_A[0]] {
         p = vfmaq_f32(vdupq_n_f32(c), p, t);
     }
+    // SAFETY: exp_neon needs only NEON, this function's target feature.
     let e = unsafe { exp_neon(vnegq_f32(vmulq_f32(ax, ax))) };
     let half_q = vmulq_f32(vmulq_f32(p, t), vmulq_f32(e, vdupq_n_f32(0.5)));
     let neg = vcltq_f32(x, vdupq_n_f32(0.0));
@@ -1080,6 +1140,7 @@ unsafe fn gelu_neon(x: float32x4_t) -> float32x4_t {
 unsafe fn gelu_tanh_neon(x: float32x4_t) -> float32x4_t {
     let x3 = vmulq_f32(vmulq_f32(x, x), x);
     let u = vmulq_f32(vdupq_n_f32(SQRT_2_OVER_PI), vfmaq_f32(x, x3, vdupq_n_f32(0.044_715)));
+    // SAFETY: exp_neon needs only NEON, this function's target feature.
     let e = unsafe { exp_neon(vmulq_f32(u, vdupq_n_f32(-2.0))) };
     vdivq_f32(x, vaddq_f32(vdupq_n_f32(1.0), e))
 }
@@ -1089,6 +1150,7 @@ unsafe fn gelu_tanh_neon(x: float32x4_t) -> float32x4_t {
 unsafe fn gelu_inplace_neon(act: Act, x: &mut [f32]) {
     let mut chunks = x.chunks_exact_mut(4);
     for ch in &mut chunks {
+        // SAFETY: the chunk holds exactly 4 values (chunks_exact_mut).
         unsafe {
             let v = vld1q_f32(ch.as_ptr());
             let y = match act {
@@ -1112,11 +1174,13 @@ unsafe fn softmax_neon(x: &mut [f32]) {
     let n4 = x.len() / 4 * 4;
     let mut mxv = vdupq_n_f32(f32::NEG_INFINITY);
     for i in (0..n4).step_by(4) {
+        // SAFETY: i + 4 <= n4 <= n: inside x.
         mxv = vmaxq_f32(mxv, unsafe { vld1q_f32(x.as_ptr().add(i)) });
     }
     let mx = x[n4..].iter().copied().fold(vmaxvq_f32(mxv), f32::max);
     let mut sv = vdupq_n_f32(0.0);
     for i in (0..n4).step_by(4) {
+        // SAFETY: i + 4 <= n4 <= n: inside x.
         unsafe {
             let p = x.as_mut_ptr().add(i);
             let e = exp_neon(vsubq_f32(vld1q_f32(p), vdupq_n_f32(mx)));
@@ -1142,12 +1206,14 @@ unsafe fn layernorm_neon(x: &mut [f32], g: &[f32], b: &[f32], eps: f32) {
     let n4 = n / 4 * 4;
     let mut sv = vdupq_n_f32(0.0);
     for i in (0..n4).step_by(4) {
+        // SAFETY: i + 4 <= n4 <= n: inside x.
         sv = vaddq_f32(sv, unsafe { vld1q_f32(x.as_ptr().add(i)) });
     }
     let mean = (vaddvq_f32(sv) + x[n4..].iter().sum::<f32>()) / n as f32;
     let mv = vdupq_n_f32(mean);
     let mut s2 = vdupq_n_f32(0.0);
     for i in (0..n4).step_by(4) {
+        // SAFETY: i + 4 <= n4 <= n: inside x.
         let d = vsubq_f32(unsafe { vld1q_f32(x.as_ptr().add(i)) }, mv);
         s2 = vfmaq_f32(s2, d, d);
     }
@@ -1155,6 +1221,7 @@ unsafe fn layernorm_neon(x: &mut [f32], g: &[f32], b: &[f32], eps: f32) {
     let rstd = 1.0 / (var + eps).sqrt();
     let rv = vdupq_n_f32(rstd);
     for i in (0..n4).step_by(4) {
+        // SAFETY: i + 4 <= n4 <= n: inside x, and g and b are at least n long (layernorm_inplace).
         unsafe {
             let p = x.as_mut_ptr().add(i);
             let d = vmulq_f32(vsubq_f32(vld1q_f32(p), mv), rv);
@@ -1232,12 +1299,14 @@ pub unsafe fn exp512(x: __m512) -> __m512 {
 #[inline]
 unsafe fn gelu512(x: __m512) -> __m512 {
     let ax = _mm512_mul_ps(_mm512_abs_ps(x), _mm512_set1_ps(FRAC_1_SQRT2));
+    // SAFETY: recip512 needs only AVX-512F, this function's target feature.
     let t = unsafe { recip512(_mm512_fmadd_ps(ax, _mm512_set1_ps(ERF_P), _mm512_set1_ps(1.0))) };
     let mut p = _mm512_set1_ps(ERF_A[4]);
     p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(ERF_A[3]));
     p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(ERF_A[2]));
     p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(ERF_A[1]));
     p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(ERF_A[0]));
+    // SAFETY: exp512 needs only AVX-512F, this function's target feature.
     let e = unsafe { exp512(_mm512_sub_ps(_mm512_setzero_ps(), _mm512_mul_ps(ax, ax))) };
     let half_q = _mm512_mul_ps(_mm512_mul_ps(p, t), _mm512_mul_ps(e, _mm512_set1_ps(0.5)));
     let neg = _mm512_cmp_ps_mask::<_CMP_LT_OQ>(x, _mm512_setzero_ps());
@@ -1251,7 +1320,9 @@ unsafe fn gelu512(x: __m512) -> __m512 {
 unsafe fn gelu_tanh512(x: __m512) -> __m512 {
     let x3 = _mm512_mul_ps(_mm512_mul_ps(x, x), x);
     let u = _mm512_mul_ps(_mm512_set1_ps(SQRT_2_OVER_PI), _mm512_fmadd_ps(x3, _mm512_set1_ps(0.044_715), x));
+    // SAFETY: exp512 needs only AVX-512F, this function's target feature.
     let e = unsafe { exp512(_mm512_mul_ps(u, _mm512_set1_ps(-2.0))) };
+    // SAFETY: recip512 needs only AVX-512F, this function's target feature.
     _mm512_mul_ps(x, unsafe { recip512(_mm512_add_ps(_mm512_set1_ps(1.0), e)) })
 }
 
@@ -1318,12 +1389,14 @@ unsafe fn recip256(d: __m256) -> __m256 {
 unsafe fn gelu256(x: __m256) -> __m256 {
     let abs = _mm256_andnot_ps(_mm256_set1_ps(-0.0), x);
     let ax = _mm256_mul_ps(abs, _mm256_set1_ps(FRAC_1_SQRT2));
+    // SAFETY: recip256 needs only AVX2 and FMA, this function's target features.
     let t = unsafe { recip256(_mm256_fmadd_ps(ax, _mm256_set1_ps(ERF_P), _mm256_set1_ps(1.0))) };
     let mut p = _mm256_set1_ps(ERF_A[4]);
     p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(ERF_A[3]));
     p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(ERF_A[2]));
     p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(ERF_A[1]));
     p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(ERF_A[0]));
+    // SAFETY: exp256 needs only AVX2 and FMA, this function's target features.
     let e = unsafe { exp256(_mm256_sub_ps(_mm256_setzero_ps(), _mm256_mul_ps(ax, ax))) };
     let half_q = _mm256_mul_ps(_mm256_mul_ps(p, t), _mm256_mul_ps(e, _mm256_set1_ps(0.5)));
     let neg = _mm256_cmp_ps::<_CMP_LT_OQ>(x, _mm256_setzero_ps());
@@ -1337,7 +1410,9 @@ unsafe fn gelu256(x: __m256) -> __m256 {
 unsafe fn gelu_tanh256(x: __m256) -> __m256 {
     let x3 = _mm256_mul_ps(_mm256_mul_ps(x, x), x);
     let u = _mm256_mul_ps(_mm256_set1_ps(SQRT_2_OVER_PI), _mm256_fmadd_ps(x3, _mm256_set1_ps(0.044_715), x));
+    // SAFETY: exp256 needs only AVX2 and FMA, this function's target features.
     let e = unsafe { exp256(_mm256_mul_ps(u, _mm256_set1_ps(-2.0))) };
+    // SAFETY: recip256 needs only AVX2 and FMA, this function's target features.
     _mm256_mul_ps(x, unsafe { recip256(_mm256_add_ps(_mm256_set1_ps(1.0), e)) })
 }
 
@@ -1366,6 +1441,7 @@ unsafe fn gelu_inplace_avx2(act: Act, x: &mut [f32]) {
     let mut i = 0;
     while i < n {
         let m = mask8(n - i);
+        // SAFETY: i < n, and the mask covers only the min(8, n - i) values left in x.
         unsafe {
             let p = x.as_mut_ptr().add(i);
             let v = _mm256_maskload_ps(p, m);
@@ -1390,6 +1466,7 @@ unsafe fn softmax_avx2(x: &mut [f32]) {
     while i < n {
         let m = mask8(n - i);
         // lanes past the end load 0; make them -inf so they cannot win the max
+        // SAFETY: i < n, and the mask covers only the min(8, n - i) values left in x.
         let v = _mm256_blendv_ps(ninf, unsafe { _mm256_maskload_ps(p.add(i), m) }, _mm256_castsi256_ps(m));
         mx = _mm256_max_ps(mx, v);
         i += 8;
@@ -1399,6 +1476,7 @@ unsafe fn softmax_avx2(x: &mut [f32]) {
     i = 0;
     while i < n {
         let m = mask8(n - i);
+        // SAFETY: i < n, and the mask covers only the min(8, n - i) values left in x.
         unsafe {
             let v = _mm256_maskload_ps(p.add(i), m);
             let e = _mm256_and_ps(exp256(_mm256_sub_ps(v, mxv)), _mm256_castsi256_ps(m));
@@ -1411,6 +1489,7 @@ unsafe fn softmax_avx2(x: &mut [f32]) {
     i = 0;
     while i < n {
         let m = mask8(n - i);
+        // SAFETY: i < n, and the mask covers only the min(8, n - i) values left in x.
         unsafe {
             let v = _mm256_maskload_ps(p.add(i), m);
             _mm256_maskstore_ps(p.add(i), m, _mm256_mul_ps(v, inv));
@@ -1427,6 +1506,7 @@ unsafe fn layernorm_avx2(x: &mut [f32], g: &[f32], b: &[f32], eps: f32) {
     let mut s = _mm256_setzero_ps();
     let mut i = 0;
     while i < n {
+        // SAFETY: i < n, and the mask covers only the min(8, n - i) values left in x.
         s = _mm256_add_ps(s, unsafe { _mm256_maskload_ps(p.add(i), mask8(n - i)) });
         i += 8;
     }
@@ -1436,6 +1516,7 @@ unsafe fn layernorm_avx2(x: &mut [f32], g: &[f32], b: &[f32], eps: f32) {
     i = 0;
     while i < n {
         let m = mask8(n - i);
+        // SAFETY: i < n, and the mask covers only the min(8, n - i) values left in x.
         let d = _mm256_and_ps(_mm256_sub_ps(unsafe { _mm256_maskload_ps(p.add(i), m) }, mv), _mm256_castsi256_ps(m));
         s2 = _mm256_fmadd_ps(d, d, s2);
         i += 8;
@@ -1445,6 +1526,7 @@ unsafe fn layernorm_avx2(x: &mut [f32], g: &[f32], b: &[f32], eps: f32) {
     i = 0;
     while i < n {
         let m = mask8(n - i);
+        // SAFETY: i < n; the mask covers the min(8, n - i) values left in x, and g and b are at least n long (layernorm_inplace).
         unsafe {
             let d = _mm256_sub_ps(_mm256_maskload_ps(p.add(i), m), mv);
             let gv = _mm256_maskload_ps(g.as_ptr().add(i), m);
@@ -1491,6 +1573,7 @@ unsafe fn gelu_inplace_avx512(act: Act, x: &mut [f32]) {
     let mut i = 0;
     while i < n {
         let m: u16 = if n - i >= 16 { 0xFFFF } else { ((1u32 << (n - i)) - 1) as u16 };
+        // SAFETY: i < n, and the mask covers only the min(16, n - i) values left in x.
         unsafe {
             let p = x.as_mut_ptr().add(i);
             let v = _mm512_maskz_loadu_ps(m, p);
@@ -1549,6 +1632,7 @@ unsafe fn softmax_avx512(x: &mut [f32]) {
     let mut mx = _mm512_set1_ps(f32::NEG_INFINITY);
     let mut i = 0;
     while i < n {
+        // SAFETY: i < n, and the mask covers only the min(16, n - i) values left in x.
         let v = unsafe { _mm512_mask_loadu_ps(_mm512_set1_ps(f32::NEG_INFINITY), mask(i), p.add(i)) };
         mx = _mm512_max_ps(mx, v);
         i += 16;
@@ -1558,6 +1642,7 @@ unsafe fn softmax_avx512(x: &mut [f32]) {
     i = 0;
     while i < n {
         let m = mask(i);
+        // SAFETY: i < n, and the mask covers only the min(16, n - i) values left in x.
         unsafe {
             let v = _mm512_maskz_loadu_ps(m, p.add(i));
             let e = _mm512_maskz_mov_ps(m, exp512(_mm512_sub_ps(v, mxv)));
@@ -1570,6 +1655,7 @@ unsafe fn softmax_avx512(x: &mut [f32]) {
     i = 0;
     while i < n {
         let m = mask(i);
+        // SAFETY: i < n, and the mask covers only the min(16, n - i) values left in x.
         unsafe {
             let v = _mm512_maskz_loadu_ps(m, p.add(i));
             _mm512_mask_storeu_ps(p.add(i), m, _mm512_mul_ps(v, inv));
@@ -1621,6 +1707,7 @@ unsafe fn layernorm_avx512(x: &mut [f32], g: &[f32], b: &[f32], eps: f32) {
     let mut s = _mm512_setzero_ps();
     let mut i = 0;
     while i < n {
+        // SAFETY: i < n, and the mask covers only the min(16, n - i) values left in x.
         s = _mm512_add_ps(s, unsafe { _mm512_maskz_loadu_ps(mask(i), p.add(i)) });
         i += 16;
     }
@@ -1630,6 +1717,7 @@ unsafe fn layernorm_avx512(x: &mut [f32], g: &[f32], b: &[f32], eps: f32) {
     i = 0;
     while i < n {
         let m = mask(i);
+        // SAFETY: i < n, and the mask covers only the min(16, n - i) values left in x.
         let d = _mm512_maskz_sub_ps(m, unsafe { _mm512_maskz_loadu_ps(m, p.add(i)) }, mv);
         s2 = _mm512_fmadd_ps(d, d, s2);
         i += 16;
@@ -1639,6 +1727,7 @@ unsafe fn layernorm_avx512(x: &mut [f32], g: &[f32], b: &[f32], eps: f32) {
     i = 0;
     while i < n {
         let m = mask(i);
+        // SAFETY: i < n; the mask covers the min(16, n - i) values left in x, and g and b are at least n long (layernorm_inplace).
         unsafe {
             let d = _mm512_sub_ps(_mm512_maskz_loadu_ps(m, p.add(i)), mv);
             let gv = _mm512_maskz_loadu_ps(m, g.as_ptr().add(i));
@@ -1667,18 +1756,30 @@ pub fn amx_available() -> bool {
         let l7 = __cpuid_count(7, 0);
         let amx_bf16 = l7.edx & (1 << 22) != 0;
         let amx_tile = l7.edx & (1 << 24) != 0;
-        if !amx_bf16 || !amx_tile || !cfg!(target_os = "linux") {
+        if !amx_bf16 || !amx_tile {
             return false;
         }
-        let ret: i64;
-        // SAFETY: arch_prctl(ARCH_REQ_XCOMP_PERM, XFEATURE_XTILEDATA) only asks the kernel for permission to use
-        // the AMX register state; it fails harmlessly (negative errno) on kernels or VMs that do not allow it.
-        unsafe {
-            std::arch::asm!("syscall", inlateout("rax") 158i64 => ret, in("rdi") 0x1023i64, in("rsi") 18i64,
-                lateout("rcx") _, lateout("r11") _, options(nostack));
-        }
-        ret == 0
+        request_amx_permission()
     })
+}
+
+/// Asks Linux for the AMX tile-data register state (since 5.16 a process must request it before its first
+/// tile instruction, or the instruction faults).
+#[cfg(all(target_arch = "x86_64", target_os = "linux"))]
+fn request_amx_permission() -> bool {
+    // From the kernel's uapi headers (asm/prctl.h) and its xstate numbering; libc does not name them.
+    const ARCH_REQ_XCOMP_PERM: libc::c_ulong = 0x1023;
+    const XFEATURE_XTILEDATA: libc::c_ulong = 18;
+    // SAFETY: arch_prctl(ARCH_REQ_XCOMP_PERM, XFEATURE_XTILEDATA) takes two integers and touches no memory of
+    // ours; it only asks the kernel for permission to use the AMX register state, and fails harmlessly (-1 with
+    // errno) on kernels or VMs that do not allow it.
+    let ret = unsafe { libc::syscall(libc::SYS_arch_prctl, ARCH_REQ_XCOMP_PERM, XFEATURE_XTILEDATA) };
+    ret == 0
+}
+
+#[cfg(all(target_arch = "x86_64", not(target_os = "linux")))]
+fn request_amx_permission() -> bool {
+    false
 }
 
 #[cfg(not(target_arch = "x86_64"))]
@@ -1745,11 +1846,13 @@ unsafe fn epi_from_buf<const R: usize>(
     let mut acc0 = [_mm512_setzero_ps(); R];
     let mut acc1 = [_mm512_setzero_ps(); R];
     for i in 0..R {
+        // SAFETY: i < R rows of 32 values in the caller's 32 × 32 tile buffer, 64-byte aligned (TileBuf).
         unsafe {
             acc0[i] = _mm512_load_ps(buf.add(i * 32));
             acc1[i] = _mm512_load_ps(buf.add(i * 32 + 16));
         }
     }
+    // SAFETY: the tile contract: C holds R rows × nvalid columns at stride ldc.
     unsafe { store_avx512::<R>(&acc0, &acc1, c, ldc, nvalid, bias, e) };
 }
 
@@ -1783,6 +1886,9 @@ unsafe fn gemm_amx_impl(
     let np = n.div_ceil(NR);
     let mc = (m_block(k * 2, MR) / 32).max(1) * 32;
     let a_stride = lda * 2;
+    // SAFETY: gemm_amx checked AMX is enabled for this thread (amx_available), A readable for whole 32-row blocks, B's
+    // packed panels, the padded bias and C's bounds; the tile configuration is loaded before any tile
+    // instruction and released at the end; every C store goes through the bounded epilogue.
     unsafe {
         asm!("ldtilecfg [{}]", in(reg) cfg.0.as_ptr(), options(nostack));
         let mut m0 = 0;
