@@ -87,6 +87,16 @@ pub enum Source {
     Api,
 }
 
+impl From<Source> for crate::ingest::Source {
+    fn from(s: Source) -> Self {
+        match s {
+            Source::Rss => crate::ingest::Source::Rss,
+            Source::Oai => crate::ingest::Source::Oai,
+            Source::Api => crate::ingest::Source::Api,
+        }
+    }
+}
+
 #[derive(Debug, clap::Args)]
 pub struct IngestArgs {
     /// Which source; default: the daily feeds, or the API when --id is given.
@@ -104,6 +114,19 @@ pub struct IngestArgs {
     /// Papers to look up through the arXiv API.
     #[arg(long = "id", value_name = "ID", num_args = 1.., action = clap::ArgAction::Append)]
     pub ids: Vec<ArxivId>,
+}
+
+impl IngestArgs {
+    /// The run these flags ask for.
+    pub fn request(&self) -> crate::ingest::IngestRequest {
+        crate::ingest::IngestRequest {
+            source: self.source.map(Into::into),
+            categories: self.categories.clone(),
+            from: self.from,
+            until: self.until,
+            ids: self.ids.clone(),
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -222,7 +245,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
         }
         Command::Ingest(args) => {
             let app = App::open(config).await?;
-            let summary = crate::ingest::run_once(&app, &args).await?;
+            let summary = crate::ingest::run_once(&app, &args.request()).await?;
             print!("{summary}");
             if let Some(why) = app.search_unavailable() {
                 // Everything fetched is in the store; the index catches up at the next start with space.
@@ -282,7 +305,9 @@ async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
             }
             match cmd {
                 RelatedCommand::Index(args) => {
-                    let (n, pairs) = crate::related::bulk::build_index(&app, &args, true).await?;
+                    let (n, pairs) =
+                        crate::related::bulk::build_index(&app.related, &app.config.cur_index_path(), &args, true)
+                            .await?;
                     println!(
                         "CUR index over {n} papers ({pairs} cross-encoder pairs this run) at {}",
                         app.config.cur_index_path().display()
@@ -290,7 +315,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
                 }
                 RelatedCommand::Build(args) => {
                     app.related.build_lexicon().await?;
-                    let s = crate::related::bulk::build_lists(&app, &args, true).await?;
+                    let s = crate::related::bulk::build_lists(&app.related, &args, true).await?;
                     println!(
                         "computed {} related lists ({} failed) in {:.1} s: {} CE pairs for rankings, {} for CUR appends",
                         s.computed, s.failed, s.seconds, s.ce_pairs, s.append_pairs

@@ -6,6 +6,8 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+use crate::env::{self, EnvError};
+
 use crate::domain::Category;
 
 #[derive(Debug, thiserror::Error)]
@@ -14,8 +16,8 @@ pub enum ConfigError {
     Read { path: String, source: std::io::Error },
     #[error("config file {path} is invalid: {message}")]
     Parse { path: String, message: String },
-    #[error("environment variable {name}={value:?} is invalid: {reason}")]
-    Env { name: &'static str, value: String, reason: String },
+    #[error(transparent)]
+    Env(#[from] crate::env::EnvError),
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -177,11 +179,8 @@ impl Config {
             self.data_dir = PathBuf::from(v);
         }
         if let Some(v) = var("PAPERTIDE_CATEGORIES") {
-            self.categories = parse_categories(&v).map_err(|reason| ConfigError::Env {
-                name: "PAPERTIDE_CATEGORIES",
-                value: v.clone(),
-                reason,
-            })?;
+            self.categories =
+                parse_categories(&v).map_err(|reason| EnvError::new("PAPERTIDE_CATEGORIES", &v, reason))?;
         }
         for (name, slot) in [
             ("PAPERTIDE_ARXIV_API_URL", &mut self.arxiv.api_url),
@@ -189,28 +188,16 @@ impl Config {
             ("PAPERTIDE_ARXIV_RSS_URL", &mut self.arxiv.rss_url),
         ] {
             if let Some(v) = var(name) {
-                if !(v.starts_with("http://") || v.starts_with("https://")) {
-                    return Err(ConfigError::Env { name, value: v, reason: "must be an http(s) URL".into() });
-                }
-                *slot = v.trim_end_matches('/').to_string();
+                *slot = env::http_url(name, &v)?;
             }
         }
         if let Some(v) = var("PAPERTIDE_REQUEST_INTERVAL_MS") {
-            self.arxiv.request_interval_ms = v.trim().parse().map_err(|_| ConfigError::Env {
-                name: "PAPERTIDE_REQUEST_INTERVAL_MS",
-                value: v.clone(),
-                reason: "must be a whole number of milliseconds".into(),
+            self.arxiv.request_interval_ms = v.trim().parse().map_err(|_| {
+                EnvError::new("PAPERTIDE_REQUEST_INTERVAL_MS", &v, "must be a whole number of milliseconds")
             })?;
         }
         if let Some(v) = var("PAPERTIDE_PUBLIC_URL") {
-            if !(v.starts_with("http://") || v.starts_with("https://")) {
-                return Err(ConfigError::Env {
-                    name: "PAPERTIDE_PUBLIC_URL",
-                    value: v,
-                    reason: "must be an http(s) URL".into(),
-                });
-            }
-            self.server.public_url = Some(v.trim_end_matches('/').to_string());
+            self.server.public_url = Some(env::http_url("PAPERTIDE_PUBLIC_URL", &v)?);
         }
         if let Some(v) = var("PAPERTIDE_CONTACT") {
             self.contact = Some(v).filter(|v| !v.trim().is_empty());

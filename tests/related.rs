@@ -169,7 +169,8 @@ async fn first_view_computes_in_the_background_and_stale_lists_refresh() {
         since: None,
         seed: 7,
     };
-    let (n, pairs) = papertide::related::bulk::build_index(&app, &args, false).await.unwrap();
+    let (n, pairs) =
+        papertide::related::bulk::build_index(&app.related, &app.config.cur_index_path(), &args, false).await.unwrap();
     assert_eq!((n, pairs), (99, 4 * 99), "the withdrawn paper is not indexed");
     assert!(app.config.cur_index_path().is_file());
     let key = app.related.model_key().unwrap();
@@ -249,11 +250,11 @@ async fn first_view_computes_in_the_background_and_stale_lists_refresh() {
     };
     let before = todo(&app).await;
     let b = papertide::related::bulk::BuildArgs { category: None, since: None, limit: Some(3) };
-    let s = papertide::related::bulk::build_lists(&app, &b, false).await.unwrap();
+    let s = papertide::related::bulk::build_lists(&app.related, &b, false).await.unwrap();
     assert_eq!((s.computed, s.failed), (3, 0));
     let after = todo(&app).await;
     assert_eq!(after[..], before[3..], "the newest three were done, nothing else changed");
-    let s = papertide::related::bulk::build_lists(&app, &b, false).await.unwrap();
+    let s = papertide::related::bulk::build_lists(&app.related, &b, false).await.unwrap();
     assert_eq!(s.computed, 3);
     assert_eq!(todo(&app).await[..], before[6..], "a second run resumes after the first");
 }

@@ -60,5 +60,5 @@ pub async fn ensure_cur_index(app: &App, anchor_queries: usize, seed: u64, min_i
         since: None,
         seed,
     };
-    Ok(crate::related::bulk::build_index(app, &ia, true).await?.1)
+    Ok(crate::related::bulk::build_index(&app.related, &app.config.cur_index_path(), &ia, true).await?.1)
 }

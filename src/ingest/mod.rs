@@ -16,8 +16,7 @@ use chrono::Utc;
 pub use summary::RunSummary;
 
 use crate::app::App;
-use crate::cli::{IngestArgs, Source};
-use crate::domain::Category;
+use crate::domain::{ArxivId, Category};
 
 #[derive(Debug, thiserror::Error)]
 pub enum IngestError {
@@ -33,35 +32,61 @@ pub enum IngestError {
     Other(String),
 }
 
-/// One `papertide ingest` run, as the arguments ask; returns its summary (also recorded in the store).
-pub async fn run_once(app: &App, args: &IngestArgs) -> Result<RunSummary, IngestError> {
+/// Which arXiv interface a run reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    /// The daily RSS/Atom feeds.
+    Rss,
+    /// OAI-PMH harvesting (metadata refresh, date ranges).
+    Oai,
+    /// The search API, for named papers.
+    Api,
+}
+
+impl Source {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Source::Rss => "rss",
+            Source::Oai => "oai",
+            Source::Api => "api",
+        }
+    }
+}
+
+/// What one run is asked to do. The command line builds it from its flags (`cli::IngestArgs`), so ingest does
+/// not depend on the command line.
+#[derive(Debug, Clone, Default)]
+pub struct IngestRequest {
+    /// Default: the daily feeds, or the API when `ids` are given.
+    pub source: Option<Source>,
+    /// Default: the followed categories.
+    pub categories: Vec<Category>,
+    /// OAI-PMH `from` / `until`.
+    pub from: Option<chrono::NaiveDate>,
+    pub until: Option<chrono::NaiveDate>,
+    /// Papers to look up through the API.
+    pub ids: Vec<ArxivId>,
+}
+
+/// One `papertide ingest` run, as the request asks; returns its summary (also recorded in the store).
+pub async fn run_once(app: &App, req: &IngestRequest) -> Result<RunSummary, IngestError> {
     let started = Instant::now();
     let started_at = Utc::now().to_rfc3339();
-    let source = args.source.unwrap_or(if args.ids.is_empty() { Source::Rss } else { Source::Api });
+    let source = req.source.unwrap_or(if req.ids.is_empty() { Source::Rss } else { Source::Api });
     let categories: Vec<Category> =
-        if args.categories.is_empty() { app.config.categories.clone() } else { args.categories.clone() };
-    let mut summary = RunSummary::new(match source {
-        Source::Rss => "rss",
-        Source::Oai => "oai",
-        Source::Api => "api",
-    });
+        if req.categories.is_empty() { app.config.categories.clone() } else { req.categories.clone() };
+    let mut summary = RunSummary::new(source.as_str());
     match source {
         Source::Rss => feeds::poll(app, &categories, &mut summary).await?,
         Source::Api => {
-            if args.ids.is_empty() {
+            if req.ids.is_empty() {
                 return Err(IngestError::Other("--source api needs at least one --id".into()));
             }
-            lookup::lookup(app, &args.ids, &mut summary).await?;
+            lookup::lookup(app, &req.ids, &mut summary).await?;
         }
         Source::Oai => {
             for set in oai_sets(&categories) {
-                let h = oai::Harvest {
-                    set: Some(set),
-                    prefix: app.config.ingest.oai_metadata_prefix.clone(),
-                    from: args.from,
-                    until: args.until,
-                };
-                oai::harvest(app, &h, &mut summary).await?;
+                harvest_set(app, set, req.from, req.until, &mut summary).await?;
             }
         }
     }
@@ -69,6 +94,19 @@ pub async fn run_once(app: &App, args: &IngestArgs) -> Result<RunSummary, Ingest
     let json = serde_json::to_value(&summary).unwrap_or_default();
     app.store.record_run(&summary.source, &started_at, &json).await?;
     Ok(summary)
+}
+
+/// Harvests one OAI-PMH set between `from` and `until` with the configured metadata format (the command's
+/// `--source oai` and the scheduler's nightly refresh).
+pub async fn harvest_set(
+    app: &App,
+    set: String,
+    from: Option<chrono::NaiveDate>,
+    until: Option<chrono::NaiveDate>,
+    summary: &mut RunSummary,
+) -> Result<(), IngestError> {
+    let h = oai::Harvest { set: Some(set), prefix: app.config.ingest.oai_metadata_prefix.clone(), from, until };
+    oai::harvest(app, &h, summary).await
 }
 
 /// The distinct OAI-PMH sets covering `categories` (`cs` for every cs.* category, say).

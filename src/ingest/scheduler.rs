@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use chrono::{Days, NaiveDate, Utc};
 
-use super::{RunSummary, feeds, oai, oai_sets};
+use super::{RunSummary, feeds, harvest_set, oai_sets};
 use crate::app::App;
 
 /// Starts the schedule, supervised: a panic is logged and the schedule starts again.
@@ -35,11 +35,10 @@ async fn run(app: App) {
 /// Re-harvests the last two days over OAI-PMH: versions, dates and DOIs the feeds do not carry.
 async fn refresh(app: &App, today: NaiveDate) {
     let from = today.checked_sub_days(Days::new(2));
+    // Set by set, so one failing set does not stop the others (the command stops at the first error).
     for set in oai_sets(&app.config.categories) {
-        let h =
-            oai::Harvest { set: Some(set), prefix: app.config.ingest.oai_metadata_prefix.clone(), from, until: None };
         let mut summary = RunSummary::new("oai");
-        match oai::harvest(app, &h, &mut summary).await {
+        match harvest_set(app, set, from, None, &mut summary).await {
             Ok(()) => tracing::info!("nightly OAI-PMH refresh: {}", summary.to_string().trim_end()),
             Err(e) => tracing::error!("nightly OAI-PMH refresh failed: {e}"),
         }

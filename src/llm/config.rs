@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use crate::config::ConfigError;
+use crate::env::{self, EnvError};
 
 #[derive(Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -118,17 +118,10 @@ impl LlmConfig {
         }
     }
 
-    pub(crate) fn apply_env(&mut self, var: &impl Fn(&str) -> Option<String>) -> Result<(), ConfigError> {
+    pub(crate) fn apply_env(&mut self, var: &impl Fn(&str) -> Option<String>) -> Result<(), EnvError> {
         let nonempty = |name: &str| var(name).map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
         if let Some(v) = nonempty("PAPERTIDE_LLM_BASE_URL") {
-            if !(v.starts_with("http://") || v.starts_with("https://")) {
-                return Err(ConfigError::Env {
-                    name: "PAPERTIDE_LLM_BASE_URL",
-                    value: v,
-                    reason: "must be an http(s) URL".into(),
-                });
-            }
-            self.base_url = Some(v.trim_end_matches('/').to_string());
+            self.base_url = Some(env::http_url("PAPERTIDE_LLM_BASE_URL", &v)?);
         }
         if let Some(v) = nonempty("PAPERTIDE_LLM_MODEL") {
             self.model = Some(v);

@@ -18,7 +18,7 @@ pub fn markdown_to_safe_html(markdown: &str) -> String {
 /// An LLM answer as every page shows it (the live stream, the cached replay, the summary page): sanitized HTML
 /// with its formulas as MathML, like the rest of the site.
 pub fn answer_html(markdown: &str) -> String {
-    markdown_to_safe_html_with(markdown, crate::web::math::to_mathml)
+    markdown_to_safe_html_with(markdown, crate::render::math::to_mathml)
 }
 
 /// Like [`markdown_to_safe_html`], with `math(tex, display)` offering server-rendered markup (MathML) for each
@@ -33,7 +33,7 @@ pub fn markdown_to_safe_html_with(markdown: &str, math: impl Fn(&str, bool) -> O
             let (class, open, close) =
                 if display { ("math-display", "\\[", "\\]") } else { ("math-inline", "\\(", "\\)") };
             let mut escaped = String::with_capacity(tex.len());
-            crate::web::text::escape(tex, &mut escaped);
+            crate::render::text::escape(tex, &mut escaped);
             format!("<span class=\"math {class}\">{open}{escaped}{close}</span>")
         });
         formulas.push(rendered);

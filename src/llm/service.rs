@@ -16,9 +16,9 @@ use super::generation::{Event, Generation, Subscription};
 use super::limits::Queue;
 use super::render::answer_html;
 use super::{LlmConfig, UNCONFIGURED};
-use crate::app::App;
+use crate::arxiv::http::ArxivHttp;
 use crate::limits::RateLimiter;
-use crate::store::{StoreError, StoredPaper, StoredSummary, SummaryAnswer, SummaryKey};
+use crate::store::{Store, StoreError, StoredPaper, StoredSummary, SummaryAnswer, SummaryKey};
 
 pub struct Service {
     pub(super) client: LlmClient,
@@ -94,16 +94,19 @@ impl Service {
 
     /// The stream for `paper` in `lang`: cached, attached to the running generation, or newly started.
     /// `regenerate` (admin only: the caller checks) skips the cache and the per-client limit.
+    /// `store` caches the answers (and counts the daily cap); `http` fetches the paper's arXiv HTML context.
+    #[allow(clippy::too_many_arguments)]
     pub async fn open(
         self: &Arc<Self>,
-        app: &App,
+        store: &Store,
+        http: &ArxivHttp,
         paper: &StoredPaper,
         lang: Lang,
         client: IpAddr,
         regenerate: bool,
     ) -> Result<Opened, StoreError> {
         let key = self.key(&paper.id, lang);
-        if !regenerate && let Some(cached) = app.store.complete_summary(&key).await? {
+        if !regenerate && let Some(cached) = store.complete_summary(&key).await? {
             return Ok(Opened::Stream(Subscription::fixed(self.cached_events(&key, &cached))));
         }
         if let Some(running) = self.running().get(&key) {
@@ -118,7 +121,7 @@ impl Service {
             );
             return Ok(Opened::Refused { message, retry_after: Some(wait) });
         }
-        if !app.store.take_daily_llm_request(self.cfg.daily_request_cap).await? {
+        if !store.take_daily_llm_request(self.cfg.daily_request_cap).await? {
             let message = format!(
                 "This Papertide has reached its daily limit of {} new summaries; cached summaries stay available. \
                  Try again tomorrow (UTC).",
@@ -140,7 +143,13 @@ impl Service {
         };
         if fresh {
             generation.publish("meta", self.meta(&key, false));
-            let task = Task { app: app.clone(), service: Arc::clone(self), key, generation: Arc::clone(&generation) };
+            let task = Task {
+                store: store.clone(),
+                http: http.clone(),
+                service: Arc::clone(self),
+                key,
+                generation: Arc::clone(&generation),
+            };
             tokio::spawn(task.run(paper.clone(), lang));
         }
         Ok(Opened::Stream(generation.subscribe()))
@@ -183,7 +192,8 @@ impl Service {
 
 /// One generation's task. Dropping it (the end of `run`, or a panic) ends the stream and frees the key.
 struct Task {
-    app: App,
+    store: Store,
+    http: ArxivHttp,
     service: Arc<Service>,
     key: SummaryKey,
     generation: Arc<Generation>,
@@ -205,7 +215,7 @@ impl Task {
         let svc = &self.service;
         let _permit = svc.queue.acquire(|position| g.publish("queued", json!({ "position": position }))).await;
         tracing::info!(paper = %paper.id, lang = lang.code(), model = svc.model(), "generating a summary");
-        let ctx = context::build(&self.app.http, &svc.cfg.html_base_url, &paper, svc.cfg.context_token_budget).await;
+        let ctx = context::build(&self.http, &svc.cfg.html_base_url, &paper, svc.cfg.context_token_budget).await;
         g.publish("context", json!({ "full_text": ctx.body.is_some(), "truncated": ctx.truncated }));
         let prompts = svc.prompts.lang(lang);
         let mut answers: Vec<SummaryAnswer> = Vec::new();
@@ -249,7 +259,7 @@ impl Task {
     }
 
     async fn save(&self, answers: &[SummaryAnswer], complete: bool, full_text: bool) -> bool {
-        match self.app.store.put_summary(&self.key, answers, complete, full_text).await {
+        match self.store.put_summary(&self.key, answers, complete, full_text).await {
             Ok(()) => complete,
             Err(e) => {
                 tracing::error!(paper = %self.key.paper_id, error = %e, "cannot store the summary");

@@ -8,7 +8,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use rand::SeedableRng;
 use rand::seq::SliceRandom;
 
-use crate::app::App;
+use super::RelatedService;
 use crate::rerank::cur::{AnchorMethod, BuildOptions, CurIndex};
 
 fn bar(len: u64, what: &str) -> ProgressBar {
@@ -41,13 +41,19 @@ pub struct IndexArgs {
 }
 
 /// Builds (or resumes building) the CUR index over the stored papers and installs it in the running engine.
-pub async fn build_index(app: &App, args: &IndexArgs, show_progress: bool) -> anyhow::Result<(usize, usize)> {
-    let Some(engine) = app.related.engine() else {
+/// `path` is where the index lives (`Config::cur_index_path`).
+pub async fn build_index(
+    related: &RelatedService,
+    path: &std::path::Path,
+    args: &IndexArgs,
+    show_progress: bool,
+) -> anyhow::Result<(usize, usize)> {
+    let Some(engine) = related.engine() else {
         anyhow::bail!("no cross-encoder is loaded: set PAPERTIDE_RERANKER_MODEL to a model directory or hub id");
     };
     let cat = args.category.as_ref().map(|c| c.code().to_string());
     let since = args.since.map(|d| d.to_string());
-    let papers = app.store.all_paper_texts(cat.as_deref(), since.as_deref()).await?;
+    let papers = related.store().all_paper_texts(cat.as_deref(), since.as_deref()).await?;
     if papers.len() < 2 {
         anyhow::bail!("only {} papers match: nothing to index", papers.len());
     }
@@ -56,7 +62,7 @@ pub async fn build_index(app: &App, args: &IndexArgs, show_progress: bool) -> an
     order.shuffle(&mut rand::rngs::StdRng::seed_from_u64(args.seed));
     order.truncate(k_q);
     order.sort_unstable();
-    let path = app.config.cur_index_path();
+    let path = path.to_path_buf();
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir)?;
     }
@@ -123,19 +129,23 @@ pub struct BuildSummary {
 
 /// Computes every matching paper's list that is missing or stale, newest first. Each list is stored as soon
 /// as it is computed, so an interrupted build resumes where it stopped.
-pub async fn build_lists(app: &App, args: &BuildArgs, show_progress: bool) -> anyhow::Result<BuildSummary> {
-    let Some(key) = app.related.model_key() else {
+pub async fn build_lists(
+    related: &RelatedService,
+    args: &BuildArgs,
+    show_progress: bool,
+) -> anyhow::Result<BuildSummary> {
+    let Some(key) = related.model_key() else {
         anyhow::bail!("no cross-encoder is loaded: set PAPERTIDE_RERANKER_MODEL to a model directory or hub id");
     };
     let cat = args.category.as_ref().map(|c| c.code().to_string());
     let since = args.since.map(|d| d.to_string());
     let limit = args.limit.map_or(i64::MAX, |l| l as i64);
-    let todo = app.store.papers_needing_related(&key, cat.as_deref(), since.as_deref(), limit).await?;
+    let todo = related.store().papers_needing_related(&key, cat.as_deref(), since.as_deref(), limit).await?;
     let bar = if show_progress { bar(todo.len() as u64, "papers") } else { ProgressBar::hidden() };
     let started = Instant::now();
     let mut s = BuildSummary::default();
     for (id, _) in &todo {
-        match app.related.compute(id).await {
+        match related.compute(id).await {
             Ok((_, stats)) => {
                 s.computed += 1;
                 s.ce_pairs += stats.ce_pairs;
@@ -148,7 +158,7 @@ pub async fn build_lists(app: &App, args: &BuildArgs, show_progress: bool) -> an
         }
         bar.inc(1);
     }
-    app.related.flush().await?;
+    related.flush().await?;
     bar.finish_and_clear();
     s.seconds = started.elapsed().as_secs_f64();
     Ok(s)

@@ -2,7 +2,7 @@
 
 use serde::Deserialize;
 
-use crate::config::ConfigError;
+use crate::env::EnvError;
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -110,16 +110,12 @@ impl RelatedConfig {
         }
     }
 
-    pub fn apply_env(&mut self, var: &impl Fn(&str) -> Option<String>) -> Result<(), ConfigError> {
+    pub fn apply_env(&mut self, var: &impl Fn(&str) -> Option<String>) -> Result<(), EnvError> {
         if let Some(v) = var("PAPERTIDE_RERANKER_MODEL") {
             self.model = Some(v.trim().to_string()).filter(|v| !v.is_empty());
         }
         if let Some(v) = var("PAPERTIDE_RERANKER_DTYPE") {
-            self.dtype = v.parse().map_err(|_| ConfigError::Env {
-                name: "PAPERTIDE_RERANKER_DTYPE",
-                value: v,
-                reason: "must be f32 or bf16".into(),
-            })?;
+            self.dtype = v.parse().map_err(|_| EnvError::new("PAPERTIDE_RERANKER_DTYPE", &v, "must be f32 or bf16"))?;
         }
         Ok(())
     }

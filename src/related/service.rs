@@ -88,6 +88,11 @@ impl RelatedService {
         }))
     }
 
+    /// The store the lists are read from and written to.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
     pub fn config(&self) -> &RelatedConfig {
         &self.cfg
     }

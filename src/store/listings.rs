@@ -80,13 +80,7 @@ impl Store {
     }
 }
 
-/// A listing's category expression: papers announced in any of `include` whose categories hold none of
-/// `exclude` (`cs.AI+cs.LG-cs.CY`).
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct CategoryFilter {
-    pub include: Vec<Category>,
-    pub exclude: Vec<Category>,
-}
+pub use crate::domain::CategoryFilter;
 
 impl Store {
     /// Like [`Store::listing`], leaving out papers cross-listed in any of `filter.exclude` (by the paper's own

@@ -96,7 +96,8 @@ pub(super) async fn listing(
 ) -> Result<Json<Value>, WebError> {
     let Query(params) = query.map_err(|_| WebError::BadRequest("The query string could not be read.".into()))?;
     let page_err = |e: super::PageError| WebError::BadRequest(e.message().to_string());
-    let filter = super::dispatch::parse_categories(&cats).map_err(page_err)?;
+    let filter: crate::domain::CategoryFilter =
+        cats.parse().map_err(|e: crate::domain::FilterError| WebError::BadRequest(e.to_string()))?;
     let date = super::listing::parse_date(&params).map_err(page_err)?;
     let paging = super::listing::parse_paging(&params).map_err(page_err)?;
     let day = super::listing::load_day(&state, &filter, date).await.map_err(|e| match e.status().as_u16() {

@@ -6,6 +6,7 @@
 //! seen too, a little later.
 
 use std::collections::HashMap;
+use std::future::Future;
 use std::hash::{Hash, Hasher};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
@@ -14,6 +15,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 
+use super::{PageError, WebState};
 use crate::app::App;
 
 const SEQ_TTL: Duration = Duration::from_secs(2);
@@ -121,4 +123,31 @@ impl Page {
         h.insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));
         res
     }
+}
+
+/// The cached page for `key`, when the cache holds one for the current data (for handlers that must do
+/// uncached work, such as a lookup, only on a miss; [`cached`] checks it itself).
+pub(super) async fn cache_hit(state: &WebState, key: &str, headers: &HeaderMap) -> Option<Response> {
+    let generation = state.cache.generation(&state.app).await;
+    state.cache.get(key, generation).map(|page| page.respond(headers))
+}
+
+/// Answers from the page cache, rendering (and caching) on a miss. Errors are never cached.
+pub(super) async fn cached<F>(
+    state: &WebState,
+    key: String,
+    headers: &HeaderMap,
+    render: F,
+) -> Result<Response, PageError>
+where
+    F: Future<Output = Result<Page, PageError>>,
+{
+    if let Some(res) = cache_hit(state, &key, headers).await {
+        return Ok(res);
+    }
+    let generation = state.cache.generation(&state.app).await;
+    let page = render.await?;
+    let res = page.respond(headers);
+    state.cache.put(key, generation, page);
+    Ok(res)
 }

@@ -14,8 +14,7 @@ use axum::http::HeaderMap;
 use axum::response::Response;
 
 use super::{PageError, WebState, feeds, listing, paper, search};
-use crate::domain::{ArxivId, Category};
-use crate::store::CategoryFilter;
+use crate::domain::{ArxivId, CategoryFilter, FilterError};
 
 /// What `/arxiv/...` names, read from its last segment.
 #[derive(Debug, PartialEq)]
@@ -95,62 +94,9 @@ fn looks_like_ids(s: &str) -> bool {
         || s.split(',').any(|p| p.trim().starts_with(|c: char| c.is_ascii_digit()))
 }
 
-/// `cs.AI`, `cs.AI,cs.CL` (either), `cs.AI+cs.LG-cs.CY` (either, but not in cs.CY). A space stands for `+`,
-/// since a `+` in a query string or a careless client arrives as one.
-pub fn parse_categories(expr: &str) -> Result<CategoryFilter, PageError> {
-    let mut filter = CategoryFilter::default();
-    let mut token = String::new();
-    let mut excluding = false;
-    let mut push = |token: &mut String, excluding: bool| -> Result<(), PageError> {
-        if token.is_empty() {
-            return Ok(());
-        }
-        let cat = Category::parse(token).map_err(|e| {
-            PageError::bad_request(format!("{e}. Combine categories as cs.AI,cs.CL or cs.AI+cs.LG-cs.CY."))
-        })?;
-        let list = if excluding { &mut filter.exclude } else { &mut filter.include };
-        if !list.contains(&cat) {
-            list.push(cat);
-        }
-        token.clear();
-        Ok(())
-    };
-    for (i, c) in expr.char_indices() {
-        match c {
-            ',' | '+' | ' ' => {
-                push(&mut token, excluding)?;
-                excluding = false;
-            }
-            '-' if token.is_empty() => excluding = true,
-            // `-` also occurs inside codes (hep-th, cond-mat.mes-hall): it starts an exclusion only between
-            // two whole arXiv codes.
-            '-' if starts_exclusion(&token, &expr[i + 1..]) => {
-                push(&mut token, excluding)?;
-                excluding = true;
-            }
-            _ => token.push(c),
-        }
-    }
-    push(&mut token, excluding)?;
-    if filter.include.is_empty() {
-        return Err(PageError::bad_request("Name at least one category to include, e.g. /arxiv/cs.CL."));
-    }
-    Ok(filter)
-}
-
-fn starts_exclusion(before: &str, after: &str) -> bool {
-    let next = after.split([',', '+', ' ']).next().unwrap_or("");
-    Category::parse_arxiv(before).is_ok() && Category::parse_arxiv(next).is_ok()
-}
-
-/// The canonical text of a filter, as used in links.
-pub fn expr_of(f: &CategoryFilter) -> String {
-    let mut s = f.include.iter().map(|c| c.code()).collect::<Vec<_>>().join("+");
-    for c in &f.exclude {
-        s.push('-');
-        s.push_str(c.code());
-    }
-    s
+/// A category expression, or the page that says what is wrong with it.
+fn parse_categories(expr: &str) -> Result<CategoryFilter, PageError> {
+    expr.parse().map_err(|e: FilterError| PageError::bad_request(e.to_string()))
 }
 
 pub(super) async fn arxiv(
@@ -184,22 +130,13 @@ pub(super) async fn arxiv(
 mod tests {
     use super::*;
 
-    fn codes(v: &[Category]) -> Vec<&str> {
-        v.iter().map(|c| c.code()).collect()
-    }
-
     #[test]
-    fn reads_category_expressions() {
-        let f = parse_categories("cs.AI+cs.LG-cs.CY").unwrap();
-        assert_eq!((codes(&f.include), codes(&f.exclude)), (vec!["cs.AI", "cs.LG"], vec!["cs.CY"]));
-        let f = parse_categories("cs.AI,cs.CL,cs.AI").unwrap();
-        assert_eq!(codes(&f.include), ["cs.AI", "cs.CL"]);
-        let f = parse_categories("hep-th-cs.CY").unwrap();
-        assert_eq!(codes(&f.include), ["hep-th"], "a dash inside an archive name belongs to it");
-        let f = parse_categories("cond-mat.mes-hall").unwrap();
-        assert_eq!(codes(&f.include), ["cond-mat.mes-hall"]);
-        assert!(parse_categories("-cs.CY").is_err(), "nothing included");
-        assert!(parse_categories("cs.AI,<script>").is_err());
+    fn category_mistakes_are_bad_requests_that_say_how() {
+        assert_eq!(parse_categories("cs.AI-cs.CY").unwrap().to_string(), "cs.AI-cs.CY");
+        let e = parse_categories("cs.AI,<script>").unwrap_err();
+        assert_eq!(e.status(), axum::http::StatusCode::BAD_REQUEST);
+        let e = parse_categories("-cs.CY").unwrap_err();
+        assert_eq!(e.status(), axum::http::StatusCode::BAD_REQUEST);
     }
 
     #[test]

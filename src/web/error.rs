@@ -201,3 +201,8 @@ pub(super) fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Resp
     PageError::new(StatusCode::INTERNAL_SERVER_ERROR, "Something went wrong on our side; it has been logged.")
         .into_response()
 }
+
+/// An askama rendering failure: ours, never the reader's (logged, a generic page shown).
+pub(super) fn render_error(e: askama::Error) -> PageError {
+    WebError::Internal(e.to_string()).into()
+}

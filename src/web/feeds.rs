@@ -8,8 +8,7 @@ use axum::response::Response;
 use chrono::{NaiveDate, TimeZone, Utc};
 
 use super::cache::Page;
-use super::dispatch::expr_of;
-use super::pages::cached;
+use super::cache::cached;
 use super::search::{Form, run};
 use super::views::percent_encode;
 use super::{PageError, WebState, listing};
@@ -83,7 +82,7 @@ impl Channel {
     }
 
     fn render_page(&self) -> Result<Page, PageError> {
-        let xml = askama::Template::render(self).map_err(super::pages::render_error)?;
+        let xml = askama::Template::render(self).map_err(super::error::render_error)?;
         Ok(Page::new(xml, CONTENT_TYPE, "public, max-age=600"))
     }
 }
@@ -99,7 +98,7 @@ pub(super) async fn listing_feed(
     filter: CategoryFilter,
     headers: &HeaderMap,
 ) -> Result<Response, PageError> {
-    let expr = expr_of(&filter);
+    let expr = filter.to_string();
     cached(state, format!("feed:{expr}"), headers, async {
         let day = listing::load_day(state, &filter, None).await?;
         let ids: Vec<String> = day.entries.iter().take(MAX_ITEMS).map(|e| e.id.clone()).collect();

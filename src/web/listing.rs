@@ -7,11 +7,10 @@ use axum::http::HeaderMap;
 use axum::response::Response;
 use chrono::NaiveDate;
 
-use super::cache::Page;
-use super::dispatch::expr_of;
+use super::cache::{Page, cached};
 use super::foryou::{self, Order, OrderControl, Ranked};
 use super::views::{Chrome, PaperView};
-use super::{PageError, WebState, pages};
+use super::{PageError, WebState};
 use crate::domain::AnnounceKind;
 use crate::store::{CategoryFilter, ListingEntry, StoredPaper};
 
@@ -140,7 +139,7 @@ pub(super) async fn page(
 ) -> Result<Response, PageError> {
     let date = parse_date(params)?;
     let paging = parse_paging(params)?;
-    let expr = expr_of(&filter);
+    let expr = filter.to_string();
     let order = Order::read(params)?;
     let translate = state.app.llm.is_some();
     if let Order::ForYou(interests) = &order {
@@ -164,7 +163,7 @@ pub(super) async fn page(
         paging.skip,
         paging.show.map_or("all".to_string(), |n| n.to_string())
     );
-    pages::cached(state, key, headers, async {
+    cached(state, key, headers, async {
         let day = load_day(state, &filter, date).await?;
         let end = paging.show.map_or(day.entries.len(), |n| paging.skip.saturating_add(n).min(day.entries.len()));
         let start = paging.skip.min(end);

@@ -17,15 +17,13 @@ mod headers;
 mod limits;
 mod listing;
 mod lookups;
-pub(crate) mod math;
-mod pages;
+pub(crate) mod pages;
 mod paper;
 mod related;
 mod search;
 pub mod server;
 pub mod summary;
-pub(crate) mod text;
-mod translate;
+pub(crate) mod translate;
 mod views;
 
 use std::net::SocketAddr;
@@ -40,6 +38,9 @@ use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::trace::TraceLayer;
 
 pub use error::{PageError, WebError};
+
+// The page handlers render text through these (`super::text::rich`, …).
+use crate::render::text;
 
 use crate::app::App;
 

@@ -1,6 +1,4 @@
-//! The front page, the starred page, OpenSearch, and the page cache every cacheable page goes through.
-
-use std::future::Future;
+//! The front page, the starred page and OpenSearch.
 
 use askama::Template;
 use axum::extract::State;
@@ -8,41 +6,11 @@ use axum::http::HeaderMap;
 use axum::response::Response;
 use chrono::NaiveDate;
 
-use super::cache::Page;
+use super::cache::{Page, cached};
+use super::error::render_error;
 use super::views::Chrome;
-use super::{PageError, WebError, WebState, listing};
+use super::{PageError, WebState, listing};
 use crate::store::CategoryFilter;
-
-/// The cached page for `key`, when the cache holds one for the current data (for handlers that must do
-/// uncached work, such as a lookup, only on a miss; [`cached`] checks it itself).
-pub(super) async fn cache_hit(state: &WebState, key: &str, headers: &HeaderMap) -> Option<Response> {
-    let generation = state.cache.generation(&state.app).await;
-    state.cache.get(key, generation).map(|page| page.respond(headers))
-}
-
-/// Answers from the page cache, rendering (and caching) on a miss. Errors are never cached.
-pub(super) async fn cached<F>(
-    state: &WebState,
-    key: String,
-    headers: &HeaderMap,
-    render: F,
-) -> Result<Response, PageError>
-where
-    F: Future<Output = Result<Page, PageError>>,
-{
-    if let Some(res) = cache_hit(state, &key, headers).await {
-        return Ok(res);
-    }
-    let generation = state.cache.generation(&state.app).await;
-    let page = render.await?;
-    let res = page.respond(headers);
-    state.cache.put(key, generation, page);
-    Ok(res)
-}
-
-pub(super) fn render_error(e: askama::Error) -> PageError {
-    WebError::Internal(e.to_string()).into()
-}
 
 struct Card {
     code: String,

@@ -6,8 +6,9 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 
 use super::cache::Page;
+use super::cache::{cache_hit, cached};
+use super::error::render_error;
 use super::lookups::Outcome;
-use super::pages::{cache_hit, cached, render_error};
 use super::views::{Chrome, PaperView};
 use super::{PageError, WebState};
 use crate::domain::ArxivId;

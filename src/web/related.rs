@@ -7,7 +7,7 @@ use axum::Json;
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 
-use super::pages::render_error;
+use super::error::render_error;
 use super::views::Chrome;
 use super::{PageError, WebError, WebState};
 use crate::app::App;

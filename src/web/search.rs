@@ -8,8 +8,8 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 
 use super::cache::Page;
+use super::error::render_error;
 use super::foryou::{self, Order, OrderControl};
-use super::pages::render_error;
 use super::text::query_terms;
 use super::views::{Chrome, PaperView, percent_encode};
 use super::{PageError, WebError, WebState};

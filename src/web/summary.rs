@@ -97,7 +97,7 @@ async fn summary_stream(app: &App, raw_id: &str, params: &SummaryParams, req: &C
         }
         let paper = find_paper(app, &id).await?;
         let client = client_ip(&req.headers, req.peer, service.trust_forwarded_for());
-        Ok(match service.open(app, &paper, lang, client, regenerate).await? {
+        Ok(match service.open(&app.store, &app.http, &paper, lang, client, regenerate).await? {
             Opened::Stream(sub) => sse(sub, idle_limit(app)).into_response(),
             Opened::Refused { message, retry_after } => {
                 let events = vec![crate::llm::Event {
