@@ -71,8 +71,13 @@ impl std::str::FromStr for CategoryFilter {
 }
 
 fn starts_exclusion(before: &str, after: &str) -> bool {
+    if Category::parse_arxiv(before).is_err() {
+        return false;
+    }
+    // The code after the dash may itself be followed by `-code` (`cs.AI-hep-th-cs.CY`): any prefix ending at a
+    // dash, or the whole run, that is an arXiv code makes this dash a separator.
     let next = after.split([',', '+', ' ']).next().unwrap_or("");
-    Category::parse_arxiv(before).is_ok() && Category::parse_arxiv(next).is_ok()
+    next.match_indices('-').map(|(i, _)| &next[..i]).chain([next]).any(|code| Category::parse_arxiv(code).is_ok())
 }
 
 /// The canonical text (`cs.AI+cs.LG-cs.CY`), as used in links.
@@ -94,6 +99,29 @@ impl std::fmt::Display for CategoryFilter {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    const CODES: [&str; 8] = ["cs.AI", "cs.CL", "cs.LG", "cs.CY", "hep-th", "cond-mat.mes-hall", "math.AG", "q-bio.BM"];
+
+    proptest! {
+        /// Writing a filter and reading it back gives the same filter.
+        #[test]
+        fn display_then_parse_is_the_identity(
+            inc in proptest::collection::vec(0usize..8, 1..5),
+            exc in proptest::collection::vec(0usize..8, 0..3),
+        ) {
+            let mut f = CategoryFilter::default();
+            for i in inc {
+                let c = Category::parse(CODES[i]).unwrap();
+                if !f.include.contains(&c) { f.include.push(c); }
+            }
+            for i in exc {
+                let c = Category::parse(CODES[i]).unwrap();
+                if !f.exclude.contains(&c) { f.exclude.push(c); }
+            }
+            prop_assert_eq!(f.to_string().parse::<CategoryFilter>().unwrap(), f);
+        }
+    }
 
     fn codes(v: &[Category]) -> Vec<&str> {
         v.iter().map(|c| c.code()).collect()
@@ -112,6 +140,9 @@ mod tests {
         assert_eq!(codes(&f.include), ["hep-th"], "a dash inside an archive name belongs to it");
         let f: CategoryFilter = "cond-mat.mes-hall".parse().unwrap();
         assert_eq!(codes(&f.include), ["cond-mat.mes-hall"]);
+        // Found by the property test: an excluded code with a dash, followed by another exclusion.
+        let f: CategoryFilter = "cs.AI-hep-th-cs.CY".parse().unwrap();
+        assert_eq!((codes(&f.include), codes(&f.exclude)), (vec!["cs.AI"], vec!["hep-th", "cs.CY"]));
         assert_eq!("-cs.CY".parse::<CategoryFilter>(), Err(FilterError::NothingIncluded));
         assert!(matches!("cs.AI,<script>".parse::<CategoryFilter>(), Err(FilterError::Category(_))));
     }

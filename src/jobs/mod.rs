@@ -3,7 +3,7 @@
 
 mod pool;
 
-pub use pool::CpuPool;
+pub use pool::{CpuPool, PoolError};
 
 use std::future::Future;
 use std::sync::Arc;

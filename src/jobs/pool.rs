@@ -41,7 +41,7 @@ impl CpuPool {
     }
 
     /// Runs `f` on the pool and awaits its result. A panic in `f` becomes an error, not a dead pool thread.
-    pub async fn run<T: Send + 'static>(&self, f: impl FnOnce() -> T + Send + 'static) -> Result<T, String> {
+    pub async fn run<T: Send + 'static>(&self, f: impl FnOnce() -> T + Send + 'static) -> Result<T, PoolError> {
         let (done, result) = tokio::sync::oneshot::channel();
         let task: Task = Box::new(move || {
             let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
@@ -52,9 +52,18 @@ impl CpuPool {
                     .unwrap_or_else(|| "panic".into())
             }));
         });
-        self.tx.lock().map_err(|_| "CPU pool lock poisoned".to_string())?.send(task).map_err(|_| "CPU pool stopped")?;
-        result.await.map_err(|_| "CPU pool task dropped".to_string())?.map_err(|p| format!("CPU task panicked: {p}"))
+        self.tx.lock().map_err(|_| PoolError::Stopped)?.send(task).map_err(|_| PoolError::Stopped)?;
+        result.await.map_err(|_| PoolError::Stopped)?.map_err(PoolError::Panicked)
     }
+}
+
+/// Why a task handed to the pool did not return a value.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum PoolError {
+    #[error("the CPU pool has stopped")]
+    Stopped,
+    #[error("CPU task panicked: {0}")]
+    Panicked(String),
 }
 
 #[cfg(test)]
@@ -67,7 +76,7 @@ mod tests {
         let name = pool.run(|| std::thread::current().name().map(str::to_string)).await.unwrap();
         assert_eq!(name.as_deref(), Some("t-0"));
         let e = pool.run(|| -> u8 { panic!("boom") }).await.unwrap_err();
-        assert!(e.contains("boom"), "{e}");
+        assert!(matches!(&e, PoolError::Panicked(m) if m.contains("boom")), "{e}");
         assert_eq!(pool.run(|| 7).await.unwrap(), 7, "the thread survived the panic");
     }
 }

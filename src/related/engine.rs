@@ -27,15 +27,29 @@ pub struct Engine {
     dirty: Mutex<(usize, Instant)>,
 }
 
+/// Why the related-papers engine could not load, score or save.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error(transparent)]
+    Model(#[from] crate::rerank::RerankError),
+    #[error(transparent)]
+    Cur(#[from] CurError),
+    /// A model could not be fetched from the hub.
+    #[error("{0}")]
+    Download(String),
+    #[error("a lock of the engine was poisoned by a panic")]
+    Poisoned,
+}
+
 impl Engine {
     /// Loads the cross-encoder from `model_dir` and the CUR index at `cur_path` if there is a usable one (an
     /// index built for another model or settings is ignored with a warning: `papertide related index` rebuilds).
-    pub fn load(model_dir: &Path, cfg: &RelatedConfig, cur_path: &Path) -> Result<Engine, String> {
+    pub fn load(model_dir: &Path, cfg: &RelatedConfig, cur_path: &Path) -> Result<Engine, EngineError> {
         let dtype = cfg.dtype;
-        let format = PairFormat::load(model_dir).map_err(|e| e.to_string())?;
+        let format = PairFormat::load(model_dir)?;
         let max_length = cfg.max_length.or(format.max_length).unwrap_or(DEFAULT_MAX_LENGTH);
         let opts = EngineOptions { max_length, threads: cfg.threads, dtype, batch_size: 32, isa: None };
-        let ce = CrossEncoder::load(model_dir, opts).map_err(|e| e.to_string())?;
+        let ce = CrossEncoder::load(model_dir, opts)?;
         let cur = match CurIndex::load(cur_path, &expected_spec(&ce)) {
             Ok(idx) => {
                 tracing::info!(items = idx.len(), k_q = idx.k_q(), path = %cur_path.display(), "CUR index loaded");
@@ -79,33 +93,33 @@ impl Engine {
 
     /// Appends a paper to the CUR index if there is one and it lacks the paper (`k_q` CE calls), saving the
     /// index now and then. Returns the CE pairs spent.
-    pub fn append(&self, paper: &PaperText) -> Result<usize, String> {
+    pub fn append(&self, paper: &PaperText) -> Result<usize, EngineError> {
         let id = paper.id.as_str();
-        let mut guard = self.cur.write().map_err(|_| "CUR index lock poisoned")?;
+        let mut guard = self.cur.write().map_err(|_| EngineError::Poisoned)?;
         let Some(cur) = guard.as_mut() else { return Ok(0) };
         if cur.position(id).is_some() {
             return Ok(0);
         }
-        cur.append(&self.ce, id, &self.item_text(paper)).map_err(|e| e.to_string())?;
+        cur.append(&self.ce, id, &self.item_text(paper))?;
         let k_q = cur.k_q();
-        let mut dirty = self.dirty.lock().map_err(|_| "lock poisoned")?;
+        let mut dirty = self.dirty.lock().map_err(|_| EngineError::Poisoned)?;
         dirty.0 += 1;
         if dirty.1.elapsed() >= SAVE_EVERY {
-            cur.save(&self.cur_path).map_err(|e| e.to_string())?;
+            cur.save(&self.cur_path)?;
             *dirty = (0, Instant::now());
         }
         Ok(k_q)
     }
 
     /// Writes appended items to disk now.
-    pub fn flush(&self) -> Result<(), String> {
-        let mut dirty = self.dirty.lock().map_err(|_| "lock poisoned")?;
+    pub fn flush(&self) -> Result<(), EngineError> {
+        let mut dirty = self.dirty.lock().map_err(|_| EngineError::Poisoned)?;
         if dirty.0 == 0 {
             return Ok(());
         }
-        let guard = self.cur.read().map_err(|_| "CUR index lock poisoned")?;
+        let guard = self.cur.read().map_err(|_| EngineError::Poisoned)?;
         if let Some(cur) = guard.as_ref() {
-            cur.save(&self.cur_path).map_err(|e| e.to_string())?;
+            cur.save(&self.cur_path)?;
         }
         *dirty = (0, Instant::now());
         Ok(())

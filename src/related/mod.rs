@@ -29,5 +29,9 @@ pub enum RelatedError {
     #[error(transparent)]
     Search(#[from] crate::search::SearchError),
     #[error("cross-encoder: {0}")]
-    Engine(String),
+    Engine(#[from] engine::EngineError),
+    #[error(transparent)]
+    Pool(#[from] crate::jobs::PoolError),
+    #[error("no cross-encoder is loaded")]
+    NoEngine,
 }

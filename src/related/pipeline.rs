@@ -146,7 +146,7 @@ pub fn rerank(
     let found: Mutex<HashMap<String, PaperText>> = Mutex::default();
     let mut scored: Vec<(String, f32, &'static str)> = Vec::new();
     let mut ce_pairs = 0;
-    let guard = engine.cur.read().map_err(|_| RelatedError::Engine("CUR index lock poisoned".into()))?;
+    let guard = engine.cur.read().map_err(|_| RelatedError::Engine(super::engine::EngineError::Poisoned))?;
     let mut direct: Vec<&Candidate> = cands.iter().collect();
     if let Some(cur) = guard.as_ref().filter(|c| !c.is_empty() && cfg.cur_candidates > 0) {
         let seeds: Vec<&str> =
@@ -175,7 +175,7 @@ pub fn rerank(
             // them measured worse than none (`eval cur`); their exact CE scores carry that signal.
             cur.query_kriging(&engine.ce, &query, &exclude, opts, &kopts, Some(&seeds), None, &item_text)
         }
-        .map_err(|e| RelatedError::Engine(e.to_string()))?;
+        .map_err(|e| RelatedError::Engine(e.into()))?;
         ce_pairs += res.ce_pairs;
         for item in res.items {
             let source = by_id.get(item.id.as_str()).map_or("cur", |_| lexical_source(cands, &item.id));
@@ -186,7 +186,7 @@ pub fn rerank(
     if !direct.is_empty() {
         let texts: Vec<String> = direct.iter().map(|c| engine.item_text(&c.paper)).collect();
         let pairs: Vec<(&str, &str)> = texts.iter().map(|t| (query.as_str(), t.as_str())).collect();
-        let scores = engine.ce.score_pairs(&pairs).map_err(|e| RelatedError::Engine(e.to_string()))?;
+        let scores = engine.ce.score_pairs(&pairs).map_err(|e| RelatedError::Engine(e.into()))?;
         ce_pairs += pairs.len();
         scored.extend(direct.iter().zip(scores).map(|(c, s)| (c.paper.id.clone(), s, c.source())));
     }

@@ -125,11 +125,12 @@ impl RelatedService {
         let loaded = self
             .pool
             .run(move || {
-                let dir = crate::rerank::resolve_model(&spec, &cache_dir, &hub, &*fetch).map_err(|e| e.to_string())?;
+                let dir = crate::rerank::resolve_model(&spec, &cache_dir, &hub, &*fetch)?;
                 Engine::load(&dir, &cfg, &cur_path)
             })
             .await
-            .and_then(|r| r);
+            .map_err(RelatedError::from)
+            .and_then(|r| r.map_err(RelatedError::from));
         match loaded {
             Ok(engine) => {
                 tracing::info!(model = engine.ce.model_id(), engine = %engine.ce.engine_name(), "cross-encoder loaded");
@@ -266,7 +267,7 @@ impl RelatedService {
     /// lacks it. CPU work runs on the related pool (its size caps concurrent cross-encoder work).
     pub async fn compute(&self, id: &str) -> Result<(Vec<RelatedItem>, ComputeStats), RelatedError> {
         let Some(engine) = self.engine() else {
-            return Err(RelatedError::Engine("no cross-encoder is loaded".into()));
+            return Err(RelatedError::NoEngine);
         };
         let start = Instant::now();
         let paper = self.paper(id).await?;
@@ -279,11 +280,10 @@ impl RelatedService {
                 // SQLite reads for CUR-found papers, from this pool thread (not a runtime thread).
                 let lookup = |id: &str| rt.block_on(store.paper_texts(&[id.to_string()])).ok()?.pop();
                 let reranked = pipeline::rerank(&e, &cfg, &paper, &lexical, &lookup)?;
-                let append = if paper.withdrawn { 0 } else { e.append(&paper).map_err(RelatedError::Engine)? };
+                let append = if paper.withdrawn { 0 } else { e.append(&paper)? };
                 Ok((reranked, append))
             })
-            .await
-            .map_err(RelatedError::Engine)??;
+            .await??;
         let (reranked, append_pairs) = result;
         let ms = start.elapsed().as_millis() as u64;
         self.store.put_related(id, engine.model_key(), &reranked.items, reranked.ce_pairs, ms).await?;
@@ -347,6 +347,6 @@ impl RelatedService {
     /// Writes CUR appends to disk (at shutdown or the end of a bulk build).
     pub async fn flush(&self) -> Result<(), RelatedError> {
         let Some(engine) = self.engine() else { return Ok(()) };
-        self.pool.run(move || engine.flush()).await.map_err(RelatedError::Engine)?.map_err(RelatedError::Engine)
+        Ok(self.pool.run(move || engine.flush()).await??)
     }
 }
