@@ -21,9 +21,10 @@ pub enum AppError {
     #[error(transparent)]
     Http(#[from] crate::arxiv::http::FetchError),
     #[error("LLM summaries: {0}")]
-    Llm(String),
+    Llm(#[from] crate::llm::service::SetupError),
+    /// The related-papers CPU pool could not start its threads.
     #[error("related papers: {0}")]
-    Related(String),
+    Related(#[source] std::io::Error),
 }
 
 #[derive(Clone)]
@@ -76,9 +77,9 @@ impl App {
             }
         };
         let http = ArxivHttp::new(config.http())?;
-        let llm = crate::llm::Service::from_config(&config.llm).map_err(AppError::Llm)?;
+        let llm = crate::llm::Service::from_config(&config.llm)?;
         let related = crate::related::RelatedService::new(config.related.clone(), store.clone(), index.clone())
-            .map_err(|e| AppError::Related(e.to_string()))?;
+            .map_err(AppError::Related)?;
         Ok(App {
             config: Arc::new(config),
             store,

@@ -48,6 +48,19 @@ pub struct LangPrompts {
     pub questions: Vec<String>,
 }
 
+/// Why a prompts file cannot be used (the server refuses to start, naming the file and the part).
+#[derive(Debug, thiserror::Error)]
+pub enum PromptsError {
+    #[error("cannot read {path}: {source}")]
+    Read { path: String, source: std::io::Error },
+    #[error("{name} is invalid: {message}")]
+    Syntax { name: String, message: String },
+    #[error("{name}: [{lang}] has no questions")]
+    NoQuestions { name: String, lang: &'static str },
+    #[error("{name}: [{lang}] context: {reason}")]
+    Template { name: String, lang: &'static str, reason: String },
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Prompts {
@@ -57,27 +70,29 @@ pub struct Prompts {
 }
 
 impl Prompts {
-    pub fn builtin() -> Result<Prompts, String> {
+    pub fn builtin() -> Result<Prompts, PromptsError> {
         Self::parse(BUILTIN, "prompts/faq.toml (built in)")
     }
 
-    pub fn load(path: Option<&Path>) -> Result<Prompts, String> {
+    pub fn load(path: Option<&Path>) -> Result<Prompts, PromptsError> {
         match path {
             None => Self::builtin(),
             Some(p) => {
-                let text = std::fs::read_to_string(p).map_err(|e| format!("cannot read {}: {e}", p.display()))?;
+                let text = std::fs::read_to_string(p)
+                    .map_err(|source| PromptsError::Read { path: p.display().to_string(), source })?;
                 Self::parse(&text, &p.display().to_string())
             }
         }
     }
 
-    fn parse(text: &str, name: &str) -> Result<Prompts, String> {
-        let p: Prompts = toml::from_str(text).map_err(|e| format!("{name} is invalid: {}", e.message()))?;
+    fn parse(text: &str, name: &str) -> Result<Prompts, PromptsError> {
+        let p: Prompts = toml::from_str(text)
+            .map_err(|e| PromptsError::Syntax { name: name.to_string(), message: e.message().to_string() })?;
         for (lang, lp) in [("en", &p.en), ("zh", &p.zh)] {
             if lp.questions.is_empty() {
-                return Err(format!("{name}: [{lang}] has no questions"));
+                return Err(PromptsError::NoQuestions { name: name.to_string(), lang });
             }
-            fill(&lp.context, &[]).map_err(|e| format!("{name}: [{lang}] context: {e}"))?;
+            fill(&lp.context, &[]).map_err(|reason| PromptsError::Template { name: name.to_string(), lang, reason })?;
         }
         Ok(p)
     }
@@ -199,8 +214,8 @@ mod tests {
         std::fs::write(&path, &text).unwrap();
         assert_eq!(Prompts::load(Some(&path)).unwrap().version, "mine-2");
         std::fs::write(&path, text.replace("{abstract}", "{abstrakt}")).unwrap();
-        assert!(Prompts::load(Some(&path)).unwrap_err().contains("unknown placeholder {abstrakt}"));
-        assert!(Prompts::load(Some(&dir.path().join("missing.toml"))).unwrap_err().contains("cannot read"));
+        assert!(Prompts::load(Some(&path)).unwrap_err().to_string().contains("unknown placeholder {abstrakt}"));
+        assert!(Prompts::load(Some(&dir.path().join("missing.toml"))).unwrap_err().to_string().contains("cannot read"));
     }
 
     #[test]

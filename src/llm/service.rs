@@ -20,6 +20,15 @@ use crate::arxiv::http::ArxivHttp;
 use crate::limits::RateLimiter;
 use crate::store::{Store, StoreError, StoredPaper, StoredSummary, SummaryAnswer, SummaryKey};
 
+/// Why the summary service could not be built from its configuration.
+#[derive(Debug, thiserror::Error)]
+pub enum SetupError {
+    #[error(transparent)]
+    Client(#[from] super::client::LlmError),
+    #[error(transparent)]
+    Prompts(#[from] super::faq::PromptsError),
+}
+
 pub struct Service {
     pub(super) client: LlmClient,
     prompts: Prompts,
@@ -41,8 +50,8 @@ pub enum Opened {
 
 impl Service {
     /// `Ok(None)` when no LLM is configured; an error for a broken prompts file or client.
-    pub fn from_config(cfg: &LlmConfig) -> Result<Option<Arc<Service>>, String> {
-        let Some(client) = LlmClient::new(cfg).map_err(|e| e.to_string())? else { return Ok(None) };
+    pub fn from_config(cfg: &LlmConfig) -> Result<Option<Arc<Service>>, SetupError> {
+        let Some(client) = LlmClient::new(cfg)? else { return Ok(None) };
         let prompts = Prompts::load(cfg.prompts_file.as_deref())?;
         Ok(Some(Arc::new(Service {
             client,
