@@ -40,15 +40,6 @@ pub(super) struct SearchParams {
     sort: Option<Sort>,
 }
 
-fn parse_day(name: &str, v: Option<&str>) -> Result<Option<chrono::NaiveDate>, WebError> {
-    match v.map(str::trim).filter(|s| !s.is_empty()) {
-        None => Ok(None),
-        Some(s) => chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d")
-            .map(Some)
-            .map_err(|_| WebError::BadRequest(format!("{name} must be a date like 2025-03-18"))),
-    }
-}
-
 /// What the search parameters are, for the message a malformed query string gets.
 const SEARCH_PARAMS_HELP: &str = "Parameters: q (the query), limit (1-100), offset (a number), category \
     (e.g. cs.CL,cs.IR), from and until (YYYY-MM-DD), sort (relevance or date).";
@@ -70,8 +61,8 @@ pub(super) async fn search(
         limit: p.limit.unwrap_or(20).clamp(1, 100),
         offset: p.offset.unwrap_or(0),
         categories,
-        from: parse_day("from", p.from.as_deref())?,
-        until: parse_day("until", p.until.as_deref())?,
+        from: super::params::day("from", p.from.as_deref()).map_err(WebError::BadRequest)?,
+        until: super::params::day("until", p.until.as_deref()).map_err(WebError::BadRequest)?,
         sort: p.sort.unwrap_or_default(),
     };
     super::search::search_available(&app)?;

@@ -48,12 +48,7 @@ pub struct Paging {
 }
 
 pub fn parse_date(params: &HashMap<String, String>) -> Result<Option<NaiveDate>, PageError> {
-    match params.get("date").map(|s| s.trim()).filter(|s| !s.is_empty()) {
-        None => Ok(None),
-        Some(s) => NaiveDate::parse_from_str(s, "%Y-%m-%d")
-            .map(Some)
-            .map_err(|_| PageError::bad_request("date must be a day like 2026-06-15.")),
-    }
+    super::params::day("date", params.get("date").map(String::as_str)).map_err(PageError::bad_request)
 }
 
 pub fn parse_paging(params: &HashMap<String, String>) -> Result<Paging, PageError> {

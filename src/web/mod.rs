@@ -19,6 +19,7 @@ mod listing;
 mod lookups;
 pub(crate) mod pages;
 mod paper;
+mod params;
 mod related;
 mod search;
 pub mod server;

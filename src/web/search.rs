@@ -72,20 +72,12 @@ impl Form {
     pub fn options(&self, limit: usize, offset: usize, sort: Option<Sort>) -> Result<SearchOptions, String> {
         let categories =
             if self.category.is_empty() { Vec::new() } else { crate::config::parse_categories(&self.category)? };
-        let day = |name: &str, v: &str| -> Result<Option<chrono::NaiveDate>, String> {
-            if v.is_empty() {
-                return Ok(None);
-            }
-            chrono::NaiveDate::parse_from_str(v, "%Y-%m-%d")
-                .map(Some)
-                .map_err(|_| format!("{name} must be a date like 2026-06-15."))
-        };
         Ok(SearchOptions {
             limit,
             offset,
             categories,
-            from: day("From", &self.from)?,
-            until: day("Until", &self.until)?,
+            from: super::params::day("From", Some(&self.from))?,
+            until: super::params::day("Until", Some(&self.until))?,
             sort: sort.unwrap_or(if self.sort == "date" { Sort::Date } else { Sort::Relevance }),
         })
     }
