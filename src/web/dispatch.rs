@@ -1,5 +1,6 @@
 //! `/arxiv/{*rest}`: category listings, paper pages, site search and their feeds share one segment (and
-//! old-style ids contain a slash), so one wildcard route reads the rest and picks the handler.
+//! old-style ids contain a slash), so one wildcard route reads the rest and picks the handler; likewise
+//! `/api/papers/{*id}` with its `/related` and `/summary` suffixes.
 //!
 //! To add an action on papers (`/arxiv/{id}/related`, `/arxiv/{id}/summary`), add a suffix to
 //! [`Action`] and a match arm in [`arxiv`].
@@ -11,9 +12,10 @@ use std::net::SocketAddr;
 
 use axum::extract::{ConnectInfo, Path, Query, Request, State};
 use axum::http::HeaderMap;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 
-use super::{PageError, WebState, feeds, listing, paper, search};
+use super::{PageError, WebError, WebState, feeds, listing, paper, search, summary};
+use crate::app::App;
 use crate::domain::{ArxivId, CategoryFilter, FilterError};
 
 /// What `/arxiv/...` names, read from its last segment.
@@ -123,6 +125,40 @@ pub(super) async fn arxiv(
         (Target::Papers(_), Action::Feed) | (_, Action::Summary | Action::Related) => {
             Err(PageError::not_found("There is nothing here."))
         }
+    }
+}
+
+/// `GET /api/papers/{*id}`: a paper's JSON, with a trailing `/related` its related papers, with `/summary` its
+/// summary stream (old-style ids contain a slash, so the suffix is matched here rather than by the router).
+pub(super) async fn api_papers_get(
+    State(app): State<App>,
+    Path(raw): Path<String>,
+    Query(params): Query<summary::SummaryParams>,
+    req: Request,
+) -> Response {
+    if let Some(id) = raw.strip_suffix("/related") {
+        let peer = req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
+        return super::related::api(&app, id, peer).await;
+    }
+    match raw.strip_suffix("/summary") {
+        Some(id) => {
+            let regenerate = params.regenerate.as_deref().is_some_and(|v| !matches!(v, "" | "0" | "false"));
+            summary::summary_stream(&app, id, &params, &summary::Caller::of(req), regenerate).await
+        }
+        None => super::api::paper(State(app), Path(raw)).await.into_response(),
+    }
+}
+
+/// `POST /api/papers/{*id}/summary/regenerate`.
+pub(super) async fn api_papers_post(
+    State(app): State<App>,
+    Path(raw): Path<String>,
+    Query(params): Query<summary::SummaryParams>,
+    req: Request,
+) -> Response {
+    match raw.strip_suffix("/summary/regenerate") {
+        Some(id) => summary::summary_stream(&app, id, &params, &summary::Caller::of(req), true).await,
+        None => WebError::NotFound("There is nothing to POST at this address.".into()).into_response(),
     }
 }
 

@@ -68,7 +68,7 @@ pub fn build_router(app: App) -> Router {
         .route("/healthz", get(api::healthz))
         .route("/api/search", get(api::search))
         // `/api/papers/{id}` and, with a `/summary` suffix, its LLM summary stream (src/web/summary.rs).
-        .route("/api/papers/{*id}", get(summary::api_get).post(summary::api_post))
+        .route("/api/papers/{*id}", get(dispatch::api_papers_get).post(dispatch::api_papers_post))
         .route("/api/arxiv/{*cats}", get(api::listing))
         .route("/api/translate", axum::routing::post(translate::api))
         .route("/", get(pages::home))

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use askama::Template;
 use axum::Json;
-use axum::extract::{ConnectInfo, Path, Query, Request, State};
+use axum::extract::{ConnectInfo, Request};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::response::{Html, IntoResponse, Response};
@@ -30,60 +30,32 @@ pub struct SummaryParams {
     pub regenerate: Option<String>,
 }
 
-/// `GET /api/papers/{*id}`: a paper's JSON, or with a trailing `/summary` its summary stream (old-style ids
-/// contain a slash, so the suffix is matched here rather than by the router).
-pub(super) async fn api_get(
-    State(app): State<App>,
-    Path(raw): Path<String>,
-    Query(params): Query<SummaryParams>,
-    req: Request,
-) -> Response {
-    if let Some(id) = raw.strip_suffix("/related") {
-        let peer = req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
-        return super::related::api(&app, id, peer).await;
-    }
-    match raw.strip_suffix("/summary") {
-        Some(id) => {
-            let regenerate = params.regenerate.as_deref().is_some_and(|v| !matches!(v, "" | "0" | "false"));
-            summary_stream(&app, id, &params, &Caller::of(req), regenerate).await
-        }
-        None => super::api::paper(State(app), Path(raw)).await.into_response(),
-    }
-}
-
-/// `POST /api/papers/{*id}/summary/regenerate`.
-pub(super) async fn api_post(
-    State(app): State<App>,
-    Path(raw): Path<String>,
-    Query(params): Query<SummaryParams>,
-    req: Request,
-) -> Response {
-    match raw.strip_suffix("/summary/regenerate") {
-        Some(id) => summary_stream(&app, id, &params, &Caller::of(req), true).await,
-        None => WebError::NotFound("There is nothing to POST at this address.".into()).into_response(),
-    }
-}
-
 pub(super) fn parse_lang(lang: Option<&str>) -> Result<Lang, WebError> {
     Lang::parse(lang.unwrap_or("en")).ok_or_else(|| WebError::BadRequest("lang must be en or zh".into()))
 }
 
 /// What the summary stream needs of the request (its headers and peer address; not the body, which is not
 /// `Sync` and would make the handler's future not `Send`).
-struct Caller {
+pub(super) struct Caller {
     headers: HeaderMap,
     peer: Option<SocketAddr>,
 }
 
 impl Caller {
-    fn of(req: Request) -> Caller {
+    pub(super) fn of(req: Request) -> Caller {
         let (parts, _) = req.into_parts();
         let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0);
         Caller { headers: parts.headers, peer }
     }
 }
 
-async fn summary_stream(app: &App, raw_id: &str, params: &SummaryParams, req: &Caller, regenerate: bool) -> Response {
+pub(super) async fn summary_stream(
+    app: &App,
+    raw_id: &str,
+    params: &SummaryParams,
+    req: &Caller,
+    regenerate: bool,
+) -> Response {
     let result = async {
         let lang = parse_lang(params.lang.as_deref())?;
         let id = ArxivId::parse(raw_id).map_err(|e| WebError::BadRequest(e.to_string()))?;
