@@ -1,4 +1,4 @@
-//! The stylesheet, script and icon, compiled into the binary so `demo` runs from any directory.
+//! The stylesheets, scripts and icon, compiled into the binary so `demo` runs from any directory.
 //! Pages link them with `?v={version}` (a content hash), so they can be cached for a long time.
 
 use std::hash::{Hash, Hasher};
@@ -11,10 +11,13 @@ use axum::response::{IntoResponse, Response};
 use super::PageError;
 use super::cache::Page;
 
-const FILES: [(&str, &str, &str); 3] = [
+const FILES: [(&str, &str, &str); 5] = [
     ("app.js", "text/javascript; charset=utf-8", include_str!("../../static/app.js")),
     ("style.css", "text/css; charset=utf-8", include_str!("../../static/style.css")),
     ("icon.svg", "image/svg+xml", include_str!("../../static/icon.svg")),
+    // The summary page's stream reader and its styles (also loaded by every page for the inline panel).
+    ("summary.js", "text/javascript; charset=utf-8", include_str!("../../static/summary.js")),
+    ("summary.css", "text/css; charset=utf-8", include_str!("../../static/summary.css")),
 ];
 
 /// A hash of all static files: changes whenever one does.

@@ -74,8 +74,6 @@ pub fn build_router(app: App) -> Router {
         .route("/", get(pages::home))
         .route("/starred", get(pages::starred))
         .route("/opensearch.xml", get(pages::opensearch))
-        .route("/static/summary.js", get(summary::script))
-        .route("/static/summary.css", get(summary::style))
         .route("/static/{file}", get(assets::serve))
         .route("/arxiv/{*rest}", get(dispatch::arxiv))
         .fallback(error::fallback)

@@ -222,19 +222,3 @@ fn page_error(e: WebError) -> Response {
     (status, Html(format!("<!DOCTYPE html><meta charset=\"utf-8\"><title>Papertide</title><p>{text}</p>")))
         .into_response()
 }
-
-static SUMMARY_JS: &str = include_str!("../../static/summary.js");
-static SUMMARY_CSS: &str = include_str!("../../static/summary.css");
-
-/// `GET /static/summary.js`, embedded so the binary stays self-contained.
-pub(super) async fn script() -> impl IntoResponse {
-    (
-        [(header::CONTENT_TYPE, "text/javascript; charset=utf-8"), (header::CACHE_CONTROL, "public, max-age=3600")],
-        SUMMARY_JS,
-    )
-}
-
-/// `GET /static/summary.css`.
-pub(super) async fn style() -> impl IntoResponse {
-    ([(header::CONTENT_TYPE, "text/css; charset=utf-8"), (header::CACHE_CONTROL, "public, max-age=3600")], SUMMARY_CSS)
-}
