@@ -138,9 +138,10 @@ impl Store {
         .await?)
     }
 
-    /// Title and abstract (TeX-decoded, as displayed) of papers, in no particular order; unknown ids are absent.
+    /// Title and abstract (TeX-decoded, as displayed) of papers, in the order asked for (like
+    /// [`Store::get_papers`]); unknown ids are absent, a repeated id appears once.
     pub async fn paper_texts(&self, ids: &[String]) -> Result<Vec<PaperText>> {
-        let mut out = Vec::with_capacity(ids.len());
+        let mut by_id = std::collections::HashMap::with_capacity(ids.len());
         for chunk in ids.chunks(500) {
             let marks = vec!["?"; chunk.len()].join(",");
             let sql =
@@ -149,9 +150,9 @@ impl Store {
             for id in chunk {
                 q = q.bind(id);
             }
-            out.extend(q.fetch_all(self.reader()).await?);
+            by_id.extend(q.fetch_all(self.reader()).await?.into_iter().map(|t| (t.id.clone(), t)));
         }
-        Ok(out)
+        Ok(ids.iter().filter_map(|id| by_id.remove(id)).collect())
     }
 
     /// Every paper's (id, title, abstract), for building a CUR index, optionally filtered; id order.

@@ -95,9 +95,9 @@ pub(super) async fn listing(
         400..=499 => WebError::BadRequest(e.message().to_string()),
         _ => WebError::Internal(e.message().to_string()),
     })?;
-    let end = paging.show.map_or(day.entries.len(), |n| paging.skip.saturating_add(n).min(day.entries.len()));
-    let start = paging.skip.min(end);
-    let slice = &day.entries[start..end];
+    let window = paging.window(day.entries.len());
+    let start = window.start;
+    let slice = &day.entries[window];
     let ids: Vec<String> = slice.iter().map(|e| e.id.clone()).collect();
     let papers = state.app.store.get_papers(&ids).await?;
     let kinds: std::collections::HashMap<&str, &str> = slice.iter().map(|e| (e.id.as_str(), e.kind.as_str())).collect();

@@ -204,10 +204,8 @@ pub async fn rank(
     client: Option<IpAddr>,
 ) -> Result<Ranked, PageError> {
     let star_ids: Vec<String> = interests.stars.iter().map(|s| s.as_str().to_string()).collect();
-    let star_papers = state.app.store.paper_texts(&star_ids).await?;
-    let mut held: HashMap<String, _> = star_papers.into_iter().map(|p| (p.id.clone(), p)).collect();
     // In the order the reader starred them, so "closest" ties name the earlier star.
-    let stars: Vec<_> = star_ids.iter().filter_map(|id| held.remove(id)).collect();
+    let stars = state.app.store.paper_texts(&star_ids).await?;
     let mut note = match (stars.len(), interests.prefer.len()) {
         (0, 0) => "Star papers or add preference keywords to order by interest; this is arXiv's order.".to_string(),
         (s, p) => format!(
@@ -247,9 +245,8 @@ pub async fn rank(
             )
         })?
         .map_err(|e| WebError::Internal(e.to_string()))?;
+    // In the result's default order, which ties keep.
     let papers = state.app.store.paper_texts(&ids).await?;
-    let mut by_id: HashMap<String, _> = papers.into_iter().map(|p| (p.id.clone(), p)).collect();
-    let papers: Vec<_> = ids.iter().filter_map(|id| by_id.remove(id)).collect();
     let lexicon = state.app.related.lexicon().clone();
     let prefer = interests.prefer.clone();
     tokio::task::spawn_blocking(move || {

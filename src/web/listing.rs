@@ -47,6 +47,14 @@ pub struct Paging {
     pub show: Option<usize>,
 }
 
+impl Paging {
+    /// The positions this page shows of `len` entries (empty past the end).
+    pub fn window(&self, len: usize) -> std::ops::Range<usize> {
+        let end = self.show.map_or(len, |n| self.skip.saturating_add(n).min(len));
+        self.skip.min(end)..end
+    }
+}
+
 pub fn parse_date(params: &HashMap<String, String>) -> Result<Option<NaiveDate>, PageError> {
     super::params::day("date", params.get("date").map(String::as_str)).map_err(PageError::bad_request)
 }
@@ -142,8 +150,7 @@ pub(super) async fn page(
         let day = load_day(state, &filter, date).await?;
         let ids: Vec<String> = day.entries.iter().map(|e| e.id.clone()).collect();
         let ranked = foryou::rank(state, ids, interests, client).await?;
-        let end = paging.show.map_or(ranked.ids.len(), |n| paging.skip.saturating_add(n).min(ranked.ids.len()));
-        let start = paging.skip.min(end);
+        let std::ops::Range { start, end } = paging.window(ranked.ids.len());
         let papers = state.app.store.get_papers(&ranked.ids[start..end]).await?;
         let kinds: HashMap<String, AnnounceKind> = day.entries.iter().map(|e| (e.id.clone(), e.kind)).collect();
         let render =
@@ -160,8 +167,7 @@ pub(super) async fn page(
     );
     cached(state, key, headers, async {
         let day = load_day(state, &filter, date).await?;
-        let end = paging.show.map_or(day.entries.len(), |n| paging.skip.saturating_add(n).min(day.entries.len()));
-        let start = paging.skip.min(end);
+        let std::ops::Range { start, end } = paging.window(day.entries.len());
         let slice = &day.entries[start..end];
         let ids: Vec<String> = slice.iter().map(|e| e.id.clone()).collect();
         let papers = state.app.store.get_papers(&ids).await?;

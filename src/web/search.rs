@@ -230,8 +230,8 @@ async fn render(
                     if let Order::ForYou(interests) = order {
                         let ranked = foryou::rank(state, ids, interests, client).await?;
                         reachable = ranked.ids.len();
-                        let end = form.skip.saturating_add(form.show).min(ranked.ids.len());
-                        ids = ranked.ids[form.skip.min(end)..end].to_vec();
+                        let paging = super::listing::Paging { skip: form.skip, show: Some(form.show) };
+                        ids = ranked.ids[paging.window(ranked.ids.len())].to_vec();
                         why = ranked.why;
                         let pool = if results.total > FOR_YOU_POOL {
                             format!(" For you orders the best {FOR_YOU_POOL} of the {} matches.", results.total)

@@ -56,10 +56,8 @@ pub(super) async fn api(
             .map(|s| ArxivId::parse(s).map(|i| i.as_str().to_string()))
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| WebError::BadRequest(e.to_string()))?;
-        let papers = app.store.paper_texts(&ids).await?;
         // In the order asked for; papers this server does not hold are named, not an error.
-        let mut by_id: std::collections::HashMap<String, _> = papers.into_iter().map(|p| (p.id.clone(), p)).collect();
-        let papers: Vec<_> = ids.iter().filter_map(|id| by_id.remove(id)).collect();
+        let papers = app.store.paper_texts(&ids).await?;
         let unknown: Vec<&String> = ids.iter().filter(|id| papers.iter().all(|p| &p.id != *id)).collect();
         if papers.is_empty() {
             return Err(WebError::NotFound("None of these papers is in this Papertide's store.".into()));
