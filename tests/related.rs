@@ -11,7 +11,7 @@ use std::time::Duration;
 use axum::http::StatusCode;
 use papertide::app::App;
 use papertide::domain::PaperRecord;
-use papertide::store::{NewJob, RelatedItem};
+use papertide::store::{JobKind, NewJob, RelatedItem, Store};
 use serde_json::Value;
 use support::fake_server::{FakeServer, Reply};
 
@@ -107,7 +107,7 @@ async fn without_a_model_lists_are_lexical_with_a_note() {
     let (_, html) = get(&app, &format!("/arxiv/{}", recs[2].id)).await;
     let html = String::from_utf8(html).unwrap();
     assert!(html.contains("class=\"related\"") && !html.contains("<script>alert"), "escaped");
-    assert_eq!(app.store.job_counts("related").await.unwrap(), (0, 0, 0));
+    assert_eq!(app.store.job_counts(JobKind::Related).await.unwrap(), (0, 0, 0));
     // Unknown and invalid ids.
     assert_eq!(get(&app, "/api/papers/2601.99999/related").await.0, StatusCode::NOT_FOUND);
     assert_eq!(get(&app, "/api/papers/not-an-id/related").await.0, StatusCode::BAD_REQUEST);
@@ -117,9 +117,15 @@ async fn without_a_model_lists_are_lexical_with_a_note() {
 #[tokio::test]
 async fn the_job_queue_is_durable_idempotent_and_ordered() {
     let dir = tempfile::tempdir().unwrap();
-    let app = open(dir.path(), None, None).await;
-    let s = &app.store;
-    let job = |key: &'static str, priority, sort_key: &'static str| NewJob { kind: "k", key, priority, sort_key };
+    // A bare store: no related-papers workers that could claim these jobs first.
+    let db = dir.path().join("queue.db");
+    let s = &Store::open(&db).await.unwrap();
+    let job = |key: &'static str, priority, sort_key: &'static str| NewJob {
+        kind: JobKind::Related,
+        key,
+        priority,
+        sort_key,
+    };
     assert_eq!(
         s.enqueue_jobs(&[job("a", 10, "2025-01-01"), job("b", 10, "2025-03-01"), job("c", 50, "2024-01-01")])
             .await
@@ -127,30 +133,28 @@ async fn the_job_queue_is_durable_idempotent_and_ordered() {
         3
     );
     s.enqueue_jobs(&[job("a", 10, "2025-01-01")]).await.unwrap();
-    assert_eq!(s.job_counts("k").await.unwrap(), (3, 0, 0), "enqueueing twice is one job");
+    assert_eq!(s.job_counts(JobKind::Related).await.unwrap(), (3, 0, 0), "enqueueing twice is one job");
     // Highest priority first, then newest.
-    let c = s.claim_job("k").await.unwrap().unwrap();
+    let c = s.claim_job(JobKind::Related).await.unwrap().unwrap();
     assert_eq!((c.key.as_str(), c.attempts), ("c", 1));
-    let b = s.claim_job("k").await.unwrap().unwrap();
+    let b = s.claim_job(JobKind::Related).await.unwrap().unwrap();
     assert_eq!(b.key, "b");
     // A crash: running jobs go back to the queue at the next start.
-    drop(app);
-    let app = open(dir.path(), None, None).await;
-    let s = &app.store;
+    let s = &Store::open(&db).await.unwrap();
     assert_eq!(s.requeue_interrupted_jobs().await.unwrap(), 2);
-    let c = s.claim_job("k").await.unwrap().unwrap();
+    let c = s.claim_job(JobKind::Related).await.unwrap().unwrap();
     assert_eq!((c.key.as_str(), c.attempts), ("c", 2), "attempts survive the restart");
     s.complete_job(c.id).await.unwrap();
     // A failure waits out its backoff; a final failure is kept, and enqueueing again revives it.
-    let b = s.claim_job("k").await.unwrap().unwrap();
+    let b = s.claim_job(JobKind::Related).await.unwrap().unwrap();
     s.fail_job(b.id, "boom", Some(3600)).await.unwrap();
-    let a = s.claim_job("k").await.unwrap().unwrap();
+    let a = s.claim_job(JobKind::Related).await.unwrap().unwrap();
     assert_eq!(a.key, "a", "b waits for its retry");
     s.fail_job(a.id, "bad", None).await.unwrap();
-    assert!(s.claim_job("k").await.unwrap().is_none());
-    assert_eq!(s.job_counts("k").await.unwrap(), (1, 0, 1));
+    assert!(s.claim_job(JobKind::Related).await.unwrap().is_none());
+    assert_eq!(s.job_counts(JobKind::Related).await.unwrap(), (1, 0, 1));
     s.enqueue_jobs(&[job("a", 10, "")]).await.unwrap();
-    assert_eq!(s.claim_job("k").await.unwrap().unwrap().key, "a");
+    assert_eq!(s.claim_job(JobKind::Related).await.unwrap().unwrap().key, "a");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -184,7 +188,7 @@ async fn first_view_computes_in_the_background_and_stale_lists_refresh() {
     let (status, html) = get(&app, &format!("/arxiv/{me}")).await;
     assert_eq!(status, StatusCode::OK);
     assert!(String::from_utf8(html).unwrap().contains("data-status=\"pending\""));
-    assert_eq!(app.store.job_counts("related").await.unwrap(), (1, 0, 0));
+    assert_eq!(app.store.job_counts(JobKind::Related).await.unwrap(), (1, 0, 0));
 
     // The worker computes it off the runtime and the next view is the reranked list.
     app.related.start_background().await.unwrap();
@@ -210,7 +214,7 @@ async fn first_view_computes_in_the_background_and_stale_lists_refresh() {
         "BM25 candidates (at most 40) + 10 CUR candidates: {}",
         stored.ce_pairs
     );
-    assert_eq!(app.store.job_counts("related").await.unwrap(), (0, 0, 0));
+    assert_eq!(app.store.job_counts(JobKind::Related).await.unwrap(), (0, 0, 0));
     let (_, html) = get(&app, &format!("/arxiv/{me}")).await;
     assert!(String::from_utf8(html).unwrap().contains("data-status=\"ready\""));
 

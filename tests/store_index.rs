@@ -63,6 +63,54 @@ async fn importing_the_sample_twice_stores_each_paper_once_and_finds_them() {
     assert!(by_date.hits[0].score >= by_date.hits[9].score);
 }
 
+/// Every column through the bulk write (the one statement built at run time) and back through the checked
+/// read, for a batch larger than one statement.
+#[tokio::test]
+async fn every_column_round_trips_through_a_multi_statement_batch() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = App::open(config(dir.path())).await.unwrap();
+    let day = NaiveDate::from_ymd_opt(2025, 3, 4).unwrap();
+    let t = |s: &str| Some(chrono::DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&chrono::Utc));
+    let recs: Vec<PaperRecord> = (0..450)
+        .map(|i| PaperRecord {
+            comments: Some(format!("{i} pages")),
+            journal_ref: Some(format!("J. Tests {i}")),
+            doi: Some(format!("10.1000/{i}")),
+            license: Some("http://creativecommons.org/licenses/by/4.0/".into()),
+            submitted: t("2025-03-01T10:00:00Z"),
+            updated: t("2025-03-02T11:30:00Z"),
+            ..record(&format!("2503.{:05}v3", i + 1), &format!("Title {i}"))
+        })
+        .collect();
+    let anns: Vec<Announcement> = recs
+        .iter()
+        .map(|r| Announcement {
+            category: Category::parse("cs.CL").unwrap(),
+            date: day,
+            id: r.id.clone(),
+            kind: AnnounceKind::New,
+        })
+        .collect();
+    let out = app.store_batch(&recs, &anns, None).await.unwrap();
+    assert_eq!((out.inserted, out.announcements_added), (450, 450));
+    let p = app.store.get_paper(&ArxivId::parse("2503.00450").unwrap()).await.unwrap().unwrap();
+    assert_eq!(p.id, "2503.00450");
+    assert_eq!(p.version, Some(3));
+    assert_eq!((p.title.as_str(), p.title_raw.as_str()), ("Title 449", "Title 449"));
+    assert!(p.abstract_text.contains("résumé") && p.abstract_raw.contains("r\\'esum\\'e"));
+    assert_eq!(p.authors, ["Ana Gómez", "Li Wei"]);
+    assert_eq!((p.categories.join(" "), p.primary_category.as_str()), ("cs.CL cs.AI".to_string(), "cs.CL"));
+    assert_eq!(p.comments.as_deref(), Some("449 pages"));
+    assert_eq!(p.journal_ref.as_deref(), Some("J. Tests 449"));
+    assert_eq!(p.doi.as_deref(), Some("10.1000/449"));
+    assert_eq!(p.license.as_deref(), Some("http://creativecommons.org/licenses/by/4.0/"));
+    assert_eq!(p.submitted.as_deref(), Some("2025-03-01T10:00:00Z"));
+    assert_eq!(p.updated.as_deref(), Some("2025-03-02T11:30:00Z"));
+    assert_eq!((p.first_announced, p.withdrawn), (Some(day), false));
+    let ids: Vec<String> = recs.iter().map(|r| r.id.as_str().to_string()).collect();
+    assert_eq!(app.store.get_papers(&ids).await.unwrap().len(), 450);
+}
+
 #[tokio::test]
 async fn newer_versions_update_and_older_ones_only_fill_gaps() {
     let dir = tempfile::tempdir().unwrap();

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use tokio::sync::Notify;
 
-use crate::store::{JobRow, Store};
+use crate::store::{JobKind, JobRow, Store};
 
 /// How a worker treats failures.
 #[derive(Debug, Clone, Copy)]
@@ -30,38 +30,40 @@ impl RetryPolicy {
 }
 
 /// Runs jobs of `kind` one at a time until the process ends: `run(job)` does the work; `Ok` removes the job,
-/// `Err` queues it again after the policy's backoff (or marks it failed). `wake` is notified when new jobs
+/// `Err` (its message is kept in the job's `last_error`) queues it again after the policy's backoff (or marks it failed). `wake` is notified when new jobs
 /// arrive; the queue is also polled every few seconds (jobs whose backoff has expired, other processes).
 /// Supervised: a panic is logged and the worker starts again (the job it held is requeued at the next start
 /// of the process, like any interrupted job).
-pub fn spawn_worker<F, Fut>(
+pub fn spawn_worker<F, Fut, E>(
     store: Store,
-    kind: &'static str,
+    kind: JobKind,
     policy: RetryPolicy,
     wake: Arc<Notify>,
     run: F,
 ) -> tokio::task::JoinHandle<()>
 where
     F: Fn(JobRow) -> Fut + Send + Sync + 'static,
-    Fut: Future<Output = Result<(), String>> + Send + 'static,
+    Fut: Future<Output = Result<(), E>> + Send + 'static,
+    E: std::fmt::Display + Send + 'static,
 {
     let run = Arc::new(run);
-    crate::tasks::supervise(kind, move || {
+    crate::tasks::supervise(kind.as_str(), move || {
         let (store, wake, run) = (store.clone(), wake.clone(), run.clone());
         work(store, kind, policy, wake, run)
     })
 }
 
-async fn work<F, Fut>(store: Store, kind: &'static str, policy: RetryPolicy, wake: Arc<Notify>, run: Arc<F>)
+async fn work<F, Fut, E>(store: Store, kind: JobKind, policy: RetryPolicy, wake: Arc<Notify>, run: Arc<F>)
 where
     F: Fn(JobRow) -> Fut + Send + Sync + 'static,
-    Fut: Future<Output = Result<(), String>> + Send,
+    Fut: Future<Output = Result<(), E>> + Send,
+    E: std::fmt::Display + Send + 'static,
 {
     loop {
         let job = match store.claim_job(kind).await {
             Ok(j) => j,
             Err(e) => {
-                tracing::warn!(kind, "cannot claim a job: {e}");
+                tracing::warn!(%kind, "cannot claim a job: {e}");
                 tokio::time::sleep(Duration::from_secs(5)).await;
                 continue;
             }
@@ -76,12 +78,12 @@ where
             Ok(()) => store.complete_job(id).await,
             Err(e) => {
                 let retry = policy.delay(attempts);
-                tracing::warn!(kind, key, attempts, retry_in_s = ?retry, "job failed: {e}");
-                store.fail_job(id, &e, retry).await
+                tracing::warn!(%kind, key, attempts, retry_in_s = ?retry, "job failed: {e}");
+                store.fail_job(id, &e.to_string(), retry).await
             }
         };
         if let Err(e) = stored {
-            tracing::warn!(kind, key, "cannot record a job's outcome: {e}");
+            tracing::warn!(%kind, key, "cannot record a job's outcome: {e}");
         }
     }
 }

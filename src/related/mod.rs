@@ -17,9 +17,6 @@ mod service;
 pub use config::{BUNDLED_MODEL, Fusion, ModelChoice, RelatedConfig, bundled_model_dir};
 pub use service::{ComputeStats, RelatedService, RelatedStatus, RelatedView};
 
-/// The job kind of "compute this paper's related list".
-pub const JOB_KIND: &str = "related";
-
 #[derive(Debug, thiserror::Error)]
 pub enum RelatedError {
     #[error("{0} is not in this Papertide's store")]

@@ -10,11 +10,11 @@ use tokio::sync::Notify;
 use super::config::ModelChoice;
 use super::engine::Engine;
 use super::pipeline::{Candidate, Lexicon};
-use super::{JOB_KIND, RelatedConfig, RelatedError, pipeline};
+use super::{RelatedConfig, RelatedError, pipeline};
 use crate::jobs::{CpuPool, RetryPolicy};
 use crate::limits::RateLimiter;
 use crate::search::SearchIndex;
-use crate::store::{NewJob, PaperText, RelatedItem, Store};
+use crate::store::{JobKind, NewJob, PaperText, RelatedItem, Store};
 
 /// Priorities in the job queue: what a reader is waiting for first, then new papers, then stale lists.
 const PRIORITY_VIEW: i64 = 100;
@@ -232,7 +232,7 @@ impl RelatedService {
         }
         let paper = self.paper(id).await?;
         let scheduled = match client.map(|c| self.limiter.check(c)) {
-            Some(Err(_)) => self.store.job_pending(JOB_KIND, id).await?,
+            Some(Err(_)) => self.store.job_pending(JobKind::Related, id).await?,
             _ => {
                 self.enqueue(&[(paper.id.as_str(), "")], PRIORITY_VIEW).await?;
                 true
@@ -296,7 +296,7 @@ impl RelatedService {
             return Ok(0);
         }
         let jobs: Vec<NewJob> =
-            papers.iter().map(|(id, d)| NewJob { kind: JOB_KIND, key: id, priority, sort_key: d }).collect();
+            papers.iter().map(|(id, d)| NewJob { kind: JobKind::Related, key: id, priority, sort_key: d }).collect();
         let n = self.store.enqueue_jobs(&jobs).await?;
         self.wake.notify_waiters();
         Ok(n)
@@ -327,7 +327,7 @@ impl RelatedService {
             let this = self.clone();
             crate::jobs::spawn_worker(
                 self.store.clone(),
-                JOB_KIND,
+                JobKind::Related,
                 RetryPolicy { max_attempts: 5, first_delay_s: 30 },
                 self.wake.clone(),
                 move |job| {
@@ -335,7 +335,7 @@ impl RelatedService {
                     async move {
                         match this.compute(&job.key).await {
                             Ok(_) | Err(RelatedError::NotFound(_)) => Ok(()),
-                            Err(e) => Err(e.to_string()),
+                            Err(e) => Err(e),
                         }
                     }
                 },

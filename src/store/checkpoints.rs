@@ -6,8 +6,7 @@ use super::{Result, Store, now_rfc3339};
 
 impl Store {
     pub async fn checkpoint(&self, key: &str) -> Result<Option<String>> {
-        Ok(sqlx::query_scalar("SELECT value FROM checkpoints WHERE key = ?")
-            .bind(key)
+        Ok(sqlx::query_scalar!("SELECT value FROM checkpoints WHERE key = ?", key)
             .fetch_optional(self.reader())
             .await?)
     }
@@ -20,30 +19,29 @@ impl Store {
     }
 
     pub async fn delete_checkpoint(&self, key: &str) -> Result<()> {
-        sqlx::query("DELETE FROM checkpoints WHERE key = ?").bind(key).execute(self.writer()).await?;
+        sqlx::query!("DELETE FROM checkpoints WHERE key = ?", key).execute(self.writer()).await?;
         Ok(())
     }
 
     /// The ETag and Last-Modified last seen for `url`.
     pub async fn feed_validators(&self, url: &str) -> Result<(Option<String>, Option<String>)> {
-        let row: Option<(Option<String>, Option<String>)> =
-            sqlx::query_as("SELECT etag, last_modified FROM feed_state WHERE url = ?")
-                .bind(url)
-                .fetch_optional(self.reader())
-                .await?;
-        Ok(row.unwrap_or((None, None)))
+        let row = sqlx::query!("SELECT etag, last_modified FROM feed_state WHERE url = ?", url)
+            .fetch_optional(self.reader())
+            .await?;
+        Ok(row.map_or((None, None), |r| (r.etag, r.last_modified)))
     }
 
     pub async fn put_feed_validators(&self, url: &str, etag: Option<&str>, last_modified: Option<&str>) -> Result<()> {
-        sqlx::query(
+        let now = now_rfc3339();
+        sqlx::query!(
             "INSERT INTO feed_state (url, etag, last_modified, checked_at) VALUES (?, ?, ?, ?) \
              ON CONFLICT (url) DO UPDATE SET etag = excluded.etag, last_modified = excluded.last_modified, \
              checked_at = excluded.checked_at",
+            url,
+            etag,
+            last_modified,
+            now,
         )
-        .bind(url)
-        .bind(etag)
-        .bind(last_modified)
-        .bind(now_rfc3339())
         .execute(self.writer())
         .await?;
         Ok(())
@@ -51,25 +49,29 @@ impl Store {
 
     /// Records a finished ingest run and its JSON summary.
     pub async fn record_run(&self, source: &str, started_at: &str, summary: &serde_json::Value) -> Result<()> {
-        sqlx::query("INSERT INTO ingest_runs (source, started_at, finished_at, summary) VALUES (?, ?, ?, ?)")
-            .bind(source)
-            .bind(started_at)
-            .bind(now_rfc3339())
-            .bind(summary.to_string())
-            .execute(self.writer())
-            .await?;
+        let (now, summary) = (now_rfc3339(), summary.to_string());
+        sqlx::query!(
+            "INSERT INTO ingest_runs (source, started_at, finished_at, summary) VALUES (?, ?, ?, ?)",
+            source,
+            started_at,
+            now,
+            summary,
+        )
+        .execute(self.writer())
+        .await?;
         Ok(())
     }
 }
 
 pub(super) async fn put_in(tx: &mut Transaction<'static, Sqlite>, key: &str, value: &str) -> Result<()> {
-    sqlx::query(
+    let now = now_rfc3339();
+    sqlx::query!(
         "INSERT INTO checkpoints (key, value, updated_at) VALUES (?, ?, ?) \
          ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+        key,
+        value,
+        now,
     )
-    .bind(key)
-    .bind(value)
-    .bind(now_rfc3339())
     .execute(&mut **tx)
     .await?;
     Ok(())

@@ -2,11 +2,32 @@
 
 use super::{Result, Store, now_rfc3339};
 
+/// What a job does: each kind has its own workers. Stored by [`JobKind::as_str`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum JobKind {
+    /// Compute (or refresh) one paper's related-papers list; the key is the paper's id.
+    Related,
+}
+
+impl JobKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobKind::Related => "related",
+        }
+    }
+}
+
+impl std::fmt::Display for JobKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// A claimed job.
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct JobRow {
     pub id: i64,
-    pub kind: String,
+    pub kind: JobKind,
     pub key: String,
     pub priority: i64,
     pub attempts: i64,
@@ -15,7 +36,7 @@ pub struct JobRow {
 /// One job to enqueue.
 #[derive(Debug, Clone)]
 pub struct NewJob<'a> {
-    pub kind: &'a str,
+    pub kind: JobKind,
     pub key: &'a str,
     pub priority: i64,
     pub sort_key: &'a str,
@@ -33,18 +54,19 @@ impl Store {
         let now = now_rfc3339();
         let mut added = 0;
         for j in jobs {
-            let r = sqlx::query(
+            let kind = j.kind.as_str();
+            let r = sqlx::query!(
                 "INSERT INTO jobs (kind, key, priority, sort_key, created_at) VALUES (?, ?, ?, ?, ?) \
                  ON CONFLICT (kind, key) DO UPDATE SET priority = max(priority, excluded.priority), \
                  state = CASE state WHEN 'failed' THEN 'queued' ELSE state END, \
                  attempts = CASE state WHEN 'failed' THEN 0 ELSE attempts END, \
                  run_after = CASE state WHEN 'failed' THEN 0 ELSE run_after END",
+                kind,
+                j.key,
+                j.priority,
+                j.sort_key,
+                now,
             )
-            .bind(j.kind)
-            .bind(j.key)
-            .bind(j.priority)
-            .bind(j.sort_key)
-            .bind(&now)
             .execute(&mut *tx)
             .await?;
             added += r.rows_affected();
@@ -54,22 +76,24 @@ impl Store {
     }
 
     /// Claims the most urgent runnable job of `kind` (highest priority, then highest sort key), if any.
-    pub async fn claim_job(&self, kind: &str) -> Result<Option<JobRow>> {
-        Ok(sqlx::query_as(
-            "UPDATE jobs SET state = 'running', attempts = attempts + 1 WHERE id = ( \
-               SELECT id FROM jobs WHERE kind = ? AND state = 'queued' AND run_after <= ? \
-               ORDER BY priority DESC, sort_key DESC, id LIMIT 1) \
-             RETURNING id, kind, key, priority, attempts",
+    pub async fn claim_job(&self, kind: JobKind) -> Result<Option<JobRow>> {
+        let (kind_str, now) = (kind.as_str(), unix_now());
+        let row = sqlx::query!(
+            r#"UPDATE jobs SET state = 'running', attempts = attempts + 1 WHERE id = (
+               SELECT id FROM jobs WHERE kind = ? AND state = 'queued' AND run_after <= ?
+               ORDER BY priority DESC, sort_key DESC, id LIMIT 1)
+             RETURNING id AS "id!", key, priority, attempts"#,
+            kind_str,
+            now,
         )
-        .bind(kind)
-        .bind(unix_now())
         .fetch_optional(self.writer())
-        .await?)
+        .await?;
+        Ok(row.map(|r| JobRow { id: r.id, kind, key: r.key, priority: r.priority, attempts: r.attempts }))
     }
 
     /// A finished job leaves the queue.
     pub async fn complete_job(&self, id: i64) -> Result<()> {
-        sqlx::query("DELETE FROM jobs WHERE id = ?").bind(id).execute(self.writer()).await?;
+        sqlx::query!("DELETE FROM jobs WHERE id = ?", id).execute(self.writer()).await?;
         Ok(())
     }
 
@@ -79,11 +103,7 @@ impl Store {
             Some(s) => ("queued", unix_now() + s),
             None => ("failed", 0),
         };
-        sqlx::query("UPDATE jobs SET state = ?, run_after = ?, last_error = ? WHERE id = ?")
-            .bind(state)
-            .bind(after)
-            .bind(error)
-            .bind(id)
+        sqlx::query!("UPDATE jobs SET state = ?, run_after = ?, last_error = ? WHERE id = ?", state, after, error, id)
             .execute(self.writer())
             .await?;
         Ok(())
@@ -91,29 +111,30 @@ impl Store {
 
     /// Jobs left running by a process that died are queued again (at start-up, before any worker runs).
     pub async fn requeue_interrupted_jobs(&self) -> Result<u64> {
-        let r = sqlx::query("UPDATE jobs SET state = 'queued' WHERE state = 'running'").execute(self.writer()).await?;
+        let r = sqlx::query!("UPDATE jobs SET state = 'queued' WHERE state = 'running'").execute(self.writer()).await?;
         Ok(r.rows_affected())
     }
 
     /// Whether a job of `kind` for `key` is queued or running.
-    pub async fn job_pending(&self, kind: &str, key: &str) -> Result<bool> {
-        let n: i64 = sqlx::query_scalar(
+    pub async fn job_pending(&self, kind: JobKind, key: &str) -> Result<bool> {
+        let kind = kind.as_str();
+        let n: i64 = sqlx::query_scalar!(
             "SELECT COUNT(*) FROM jobs WHERE kind = ? AND key = ? AND state IN ('queued', 'running')",
+            kind,
+            key,
         )
-        .bind(kind)
-        .bind(key)
         .fetch_one(self.reader())
         .await?;
         Ok(n > 0)
     }
 
     /// Counts of jobs of `kind` by state: (queued, running, failed).
-    pub async fn job_counts(&self, kind: &str) -> Result<(i64, i64, i64)> {
-        let rows: Vec<(String, i64)> = sqlx::query_as("SELECT state, COUNT(*) FROM jobs WHERE kind = ? GROUP BY state")
-            .bind(kind)
+    pub async fn job_counts(&self, kind: JobKind) -> Result<(i64, i64, i64)> {
+        let kind = kind.as_str();
+        let rows = sqlx::query!(r#"SELECT state, COUNT(*) AS "n!: i64" FROM jobs WHERE kind = ? GROUP BY state"#, kind)
             .fetch_all(self.reader())
             .await?;
-        let get = |s: &str| rows.iter().find(|(k, _)| k == s).map_or(0, |(_, n)| *n);
+        let get = |s: &str| rows.iter().find(|r| r.state == s).map_or(0, |r| r.n);
         Ok((get("queued"), get("running"), get("failed")))
     }
 }

@@ -2,7 +2,6 @@
 
 use chrono::NaiveDate;
 use serde::Serialize;
-use sqlx::{QueryBuilder, Sqlite};
 
 use super::{Result, Store};
 use crate::domain::{AnnounceKind, Category};
@@ -23,7 +22,7 @@ pub struct ListingEntry {
 
 /// A `(paper_id, kind rank)` row of the listing queries, whose `MIN(CASE kind ...)` ranks
 /// new < cross < replace < replace-cross.
-fn listing_entry((id, rank): (String, i64)) -> ListingEntry {
+fn listing_entry(id: String, rank: i64) -> ListingEntry {
     let kind = match rank {
         0 => AnnounceKind::New,
         1 => AnnounceKind::Cross,
@@ -33,13 +32,14 @@ fn listing_entry((id, rank): (String, i64)) -> ListingEntry {
     ListingEntry { id, kind }
 }
 
-fn push_in_list(qb: &mut QueryBuilder<Sqlite>, cats: &[Category]) {
-    qb.push(" category IN (");
-    let mut sep = qb.separated(", ");
-    for c in cats {
-        sep.push_bind(c.code());
-    }
-    sep.push_unseparated(")");
+/// The category codes as one JSON array, for `category IN (SELECT value FROM json_each(?))`.
+fn codes(cats: &[Category]) -> String {
+    let codes: Vec<&str> = cats.iter().map(Category::code).collect();
+    super::json_list(&codes)
+}
+
+fn day(date: NaiveDate) -> String {
+    date.format("%Y-%m-%d").to_string()
 }
 
 impl Store {
@@ -48,15 +48,19 @@ impl Store {
         if categories.is_empty() {
             return Ok(Vec::new());
         }
-        let mut qb: QueryBuilder<Sqlite> =
-            QueryBuilder::new("SELECT date, COUNT(DISTINCT paper_id) FROM announcements WHERE");
-        push_in_list(&mut qb, categories);
-        qb.push(" GROUP BY date ORDER BY date DESC LIMIT ").push_bind(limit);
-        let rows: Vec<(String, i64)> = qb.build_query_as().fetch_all(self.reader()).await?;
+        let codes = codes(categories);
+        let rows = sqlx::query!(
+            r#"SELECT date, COUNT(DISTINCT paper_id) AS "papers!: i64" FROM announcements
+               WHERE category IN (SELECT value FROM json_each(?)) GROUP BY date ORDER BY date DESC LIMIT ?"#,
+            codes,
+            limit,
+        )
+        .fetch_all(self.reader())
+        .await?;
         Ok(rows
             .into_iter()
-            .filter_map(|(d, n)| {
-                NaiveDate::parse_from_str(&d, "%Y-%m-%d").ok().map(|date| DayCount { date, papers: n })
+            .filter_map(|r| {
+                NaiveDate::parse_from_str(&r.date, "%Y-%m-%d").ok().map(|date| DayCount { date, papers: r.papers })
             })
             .collect())
     }
@@ -68,15 +72,19 @@ impl Store {
         }
         // new < cross < replace < replace-cross: a paper listed as new in one category and cross in another
         // is shown as new.
-        let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new(
-            "SELECT paper_id, MIN(CASE kind WHEN 'new' THEN 0 WHEN 'cross' THEN 1 WHEN 'replace' THEN 2 ELSE 3 END) \
-             FROM announcements WHERE date = ",
-        );
-        qb.push_bind(date.format("%Y-%m-%d").to_string()).push(" AND");
-        push_in_list(&mut qb, categories);
-        qb.push(" GROUP BY paper_id ORDER BY paper_id");
-        let rows: Vec<(String, i64)> = qb.build_query_as().fetch_all(self.reader()).await?;
-        Ok(rows.into_iter().map(listing_entry).collect())
+        let (day, codes) = (day(date), codes(categories));
+        let rows = sqlx::query!(
+            r#"SELECT paper_id AS "paper_id!",
+                      MIN(CASE kind WHEN 'new' THEN 0 WHEN 'cross' THEN 1 WHEN 'replace' THEN 2 ELSE 3 END)
+                        AS "rank!: i64"
+               FROM announcements WHERE date = ? AND category IN (SELECT value FROM json_each(?))
+               GROUP BY paper_id ORDER BY paper_id"#,
+            day,
+            codes,
+        )
+        .fetch_all(self.reader())
+        .await?;
+        Ok(rows.into_iter().map(|r| listing_entry(r.paper_id, r.rank)).collect())
     }
 }
 
@@ -89,19 +97,24 @@ impl Store {
         if filter.include.is_empty() {
             return Ok(Vec::new());
         }
-        let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new(
-            "SELECT a.paper_id, MIN(CASE a.kind WHEN 'new' THEN 0 WHEN 'cross' THEN 1 WHEN 'replace' THEN 2 ELSE 3 END) \
-             FROM announcements a JOIN papers p ON p.id = a.paper_id WHERE a.date = ",
-        );
-        qb.push_bind(date.format("%Y-%m-%d").to_string()).push(" AND a.");
-        push_in_list(&mut qb, &filter.include);
-        for c in &filter.exclude {
-            // `categories` is space separated: pad it so a code only matches whole.
-            qb.push(" AND (' ' || p.categories || ' ') NOT LIKE ").push_bind(format!("% {} %", c.code()));
-        }
-        qb.push(" GROUP BY a.paper_id ORDER BY a.paper_id");
-        let rows: Vec<(String, i64)> = qb.build_query_as().fetch_all(self.reader()).await?;
-        Ok(rows.into_iter().map(listing_entry).collect())
+        let (day, include, exclude) = (day(date), codes(&filter.include), codes(&filter.exclude));
+        // `categories` is space separated: padded, a code only matches whole.
+        let rows = sqlx::query!(
+            r#"SELECT a.paper_id AS "paper_id!",
+                      MIN(CASE a.kind WHEN 'new' THEN 0 WHEN 'cross' THEN 1 WHEN 'replace' THEN 2 ELSE 3 END)
+                        AS "rank!: i64"
+               FROM announcements a JOIN papers p ON p.id = a.paper_id
+               WHERE a.date = ? AND a.category IN (SELECT value FROM json_each(?))
+                 AND NOT EXISTS (SELECT 1 FROM json_each(?) x
+                                 WHERE (' ' || p.categories || ' ') LIKE ('% ' || x.value || ' %'))
+               GROUP BY a.paper_id ORDER BY a.paper_id"#,
+            day,
+            include,
+            exclude,
+        )
+        .fetch_all(self.reader())
+        .await?;
+        Ok(rows.into_iter().map(|r| listing_entry(r.paper_id, r.rank)).collect())
     }
 
     /// Every announcement day of any of `categories`, newest first (no counts: cheap enough for a day picker).
@@ -109,10 +122,14 @@ impl Store {
         if categories.is_empty() {
             return Ok(Vec::new());
         }
-        let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new("SELECT DISTINCT date FROM announcements WHERE");
-        push_in_list(&mut qb, categories);
-        qb.push(" ORDER BY date DESC LIMIT 5000");
-        let rows: Vec<(String,)> = qb.build_query_as().fetch_all(self.reader()).await?;
-        Ok(rows.into_iter().filter_map(|(d,)| NaiveDate::parse_from_str(&d, "%Y-%m-%d").ok()).collect())
+        let codes = codes(categories);
+        let rows = sqlx::query_scalar!(
+            "SELECT DISTINCT date FROM announcements WHERE category IN (SELECT value FROM json_each(?)) \
+             ORDER BY date DESC LIMIT 5000",
+            codes,
+        )
+        .fetch_all(self.reader())
+        .await?;
+        Ok(rows.into_iter().filter_map(|d| NaiveDate::parse_from_str(&d, "%Y-%m-%d").ok()).collect())
     }
 }

@@ -18,7 +18,7 @@ use std::time::Duration;
 
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 
-pub use jobs::{JobRow, NewJob};
+pub use jobs::{JobKind, JobRow, NewJob};
 pub use listings::{CategoryFilter, DayCount, ListingEntry};
 pub use papers::{IndexRow, UpsertOutcome};
 pub use related::{PaperText, RelatedItem, StoredRelated};
@@ -78,13 +78,20 @@ impl Store {
 
     /// Number of stored papers.
     pub async fn paper_count(&self) -> Result<i64> {
-        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM papers").fetch_one(&self.read).await?)
+        Ok(sqlx::query_scalar!("SELECT COUNT(*) FROM papers").fetch_one(&self.read).await?)
     }
 
     /// Number of stored announcements.
     pub async fn announcement_count(&self) -> Result<i64> {
-        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM announcements").fetch_one(&self.read).await?)
+        Ok(sqlx::query_scalar!("SELECT COUNT(*) FROM announcements").fetch_one(&self.read).await?)
     }
+}
+
+/// A list bound as one JSON array parameter and read with `json_each(?)` in SQL: variable-length `IN` lists
+/// then need no statement built at run time, so every statement is a checked macro (`.sqlx/`).
+pub(crate) fn json_list<S: AsRef<str>>(items: &[S]) -> String {
+    let items: Vec<&str> = items.iter().map(AsRef::as_ref).collect();
+    serde_json::to_string(&items).unwrap_or_else(|_| "[]".into())
 }
 
 /// Now as an RFC 3339 string, the format every timestamp column uses.

@@ -2,7 +2,6 @@
 
 use chrono::NaiveDate;
 use serde::Serialize;
-use sqlx::FromRow;
 
 use super::StoreError;
 
@@ -29,14 +28,13 @@ pub struct StoredPaper {
     pub withdrawn: bool,
 }
 
-/// The raw columns of `papers`, in table order.
-#[derive(Debug, Clone, PartialEq, FromRow)]
+/// The raw columns of `papers` (but `stored_at`), in table order.
+#[derive(Debug, Clone, PartialEq)]
 pub(crate) struct PaperRow {
     pub id: String,
     pub version: Option<i64>,
     pub title: String,
     pub title_raw: String,
-    #[sqlx(rename = "abstract")]
     pub abstract_text: String,
     pub abstract_raw: String,
     pub authors: String,
@@ -53,10 +51,6 @@ pub(crate) struct PaperRow {
     pub withdrawn: bool,
     pub seq: i64,
 }
-
-pub(crate) const PAPER_COLUMNS: &str = "id, version, title, title_raw, abstract, abstract_raw, authors, authors_raw, \
-     categories, primary_category, comments, journal_ref, doi, license, submitted, updated, first_announced, \
-     withdrawn, seq";
 
 impl PaperRow {
     /// The same row ignoring its change sequence: what decides whether an upsert changed anything.

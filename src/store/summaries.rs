@@ -31,31 +31,32 @@ pub struct StoredSummary {
 impl Store {
     /// The cached summary for `key`, only if it is complete.
     pub async fn complete_summary(&self, key: &SummaryKey) -> Result<Option<StoredSummary>> {
-        let row: Option<(String, bool, bool, String)> = sqlx::query_as(
-            "SELECT answers, complete, full_text, created_at FROM summaries \
-             WHERE paper_id = ? AND lang = ? AND model = ? AND prompt_version = ? AND complete = 1",
+        let row = sqlx::query!(
+            r#"SELECT answers, complete AS "complete: bool", full_text AS "full_text: bool", created_at FROM summaries
+               WHERE paper_id = ? AND lang = ? AND model = ? AND prompt_version = ? AND complete = 1"#,
+            key.paper_id,
+            key.lang,
+            key.model,
+            key.prompt_version,
         )
-        .bind(&key.paper_id)
-        .bind(&key.lang)
-        .bind(&key.model)
-        .bind(&key.prompt_version)
         .fetch_optional(self.reader())
         .await?;
-        let Some((answers, complete, full_text, created_at)) = row else { return Ok(None) };
-        let answers = serde_json::from_str(&answers)
+        let Some(r) = row else { return Ok(None) };
+        let answers = serde_json::from_str(&r.answers)
             .map_err(|e| super::StoreError::Corrupt { id: key.paper_id.clone(), reason: e.to_string() })?;
-        Ok(Some(StoredSummary { answers, complete, full_text, created_at }))
+        Ok(Some(StoredSummary { answers, complete: r.complete, full_text: r.full_text, created_at: r.created_at }))
     }
 
     /// Whether any row (complete or not) exists for `key`: for tests and operators.
     pub async fn summary_row(&self, key: &SummaryKey) -> Result<Option<bool>> {
-        Ok(sqlx::query_scalar(
-            "SELECT complete FROM summaries WHERE paper_id = ? AND lang = ? AND model = ? AND prompt_version = ?",
+        Ok(sqlx::query_scalar!(
+            r#"SELECT complete AS "complete: bool" FROM summaries
+               WHERE paper_id = ? AND lang = ? AND model = ? AND prompt_version = ?"#,
+            key.paper_id,
+            key.lang,
+            key.model,
+            key.prompt_version,
         )
-        .bind(&key.paper_id)
-        .bind(&key.lang)
-        .bind(&key.model)
-        .bind(&key.prompt_version)
         .fetch_optional(self.reader())
         .await?)
     }
@@ -70,21 +71,22 @@ impl Store {
     ) -> Result<()> {
         let json = serde_json::to_string(answers)
             .map_err(|e| super::StoreError::Corrupt { id: key.paper_id.clone(), reason: e.to_string() })?;
-        sqlx::query(
+        let now = now_rfc3339();
+        sqlx::query!(
             "INSERT INTO summaries (paper_id, lang, model, prompt_version, answers, complete, full_text, created_at) \
              VALUES (?, ?, ?, ?, ?, ?, ?, ?) \
              ON CONFLICT (paper_id, lang, model, prompt_version) DO UPDATE SET answers = excluded.answers, \
              complete = excluded.complete, full_text = excluded.full_text, created_at = excluded.created_at \
              WHERE excluded.complete = 1 OR summaries.complete = 0",
+            key.paper_id,
+            key.lang,
+            key.model,
+            key.prompt_version,
+            json,
+            complete,
+            full_text,
+            now,
         )
-        .bind(&key.paper_id)
-        .bind(&key.lang)
-        .bind(&key.model)
-        .bind(&key.prompt_version)
-        .bind(json)
-        .bind(complete)
-        .bind(full_text)
-        .bind(now_rfc3339())
         .execute(self.writer())
         .await?;
         Ok(())
@@ -97,12 +99,13 @@ impl Store {
         if cap == 0 {
             return Ok(true);
         }
-        let counted: Option<i64> = sqlx::query_scalar(
+        let cap = i64::from(cap);
+        let counted = sqlx::query_scalar!(
             "INSERT INTO llm_daily_usage (day, requests) VALUES (?, 1) \
              ON CONFLICT (day) DO UPDATE SET requests = requests + 1 WHERE requests < ? RETURNING requests",
+            day,
+            cap,
         )
-        .bind(&day)
-        .bind(i64::from(cap))
         .fetch_optional(self.writer())
         .await?;
         Ok(counted.is_some())

@@ -3,8 +3,6 @@
 
 use std::collections::HashMap;
 
-use sqlx::{QueryBuilder, Sqlite};
-
 use super::{Result, Store, now_rfc3339};
 
 /// Which translations: one language, by one model, with one prompt version.
@@ -39,27 +37,19 @@ impl Store {
         field: TranslatedField,
         ids: &[String],
     ) -> Result<HashMap<String, String>> {
-        let mut out = HashMap::new();
-        for chunk in ids.chunks(500) {
-            let mut qb: QueryBuilder<Sqlite> =
-                QueryBuilder::new("SELECT paper_id, text FROM translations WHERE lang = ");
-            qb.push_bind(&key.lang)
-                .push(" AND model = ")
-                .push_bind(&key.model)
-                .push(" AND prompt_version = ")
-                .push_bind(&key.prompt_version)
-                .push(" AND field = ")
-                .push_bind(field.as_str())
-                .push(" AND paper_id IN (");
-            let mut sep = qb.separated(", ");
-            for id in chunk {
-                sep.push_bind(id);
-            }
-            qb.push(")");
-            let rows: Vec<(String, String)> = qb.build_query_as().fetch_all(self.reader()).await?;
-            out.extend(rows);
-        }
-        Ok(out)
+        let (field, list) = (field.as_str(), super::json_list(ids));
+        let rows = sqlx::query!(
+            "SELECT paper_id, text FROM translations WHERE lang = ? AND model = ? AND prompt_version = ? \
+             AND field = ? AND paper_id IN (SELECT value FROM json_each(?))",
+            key.lang,
+            key.model,
+            key.prompt_version,
+            field,
+            list,
+        )
+        .fetch_all(self.reader())
+        .await?;
+        Ok(rows.into_iter().map(|r| (r.paper_id, r.text)).collect())
     }
 
     /// Stores translations (`(paper id, field, text)`), in one transaction; a row already there is replaced.
@@ -71,19 +61,20 @@ impl Store {
         let mut tx = self.writer().begin().await?;
         let now = now_rfc3339();
         for (id, field, text) in rows {
-            sqlx::query(
+            let field = field.as_str();
+            sqlx::query!(
                 "INSERT INTO translations (paper_id, lang, model, prompt_version, field, text, created_at) \
                  VALUES (?, ?, ?, ?, ?, ?, ?) \
                  ON CONFLICT (paper_id, lang, model, prompt_version, field) \
                  DO UPDATE SET text = excluded.text, created_at = excluded.created_at",
+                id,
+                key.lang,
+                key.model,
+                key.prompt_version,
+                field,
+                text,
+                now,
             )
-            .bind(id)
-            .bind(&key.lang)
-            .bind(&key.model)
-            .bind(&key.prompt_version)
-            .bind(field.as_str())
-            .bind(text)
-            .bind(&now)
             .execute(&mut *tx)
             .await?;
         }
