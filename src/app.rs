@@ -4,9 +4,9 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
-use crate::arxiv::http::ArxivHttp;
 use crate::config::Config;
 use crate::domain::{Announcement, PaperRecord};
+use crate::net::http::HttpClient;
 use crate::search::{self, Indexer, SearchIndex};
 use crate::store::{Store, UpsertOutcome};
 
@@ -19,7 +19,7 @@ pub enum AppError {
     #[error(transparent)]
     Search(#[from] search::SearchError),
     #[error(transparent)]
-    Http(#[from] crate::arxiv::http::FetchError),
+    Http(#[from] crate::net::http::FetchError),
     #[error("LLM summaries: {0}")]
     Llm(#[from] crate::llm::service::SetupError),
     /// The related-papers CPU pool could not start its threads.
@@ -34,7 +34,7 @@ pub struct App {
     pub index: SearchIndex,
     pub indexer: Indexer,
     /// The one polite, retrying client for every arXiv source.
-    pub http: ArxivHttp,
+    pub http: HttpClient,
     /// LLM FAQ summaries; `None` when no LLM is configured (the pages then say how to configure one).
     pub llm: Option<Arc<crate::llm::Service>>,
     /// Related papers: stored lists, their job queue and the cross-encoder (loaded by `load_related_engine`).
@@ -76,7 +76,7 @@ impl App {
                 Some(e.to_string())
             }
         };
-        let http = ArxivHttp::new(config.http())?;
+        let http = HttpClient::new(config.http())?;
         let llm = crate::llm::Service::from_config(&config.llm)?;
         let related = crate::related::RelatedService::new(config.related.clone(), store.clone(), index.clone())
             .map_err(AppError::Related)?;
@@ -209,8 +209,8 @@ impl App {
         let rt = tokio::runtime::Handle::current();
         // Model weights are far over the fetcher's default cap (feeds and API pages are a few MiB).
         const MAX_MODEL_FILE: u64 = 8 << 30;
-        let fetch = Box::new(move |url: &str, dest: &std::path::Path| -> Result<u64, String> {
-            rt.block_on(http.download_to(url, dest, MAX_MODEL_FILE)).map_err(|e| e.to_string())
+        let fetch = Box::new(move |url: &str, dest: &std::path::Path| -> Result<u64, crate::rerank::FetchError> {
+            Ok(rt.block_on(http.download_to(url, dest, MAX_MODEL_FILE))?)
         });
         self.related.load_engine(self.config.model_cache_dir(), self.config.cur_index_path(), fetch).await
     }

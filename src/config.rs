@@ -121,7 +121,7 @@ impl Default for ArxivConfig {
             retry_initial_ms: 1_000,
             retry_max_elapsed_s: 300,
             api_page_size: 100,
-            max_body_mib: crate::arxiv::http::DEFAULT_MAX_BODY_BYTES >> 20,
+            max_body_mib: crate::net::http::DEFAULT_MAX_BODY_BYTES >> 20,
         }
     }
 }
@@ -180,7 +180,7 @@ impl Config {
         }
         if let Some(v) = var("PAPERTIDE_CATEGORIES") {
             self.categories =
-                parse_categories(&v).map_err(|reason| EnvError::new("PAPERTIDE_CATEGORIES", &v, reason))?;
+                Category::parse_list(&v).map_err(|e| EnvError::new("PAPERTIDE_CATEGORIES", &v, e.to_string()))?;
         }
         for (name, slot) in [
             ("PAPERTIDE_ARXIV_API_URL", &mut self.arxiv.api_url),
@@ -238,14 +238,14 @@ impl Config {
     }
 
     /// The settings of the one HTTP client all arXiv sources share.
-    pub fn http(&self) -> crate::arxiv::http::HttpConfig {
+    pub fn http(&self) -> crate::net::http::HttpConfig {
         let a = &self.arxiv;
-        crate::arxiv::http::HttpConfig {
+        crate::net::http::HttpConfig {
             contact: self.contact.clone(),
             connect_timeout: Duration::from_secs(a.connect_timeout_s),
             read_timeout: Duration::from_secs(a.read_timeout_s),
             request_interval: self.request_interval(),
-            retry: crate::arxiv::retry::RetryPolicy {
+            retry: crate::net::retry::RetryPolicy {
                 initial_interval: Duration::from_millis(a.retry_initial_ms),
                 max_elapsed: Duration::from_secs(a.retry_max_elapsed_s),
                 ..Default::default()
@@ -253,19 +253,6 @@ impl Config {
             max_body_bytes: a.max_body_mib.saturating_mul(1 << 20),
         }
     }
-}
-
-/// Categories separated by spaces, commas or `+` (`cs.AI cs.CL`, `cs.AI,cs.CL`).
-pub fn parse_categories(s: &str) -> Result<Vec<Category>, String> {
-    let cats: Vec<Category> = s
-        .split(|c: char| c.is_whitespace() || c == ',' || c == '+')
-        .filter(|p| !p.is_empty())
-        .map(|p| Category::parse(p).map_err(|e| e.to_string()))
-        .collect::<Result<_, _>>()?;
-    if cats.is_empty() {
-        return Err("name at least one category, e.g. cs.CL".into());
-    }
-    Ok(cats)
 }
 
 #[cfg(test)]

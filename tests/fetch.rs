@@ -1,4 +1,4 @@
-//! `ArxivHttp` end to end over loopback against the scripted fake server: retries per fault kind, Retry-After,
+//! `HttpClient` end to end over loopback against the scripted fake server: retries per fault kind, Retry-After,
 //! permanent statuses with bodies, giving up, conditional GET, User-Agent, gzip, size caps, streamed and
 //! resumed downloads, and per-host politeness.
 //! Everything runs in real time with millisecond-to-one-second waits; the file takes a few seconds.
@@ -8,8 +8,8 @@ mod support;
 use std::io::Write;
 use std::time::{Duration, Instant};
 
-use papertide::arxiv::http::{ArxivHttp, FetchError, HttpConfig, Validators};
-use papertide::arxiv::retry::RetryPolicy;
+use papertide::net::http::{FetchError, HttpClient, HttpConfig, Validators};
+use papertide::net::retry::RetryPolicy;
 use support::fake_server::{FakeServer, Reply};
 
 /// The arXiv API's answer to `id_list=abc` (HTTP 400), as recorded by arxiv.py's fixtures.
@@ -24,11 +24,11 @@ const ATOM_ERROR_FEED: &str = r#"<?xml version='1.0' encoding='UTF-8'?>
   </entry>
 </feed>"#;
 
-fn client(cfg: HttpConfig) -> ArxivHttp {
-    ArxivHttp::new(cfg).expect("client builds")
+fn client(cfg: HttpConfig) -> HttpClient {
+    HttpClient::new(cfg).expect("client builds")
 }
 
-fn test_client() -> ArxivHttp {
+fn test_client() -> HttpClient {
     client(HttpConfig::for_tests())
 }
 

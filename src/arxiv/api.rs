@@ -17,7 +17,8 @@ use super::xml::{Ev, XmlError, XmlStream, non_empty, parse_datetime};
 use crate::domain::{ArxivId, Category, PaperRecord, Skipped};
 
 /// What every arXiv API answer is, errors included.
-pub const DOCUMENT: super::http::Expected = super::http::Expected { what: "an arXiv API Atom feed", roots: &["feed"] };
+pub const DOCUMENT: crate::net::http::Expected =
+    crate::net::http::Expected { what: "an arXiv API Atom feed", roots: &["feed"] };
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum ApiError {

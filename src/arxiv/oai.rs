@@ -71,8 +71,8 @@ impl std::fmt::Display for OaiErrorCode {
 }
 
 /// What every OAI-PMH answer is: its envelope (or, from some recorders, a bare list).
-pub const DOCUMENT: super::http::Expected =
-    super::http::Expected { what: "an OAI-PMH response", roots: &["OAI-PMH", "ListRecords"] };
+pub const DOCUMENT: crate::net::http::Expected =
+    crate::net::http::Expected { what: "an OAI-PMH response", roots: &["OAI-PMH", "ListRecords"] };
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum OaiError {

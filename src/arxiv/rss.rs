@@ -22,8 +22,8 @@ use super::xml::{Ev, XmlError, XmlStream, non_empty, parse_local_date};
 use crate::domain::{AnnounceKind, ArxivId, Category, PaperRecord, Skipped};
 
 /// What a daily feed is: RSS 2.0, Atom, or (before 2024) RSS 1.0.
-pub const DOCUMENT: super::http::Expected =
-    super::http::Expected { what: "an RSS or Atom feed", roots: &["rss", "feed", "RDF"] };
+pub const DOCUMENT: crate::net::http::Expected =
+    crate::net::http::Expected { what: "an RSS or Atom feed", roots: &["rss", "feed", "RDF"] };
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum RssError {

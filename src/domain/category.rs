@@ -11,6 +11,15 @@ pub struct CategoryError {
     pub input: String,
 }
 
+/// Why a list of categories was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CategoryListError {
+    #[error(transparent)]
+    Invalid(#[from] CategoryError),
+    #[error("name at least one category, e.g. cs.CL")]
+    Empty,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Category(String);
 
@@ -26,6 +35,17 @@ impl Category {
             && !s.ends_with('.')
             && !s.contains("..");
         if ok { Ok(Category(s.to_string())) } else { Err(CategoryError { input: input.chars().take(80).collect() }) }
+    }
+
+    /// A list as people type it: codes separated by spaces, commas or `+` (`cs.CL,cs.IR`, `cs.CL+cs.IR`). At
+    /// least one, each valid.
+    pub fn parse_list(s: &str) -> Result<Vec<Category>, CategoryListError> {
+        let cats = s
+            .split(|c: char| c.is_whitespace() || c == ',' || c == '+')
+            .filter(|p| !p.is_empty())
+            .map(Category::parse)
+            .collect::<Result<Vec<_>, _>>()?;
+        if cats.is_empty() { Err(CategoryListError::Empty) } else { Ok(cats) }
     }
 
     /// Like [`Category::parse`], but also requires the archive to be one of arXiv's (`cs`, `hep-th`, `solv-int`, ...).

@@ -7,7 +7,7 @@ mod paper;
 pub mod taxonomy;
 pub mod tex;
 
-pub use category::{Category, CategoryError};
+pub use category::{Category, CategoryError, CategoryListError};
 pub use filter::{CategoryFilter, FilterError};
 pub use id::{ArxivId, IdError, VALID_ID_HELP};
 pub use paper::{AnnounceKind, Announcement, PaperRecord, Skipped, cap_text, capped, field_caps};

@@ -4,9 +4,9 @@ use chrono::{NaiveDate, Utc};
 
 use super::RunSummary;
 use crate::app::App;
-use crate::arxiv::http::Validators;
 use crate::arxiv::rss::{self, FeedItem, RssError};
 use crate::domain::{AnnounceKind, Announcement, Category};
+use crate::net::http::Validators;
 
 pub fn feed_url(base: &str, categories: &[Category]) -> String {
     let cats: Vec<&str> = categories.iter().map(Category::code).collect();

@@ -17,7 +17,7 @@ pub async fn lookup(app: &App, ids: &[ArxivId], summary: &mut RunSummary) -> Res
         summary.requests += 1;
         let body = match app.http.get_document(&url, None, api::DOCUMENT).await {
             Ok(f) => f.body,
-            Err(crate::arxiv::http::FetchError::Status { status: 400, body, url }) => {
+            Err(crate::net::http::FetchError::Status { status: 400, body, url }) => {
                 // arXiv explains a 400 in an Atom error feed: report its message.
                 match api::parse_feed(&body) {
                     Err(e) => summary.error(format!("arXiv API {url}: {e}")),

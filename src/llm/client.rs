@@ -19,8 +19,8 @@ use serde::{Deserialize, Serialize};
 
 use super::LlmConfig;
 use super::sse::SseParser;
-use crate::arxiv::http::{ERROR_BODY_CAP, body_prefix};
-use crate::arxiv::retry::{self, Attempt, RetryError, RetryPolicy};
+use crate::net::http::{ERROR_BODY_CAP, body_prefix};
+use crate::net::retry::{self, Attempt, RetryError, RetryPolicy};
 
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct ChatMessage {

@@ -109,8 +109,8 @@ impl LlmConfig {
         Duration::from_secs(self.idle_timeout_s.max(1))
     }
 
-    pub fn retry_policy(&self) -> crate::arxiv::retry::RetryPolicy {
-        crate::arxiv::retry::RetryPolicy {
+    pub fn retry_policy(&self) -> crate::net::retry::RetryPolicy {
+        crate::net::retry::RetryPolicy {
             initial_interval: Duration::from_millis(self.retry_initial_ms),
             max_interval: Duration::from_secs(30),
             max_elapsed: Duration::from_secs(self.retry_max_elapsed_s),

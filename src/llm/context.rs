@@ -8,7 +8,7 @@
 use scraper::node::Node;
 use scraper::{ElementRef, Html, Selector};
 
-use crate::arxiv::http::{ArxivHttp, FetchError};
+use crate::net::http::{FetchError, HttpClient};
 use crate::store::StoredPaper;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -38,7 +38,7 @@ const FETCH_LIMIT: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// Fetches the HTML rendering through the app's polite arXiv client. A 404 (no rendering) or any failure
 /// falls back to the abstract: a summary from the abstract beats no summary.
-pub async fn build(http: &ArxivHttp, html_base_url: &str, paper: &StoredPaper, token_budget: usize) -> PaperContext {
+pub async fn build(http: &HttpClient, html_base_url: &str, paper: &StoredPaper, token_budget: usize) -> PaperContext {
     let mut ctx = PaperContext::abstract_only(paper);
     let url = format!("{}/{}", html_base_url.trim_end_matches('/'), paper.id);
     // The arXiv client retries 5xx for minutes; a reader waiting for a summary should not.

@@ -1,5 +1,5 @@
 //! Budget protection in memory: the queue behind the global concurrency cap (the per-client token bucket is
-//! [`crate::limits::RateLimiter`], shared with related papers and arXiv lookups).
+//! [`crate::net::limits::RateLimiter`], shared with related papers and arXiv lookups).
 //! (The daily cap lives in SQLite so a restart does not reset it.)
 
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -2,7 +2,7 @@
 //! context, and a service that runs one generation per (paper, language, model, prompt version), streams it to
 //! every reader, caches finished answers and protects the API budget.
 //!
-//! * [`client`]: Chat Completions over SSE, retried through [`crate::arxiv::retry`].
+//! * [`client`]: Chat Completions over SSE, retried through [`crate::net::retry`].
 //! * [`sse`]: the incremental event-stream parser the client reads with.
 //! * [`context`]: title, authors, abstract and arXiv's HTML full text reduced to a token budget.
 //! * [`faq`]: the prompts file and the conversation turns.

@@ -16,8 +16,8 @@ use super::generation::{Event, Generation, Subscription};
 use super::limits::Queue;
 use super::render::answer_html;
 use super::{LlmConfig, UNCONFIGURED};
-use crate::arxiv::http::ArxivHttp;
-use crate::limits::RateLimiter;
+use crate::net::http::HttpClient;
+use crate::net::limits::RateLimiter;
 use crate::store::{Store, StoreError, StoredPaper, StoredSummary, SummaryAnswer, SummaryKey};
 
 /// Why the summary service could not be built from its configuration.
@@ -108,7 +108,7 @@ impl Service {
     pub async fn open(
         self: &Arc<Self>,
         store: &Store,
-        http: &ArxivHttp,
+        http: &HttpClient,
         paper: &StoredPaper,
         lang: Lang,
         client: IpAddr,
@@ -202,7 +202,7 @@ impl Service {
 /// One generation's task. Dropping it (the end of `run`, or a panic) ends the stream and frees the key.
 struct Task {
     store: Store,
-    http: ArxivHttp,
+    http: HttpClient,
     service: Arc<Service>,
     key: SummaryKey,
     generation: Arc<Generation>,

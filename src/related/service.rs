@@ -12,7 +12,7 @@ use super::engine::Engine;
 use super::pipeline::{Candidate, Lexicon};
 use super::{RelatedConfig, RelatedError, pipeline};
 use crate::jobs::{CpuPool, RetryPolicy};
-use crate::limits::RateLimiter;
+use crate::net::limits::RateLimiter;
 use crate::search::SearchIndex;
 use crate::store::{JobKind, NewJob, PaperText, RelatedItem, Store};
 
@@ -56,7 +56,7 @@ const NOTE_NO_MODEL: &str =
 
 /// Downloads one URL into a file (for hub models; see [`crate::rerank::Fetch`]), owned so it can move to the
 /// pool thread.
-pub type OwnedFetch = Box<dyn Fn(&str, &std::path::Path) -> Result<u64, String> + Send>;
+pub type OwnedFetch = Box<dyn Fn(&str, &std::path::Path) -> Result<u64, crate::rerank::FetchError> + Send>;
 
 pub struct RelatedService {
     cfg: RelatedConfig,

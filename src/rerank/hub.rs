@@ -4,9 +4,13 @@
 use super::RerankError;
 use std::path::{Path, PathBuf};
 
-/// Downloads one URL into the given file (created or truncated) and returns the bytes written, or a
-/// human-readable reason. Streaming to a file keeps multi-GB weights out of memory.
-pub type Fetch<'a> = &'a dyn Fn(&str, &Path) -> Result<u64, String>;
+/// Why a download failed: whatever error the injected fetcher has (the product's is
+/// `net::http::FetchError`); this module only reports it, inside [`RerankError::Download`].
+pub type FetchError = Box<dyn std::error::Error + Send + Sync>;
+
+/// Downloads one URL into the given file (created or truncated) and returns the bytes written. Streaming to a
+/// file keeps multi-GB weights out of memory.
+pub type Fetch<'a> = &'a dyn Fn(&str, &Path) -> Result<u64, FetchError>;
 
 /// The files a cross-encoder directory needs.
 pub const MODEL_FILES: [&str; 3] = ["config.json", "model.safetensors", "tokenizer.json"];
@@ -53,15 +57,15 @@ pub fn resolve_model(spec: &str, cache_dir: &Path, hub_base_url: &str, fetch: Fe
         }
         let url = format!("{base}/{id}/resolve/{rev_s}/{file}");
         let tmp = dir.join(format!(".{file}.part{}", std::process::id()));
-        let fail = |message: String| {
+        let fail = |source: FetchError| {
             // A partial file is useless and must not be mistaken for a download.
             let _ = std::fs::remove_file(&tmp);
-            RerankError::Download { file: file.to_string(), url: url.clone(), message }
+            RerankError::Download { file: file.to_string(), url: url.clone(), source }
         };
         match fetch(&url, &tmp) {
             Ok(0) => return Err(fail("empty response".into())),
             Ok(_) => {}
-            Err(message) => return Err(fail(message)),
+            Err(e) => return Err(fail(e)),
         }
         std::fs::rename(&tmp, &dest).map_err(|e| RerankError::io(&dest, e))?;
     }

@@ -44,6 +44,21 @@ pub enum Isa {
 /// The values `PAPERTIDE_CE_ISA` accepts.
 pub const ISA_NAMES: &str = "generic, avx2, avx512, amx, neon";
 
+/// Why a kernel path cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum IsaError {
+    #[error("unknown kernel path {0:?} (expected one of: {ISA_NAMES})")]
+    Unknown(String),
+    #[error("this CPU lacks {}", .0.join(", "))]
+    MissingFeatures(Vec<&'static str>),
+    #[error(
+        "AMX-BF16 is not usable (the CPU lacks it, the kernel refused the tile state, or PAPERTIDE_CE_NO_AMX is set)"
+    )]
+    AmxUnusable,
+    #[error("{isa} kernels are not built for {arch}")]
+    OtherArch { isa: &'static str, arch: &'static str },
+}
+
 impl Isa {
     /// The fastest path this CPU supports (f32 speed first; AMX only matters for bf16 and implies the rest).
     pub fn detect() -> Isa {
@@ -62,12 +77,12 @@ impl Isa {
     }
 
     /// `Ok` when this build and CPU can run the path, else why not.
-    pub fn check(self) -> Result<(), String> {
+    pub fn check(self) -> Result<(), IsaError> {
         #[cfg(target_arch = "x86_64")]
         {
-            let missing = |feats: &[(&'static str, bool)]| -> Result<(), String> {
-                let lack: Vec<&str> = feats.iter().filter(|f| !f.1).map(|f| f.0).collect();
-                if lack.is_empty() { Ok(()) } else { Err(format!("this CPU lacks {}", lack.join(", "))) }
+            let missing = |feats: &[(&'static str, bool)]| -> Result<(), IsaError> {
+                let lack: Vec<&'static str> = feats.iter().filter(|f| !f.1).map(|f| f.0).collect();
+                if lack.is_empty() { Ok(()) } else { Err(IsaError::MissingFeatures(lack)) }
             };
             let avx512 = [("avx512f", is_x86_feature_detected!("avx512f"))];
             let bf16 = [
@@ -85,15 +100,9 @@ impl Isa {
                 Isa::Avx512Bf16 => missing(&bf16),
                 Isa::Amx => {
                     missing(&bf16)?;
-                    if amx_available() {
-                        Ok(())
-                    } else {
-                        Err("AMX-BF16 is not usable (the CPU lacks it, the kernel refused the tile state, or \
-                             PAPERTIDE_CE_NO_AMX is set)"
-                            .into())
-                    }
+                    if amx_available() { Ok(()) } else { Err(IsaError::AmxUnusable) }
                 }
-                Isa::Neon => Err("NEON is an aarch64 path; this is an x86-64 build".into()),
+                Isa::Neon => Err(IsaError::OtherArch { isa: self.name(), arch: std::env::consts::ARCH }),
             }
         }
         #[cfg(target_arch = "aarch64")]
@@ -102,29 +111,29 @@ impl Isa {
                 Isa::Generic => Ok(()),
                 // Advanced SIMD is part of the aarch64 baseline; detection is a formality.
                 Isa::Neon if std::arch::is_aarch64_feature_detected!("neon") => Ok(()),
-                Isa::Neon => Err("this CPU lacks Advanced SIMD (neon)".into()),
-                _ => Err(format!("{} is an x86-64 path; this is an aarch64 build", self.name())),
+                Isa::Neon => Err(IsaError::MissingFeatures(vec!["neon"])),
+                _ => Err(IsaError::OtherArch { isa: self.name(), arch: std::env::consts::ARCH }),
             }
         }
         #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
         {
             match self {
                 Isa::Generic => Ok(()),
-                _ => Err(format!("{} kernels are not built for {}", self.name(), std::env::consts::ARCH)),
+                _ => Err(IsaError::OtherArch { isa: self.name(), arch: std::env::consts::ARCH }),
             }
         }
     }
 
     /// Parses a requested path ([`ISA_NAMES`]); `avx512` means the AVX-512 kernels with `vdpbf16ps` where the CPU
     /// has it, AMX off. Support is checked separately ([`Isa::check`]).
-    pub fn parse(s: &str) -> Result<Isa, String> {
+    pub fn parse(s: &str) -> Result<Isa, IsaError> {
         match s.trim().to_ascii_lowercase().as_str() {
             "generic" | "portable" => Ok(Isa::Generic),
             "avx2" => Ok(Isa::Avx2),
             "avx512" => Ok(if Isa::Avx512Bf16.check().is_ok() { Isa::Avx512Bf16 } else { Isa::Avx512 }),
             "amx" => Ok(Isa::Amx),
             "neon" => Ok(Isa::Neon),
-            other => Err(format!("unknown kernel path {other:?} (expected one of: {ISA_NAMES})")),
+            other => Err(IsaError::Unknown(other.to_string())),
         }
     }
 
@@ -162,10 +171,10 @@ impl Isa {
 /// build cannot run, or an unknown name, is an error rather than a silent fallback: whoever forces a path wants
 /// to measure or test that path.
 pub(crate) fn select_isa(requested: Option<Isa>) -> Result<Isa, crate::rerank::RerankError> {
-    let err = |requested: String, origin: &'static str, message: String| crate::rerank::RerankError::Isa {
+    let err = |requested: String, origin: &'static str, source: IsaError| crate::rerank::RerankError::Isa {
         requested,
         origin,
-        message,
+        source,
     };
     let (isa, origin) = if let Some(i) = requested {
         (i, "EngineOptions::isa")

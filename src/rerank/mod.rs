@@ -36,7 +36,8 @@ pub mod kernels;
 mod model;
 
 pub use format::{PairFormat, PairTexts, Truncation, paper_text};
-pub use hub::{Fetch, resolve_model};
+pub use hub::{Fetch, FetchError, resolve_model};
+pub use kernels::IsaError;
 
 use model::{Bert, Encoded, Scratch};
 use std::path::{Path, PathBuf};
@@ -65,20 +66,25 @@ impl Dtype {
     }
 }
 
+/// A dtype name that is neither `f32` nor `bf16` (or their aliases).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown dtype {0:?} (expected f32 or bf16)")]
+pub struct DtypeError(pub String);
+
 impl std::str::FromStr for Dtype {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
+    type Err = DtypeError;
+    fn from_str(s: &str) -> Result<Self, DtypeError> {
         match s.to_ascii_lowercase().as_str() {
             "f32" | "fp32" | "float32" => Ok(Dtype::F32),
             "bf16" | "bfloat16" => Ok(Dtype::Bf16),
-            other => Err(format!("unknown dtype {other:?} (expected f32 or bf16)")),
+            other => Err(DtypeError(other.to_string())),
         }
     }
 }
 
 impl TryFrom<String> for Dtype {
-    type Error = String;
-    fn try_from(s: String) -> Result<Self, String> {
+    type Error = DtypeError;
+    fn try_from(s: String) -> Result<Self, DtypeError> {
         s.parse()
     }
 }
@@ -127,12 +133,12 @@ pub enum RerankError {
     Tokenize { index: usize, message: String },
     #[error("invalid option `{option}`: {message}")]
     Option { option: &'static str, message: String },
-    #[error("could not download {file} from {url}: {message}; pass a local model directory")]
-    Download { file: String, url: String, message: String },
+    #[error("could not download {file} from {url}: {source}; pass a local model directory")]
+    Download { file: String, url: String, source: hub::FetchError },
     #[error("model spec {spec:?}: {message}")]
     Spec { spec: String, message: String },
-    #[error("kernel path {requested:?} ({origin}): {message}")]
-    Isa { requested: String, origin: &'static str, message: String },
+    #[error("kernel path {requested:?} ({origin}): {source}")]
+    Isa { requested: String, origin: &'static str, source: IsaError },
 }
 
 impl RerankError {

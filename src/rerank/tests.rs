@@ -427,16 +427,16 @@ fn resolve_model_local_download_cache_and_offline() {
     let src = tmp.path().join("src");
     write_model(&src, &config_json(&TINY), &tiny_tensors(&TINY));
     // a local directory is used as-is, the fetcher is not called
-    let never: &dyn Fn(&str, &Path) -> Result<u64, String> = &|u: &str, _: &Path| panic!("fetched {u}");
+    let never: &dyn Fn(&str, &Path) -> Result<u64, FetchError> = &|u: &str, _: &Path| panic!("fetched {u}");
     assert_eq!(resolve_model(src.to_str().unwrap(), &cache, "https://hub.invalid", never).unwrap(), src);
 
     // a hub id is downloaded through the injected fetcher, into a temporary file renamed into place
     let calls = std::sync::Mutex::new(Vec::new());
-    let fetch = |url: &str, dest: &Path| -> Result<u64, String> {
+    let fetch = |url: &str, dest: &Path| -> Result<u64, FetchError> {
         calls.lock().unwrap().push(url.to_string());
         assert!(dest.file_name().unwrap().to_string_lossy().starts_with('.'), "a temporary name: {dest:?}");
         let file = url.rsplit('/').next().unwrap();
-        std::fs::copy(src.join(file), dest).map_err(|e| e.to_string())
+        std::fs::copy(src.join(file), dest).map_err(FetchError::from)
     };
     let dir = resolve_model("acme/tiny-ce", &cache, "http://127.0.0.1:9/", &fetch).unwrap();
     assert_eq!(dir, cache.join("acme--tiny-ce"));
@@ -459,7 +459,7 @@ fn resolve_model_local_download_cache_and_offline() {
     assert_eq!(resolve_model("acme/tiny-ce", &cache, "http://x", never).unwrap(), dir);
 
     // offline: a clear message
-    let offline = |_: &str, _: &Path| -> Result<u64, String> { Err("connection refused".into()) };
+    let offline = |_: &str, _: &Path| -> Result<u64, FetchError> { Err("connection refused".into()) };
     let e = resolve_model("acme/other@v2", &cache, "https://huggingface.co", &offline).unwrap_err().to_string();
     assert!(
         e.contains("could not download config.json from https://huggingface.co/acme/other/resolve/v2/config.json")
@@ -470,7 +470,7 @@ fn resolve_model_local_download_cache_and_offline() {
     assert!(!cache.join("acme--other--v2").join("config.json").exists());
 
     // a download cut off after writing part of the file: the part is removed, nothing is renamed into place
-    let cut = |_: &str, dest: &Path| -> Result<u64, String> {
+    let cut = |_: &str, dest: &Path| -> Result<u64, FetchError> {
         std::fs::write(dest, b"{\"partial").unwrap();
         Err("connection reset".into())
     };
@@ -479,8 +479,8 @@ fn resolve_model_local_download_cache_and_offline() {
     let cut_dir = cache.join("acme--cut");
     assert!(!cut_dir.join("config.json").exists() && no_temp_files(&cut_dir), "nothing left behind");
     // an empty answer is an error too, and leaves nothing
-    let empty = |_: &str, dest: &Path| -> Result<u64, String> {
-        std::fs::write(dest, b"").map(|_| 0).map_err(|e| e.to_string())
+    let empty = |_: &str, dest: &Path| -> Result<u64, FetchError> {
+        std::fs::write(dest, b"").map(|_| 0).map_err(FetchError::from)
     };
     let e = resolve_model("acme/cut", &cache, "http://x", &empty).unwrap_err().to_string();
     assert!(e.contains("empty response"), "{e}");
@@ -516,11 +516,11 @@ fn kernel_path_is_named_and_unsupported_paths_are_refused() {
                 let e = load(isa, Dtype::F32).unwrap_err();
                 assert!(matches!(e, RerankError::Isa { .. }), "{e}");
                 let msg = e.to_string();
-                assert!(msg.contains(isa.name()) && msg.contains(&why), "{msg}");
+                assert!(msg.contains(isa.name()) && msg.contains(&why.to_string()), "{msg}");
             }
         }
     }
-    assert!(Isa::parse("sse9").unwrap_err().contains("generic, avx2, avx512, amx, neon"));
+    assert!(Isa::parse("sse9").unwrap_err().to_string().contains("generic, avx2, avx512, amx, neon"));
     assert_eq!(Isa::parse(" AVX2 ").unwrap(), Isa::Avx2);
     assert!(Isa::supported().contains(&Isa::detect()));
 }

@@ -54,7 +54,7 @@ pub(super) async fn search(
         WebError::BadRequest(format!("The query string could not be read ({detail}). {SEARCH_PARAMS_HELP}"))
     })?;
     let categories = match p.category.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
-        Some(s) => crate::config::parse_categories(s).map_err(WebError::BadRequest)?,
+        Some(s) => Category::parse_list(s).map_err(|e| WebError::BadRequest(e.to_string()))?,
         None => Vec::<Category>::new(),
     };
     let opts = SearchOptions {

@@ -17,7 +17,7 @@ use tokio::sync::Semaphore;
 use super::views::percent_encode;
 use super::{PageError, WebError, WebState};
 use crate::domain::ArxivId;
-use crate::limits::RateLimiter;
+use crate::net::limits::RateLimiter;
 use crate::related::affinity::{self, Prefer, Weights};
 
 /// Most starred papers a request may name (about 2,400 characters of ids, within the 4 KiB address limit).

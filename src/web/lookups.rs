@@ -30,7 +30,7 @@ use tokio::time::Instant;
 use crate::app::App;
 use crate::domain::ArxivId;
 use crate::ingest::RunSummary;
-use crate::limits::RateLimiter;
+use crate::net::limits::RateLimiter;
 
 /// How long an id arXiv answered as absent is not asked again.
 const MISS_TTL: Duration = Duration::from_secs(300);

@@ -13,6 +13,7 @@ use super::foryou::{self, Order, OrderControl};
 use super::text::query_terms;
 use super::views::{Chrome, PaperView, percent_encode};
 use super::{PageError, WebError, WebState};
+use crate::domain::Category;
 use crate::search::{SearchOptions, SearchResults, Sort};
 
 const DEFAULT_SHOW: usize = 25;
@@ -70,8 +71,11 @@ impl Form {
 
     /// Search options, or the message that says what to fix.
     pub fn options(&self, limit: usize, offset: usize, sort: Option<Sort>) -> Result<SearchOptions, String> {
-        let categories =
-            if self.category.is_empty() { Vec::new() } else { crate::config::parse_categories(&self.category)? };
+        let categories = if self.category.is_empty() {
+            Vec::new()
+        } else {
+            Category::parse_list(&self.category).map_err(|e| e.to_string())?
+        };
         Ok(SearchOptions {
             limit,
             offset,

@@ -1,7 +1,7 @@
 //! Shared helpers for integration tests. Use from a test file with `mod support;`.
 //!
 //! * [`fake_server`]: a scripted HTTP/1.1 server on loopback with fault injection, for anything that
-//!   talks to arXiv through `papertide::arxiv::http::ArxivHttp`.
+//!   talks to arXiv through `papertide::net::http::HttpClient`.
 //! * [`fake_llm`]: a streaming OpenAI-compatible Chat Completions server (axum) with fault injection.
 //! * [`papers`]: paper records and announcements with test defaults.
 //! * [`logs`]: every log line of the test binary, for checks of what is never logged.

@@ -1,11 +1,13 @@
-//! One polite HTTP client for every arXiv source (RSS/Atom feeds, OAI-PMH, the search API).
+//! One polite HTTP client for every remote source: arXiv (RSS/Atom feeds, OAI-PMH, the search API), the page
+//! fetches of the LLM context, model downloads.
 //!
-//! [`ArxivHttp::get`] wraps a single `reqwest` client with three things arXiv expects of well-behaved robots:
+//! [`HttpClient::get`] wraps a single `reqwest` client with three things arXiv, our main peer, expects of
+//! well-behaved robots:
 //!
 //! * **An identifying User-Agent** with a contact address ([`HttpConfig::contact`]).
 //! * **Politeness**: at most one request *start* per [`HttpConfig::request_interval`] per host (arXiv asks for
 //!   one request every 3 s). Retries count as requests. The limiter is shared by all clones.
-//! * **Retries** through [`crate::arxiv::retry`]: connect errors, timeouts (including a body that stalls past
+//! * **Retries** through [`crate::net::retry`]: connect errors, timeouts (including a body that stalls past
 //!   the read timeout), bodies cut short, HTTP 5xx and 429 are transient. `Retry-After` on 503/429 is honoured:
 //!   arXiv's OAI-PMH server uses 503 + `Retry-After` for flow control. The body is read completely *inside*
 //!   the retried operation so that a truncated transfer is retried rather than handed to a parser.
@@ -18,7 +20,7 @@
 //! [`FetchError::TooLarge`] and never retried: a misconfigured URL or a hostile server must not be able to make
 //! the ingester buffer gigabytes (a gzip bomb decodes to far more than it sends). A declared `Content-Length`
 //! over the cap is refused before any of the body is read; otherwise the body is counted as it streams in.
-//! Large downloads (a model's weights) go through [`ArxivHttp::download_to`] instead, which streams the body
+//! Large downloads (a model's weights) go through [`HttpClient::download_to`] instead, which streams the body
 //! into a file under its own cap, so memory stays flat whatever their size.
 
 use std::collections::HashMap;
@@ -35,7 +37,7 @@ use tokio::time::Instant;
 
 use super::retry::{self, Attempt, RetryError, RetryPolicy};
 
-/// Settings for [`ArxivHttp`].
+/// Settings for [`HttpClient`].
 #[derive(Debug, Clone)]
 pub struct HttpConfig {
     /// Contact e-mail put in the User-Agent so arXiv can reach the operator instead of blocking the client.
@@ -141,11 +143,11 @@ pub struct Expected {
 }
 
 impl Expected {
-    /// `Err(found)` (the root element seen, `""` for none) when `body` is not this document.
-    pub fn check(&self, body: &[u8]) -> Result<(), String> {
-        match super::xml::root_element(body) {
-            Some(root) if self.roots.contains(&root.as_str()) => Ok(()),
-            found => Err(found.unwrap_or_default()),
+    /// The root element seen (`""` for none) when `body` is not this document; `None` when it is.
+    pub fn mismatch(&self, body: &[u8]) -> Option<String> {
+        match super::sniff::root_element(body) {
+            Some(root) if self.roots.contains(&root.as_str()) => None,
+            found => Some(found.unwrap_or_default()),
         }
     }
 }
@@ -201,7 +203,7 @@ pub enum FetchError {
         /// The cap that was exceeded, in bytes.
         limit: u64,
     },
-    /// [`ArxivHttp::download_to`] could not write the body to its destination file. Not retried.
+    /// [`HttpClient::download_to`] could not write the body to its destination file. Not retried.
     #[error("cannot write the body of {url} to {}: {source}", path.display())]
     Write {
         /// The requested URL.
@@ -214,7 +216,7 @@ pub enum FetchError {
     },
     /// A successful answer that is not the document asked for (see [`Expected`]); only reached through a
     /// retry budget of zero, since the fault is otherwise retried and ends as [`FetchError::GaveUp`].
-    #[error("{url} answered with something that is not {what} ({})", super::xml::describe_root(found))]
+    #[error("{url} answered with something that is not {what} ({})", super::sniff::describe_root(found))]
     NotTheDocument {
         /// The requested URL.
         url: String,
@@ -230,7 +232,7 @@ pub enum FetchError {
 
 /// The shared HTTP client. Cloning is cheap and clones share the connection pool and the politeness limiter.
 #[derive(Clone)]
-pub struct ArxivHttp {
+pub struct HttpClient {
     inner: Arc<Inner>,
 }
 
@@ -241,16 +243,16 @@ struct Inner {
     max_body_bytes: u64,
 }
 
-impl fmt::Debug for ArxivHttp {
+impl fmt::Debug for HttpClient {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ArxivHttp")
+        f.debug_struct("HttpClient")
             .field("request_interval", &self.inner.limiter.interval)
             .field("retry", &self.inner.retry)
             .finish_non_exhaustive()
     }
 }
 
-impl ArxivHttp {
+impl HttpClient {
     /// Builds the client (gzip on, User-Agent, timeouts) and its limiter.
     pub fn new(cfg: HttpConfig) -> Result<Self, FetchError> {
         let client = reqwest::Client::builder()
@@ -277,7 +279,7 @@ impl ArxivHttp {
         self.fetch(url, validators, None).await
     }
 
-    /// [`ArxivHttp::get`] for a body that must be the `expected` document: a successful answer that is not
+    /// [`HttpClient::get`] for a body that must be the `expected` document: a successful answer that is not
     /// it is retried as a transient fault (a 304 has no body and passes).
     pub async fn get_document(
         &self,
@@ -288,7 +290,7 @@ impl ArxivHttp {
         self.fetch(url, validators, Some(expected)).await
     }
 
-    /// The retry loop behind [`ArxivHttp::get`] and [`ArxivHttp::get_document`].
+    /// The retry loop behind [`HttpClient::get`] and [`HttpClient::get_document`].
     async fn fetch(
         &self,
         url: &str,
@@ -304,7 +306,7 @@ impl ArxivHttp {
             let fetched = self.attempt(parsed.clone(), &host, headers.clone(), validators, max_body_bytes).await?;
             if let Some(expected) = expected
                 && !fetched.not_modified
-                && let Err(found) = expected.check(&fetched.body)
+                && let Some(found) = expected.mismatch(&fetched.body)
             {
                 return Err(Attempt::transient(Failure::NotTheDocument { what: expected.what, found }));
             }
@@ -314,7 +316,7 @@ impl ArxivHttp {
         result.map_err(|e| into_fetch_error(e, &shown))
     }
 
-    /// Streams the body of `url` into the file `dest` instead of memory, retrying like [`ArxivHttp::get`], and
+    /// Streams the body of `url` into the file `dest` instead of memory, retrying like [`HttpClient::get`], and
     /// returns the body's size. For large downloads (a model's weights): memory stays flat whatever the size.
     ///
     /// A retry after a body broke off resumes where it stopped (`Range` + `If-Range` with the strong `ETag` of
@@ -343,7 +345,7 @@ impl ArxivHttp {
     }
 
     /// One download attempt: a 2xx body goes to `dest` chunk by chunk (appended after what an earlier attempt
-    /// wrote when the server honours the range); any other answer is classified like [`ArxivHttp::get`]'s,
+    /// wrote when the server honours the range); any other answer is classified like [`HttpClient::get`]'s,
     /// reading at most [`ERROR_BODY_CAP`] of it.
     async fn download_attempt(
         &self,
@@ -441,7 +443,7 @@ impl ArxivHttp {
         let etag = header_string(response.headers(), header::ETAG);
         let last_modified = header_string(response.headers(), header::LAST_MODIFIED);
         let body = read_capped(response, max_body_bytes).await?;
-        tracing::debug!(url = %final_url, status = status.as_u16(), bytes = body.len(), "arXiv response");
+        tracing::debug!(url = %final_url, status = status.as_u16(), bytes = body.len(), "HTTP response");
         if status == StatusCode::NOT_MODIFIED {
             let sent = validators.cloned().unwrap_or_default();
             return Ok(Fetched {
@@ -529,12 +531,12 @@ enum Failure {
     TooLarge {
         limit: u64,
     },
-    /// A successful answer that is not the expected document (only [`ArxivHttp::get_document`]).
+    /// A successful answer that is not the expected document (only [`HttpClient::get_document`]).
     NotTheDocument {
         what: &'static str,
         found: String,
     },
-    /// The download's destination could not be written (only [`ArxivHttp::download_to`]).
+    /// The download's destination could not be written (only [`HttpClient::download_to`]).
     Write {
         path: PathBuf,
         source: std::io::Error,
@@ -560,7 +562,7 @@ impl fmt::Display for Failure {
             }
             Failure::TooLarge { limit } => write!(f, "body larger than {limit} bytes"),
             Failure::NotTheDocument { what, found } => {
-                write!(f, "the answer is not {what} ({})", super::xml::describe_root(found))
+                write!(f, "the answer is not {what} ({})", super::sniff::describe_root(found))
             }
             Failure::Write { path, source } => write!(f, "cannot write the body to {}: {source}", path.display()),
         }

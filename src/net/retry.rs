@@ -1,8 +1,8 @@
 //! Retry decorator: exponential backoff with jitter, server-requested waits, and an overall time budget.
 //!
-//! Every network operation in [`crate::arxiv`] runs through [`retry`]. The operation classifies each failure as
-//! [`Attempt::Transient`] (try again, optionally after a server-requested delay such as HTTP `Retry-After`) or
-//! [`Attempt::Permanent`] (stop at once). Transient failures are retried until the next wait would push the
+//! Every network operation (arXiv, the LLM, model downloads) runs through [`retry`]. The operation classifies
+//! each failure as [`Attempt::Transient`] (try again, optionally after a server-requested delay such as HTTP
+//! `Retry-After`) or [`Attempt::Permanent`] (stop at once). Transient failures are retried until the next wait would push the
 //! total time past [`RetryPolicy::max_elapsed`]; the resulting [`RetryError::GaveUp`] names the operation, the
 //! attempt count, the elapsed time and the last failure, so a log line alone explains what happened.
 //!
