@@ -1,14 +1,14 @@
 //! JSON API handlers: thin, the queries live in `store` and `search`.
 
+use std::collections::HashMap;
+
 use axum::Json;
 use axum::extract::{Path, Query, State};
-use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::WebError;
 use crate::app::App;
-use crate::domain::{ArxivId, Category};
-use crate::search::{SearchOptions, Sort};
+use crate::domain::ArxivId;
 
 pub(super) async fn healthz(State(app): State<App>) -> Result<Json<Value>, WebError> {
     Ok(Json(json!({
@@ -27,47 +27,38 @@ pub(super) async fn paper(State(app): State<App>, Path(raw): Path<String>) -> Re
     }
 }
 
-#[derive(Debug, Deserialize)]
-pub(super) struct SearchParams {
-    #[serde(default, alias = "q")]
-    query: String,
-    limit: Option<usize>,
-    offset: Option<usize>,
-    /// Space or comma separated categories.
-    category: Option<String>,
-    from: Option<String>,
-    until: Option<String>,
-    sort: Option<Sort>,
-}
-
 /// What the search parameters are, for the message a malformed query string gets.
 const SEARCH_PARAMS_HELP: &str = "Parameters: q (the query), limit (1-100), offset (a number), category \
     (e.g. cs.CL,cs.IR), from and until (YYYY-MM-DD), sort (relevance or date).";
 
+/// A whole-number parameter (absent or empty: `default`).
+fn number(params: &HashMap<String, String>, name: &str, default: usize) -> Result<usize, WebError> {
+    match params.get(name).map(|s| s.trim()).filter(|s| !s.is_empty()) {
+        None => Ok(default),
+        Some(s) => {
+            s.parse().map_err(|_| WebError::bad_request(format!("{name} must be a whole number. {SEARCH_PARAMS_HELP}")))
+        }
+    }
+}
+
+/// `/api/search`: the search page's fields (read by [`super::search::Form`], as the page and its feed read
+/// them) with `limit` and `offset` for paging.
 pub(super) async fn search(
     State(app): State<App>,
-    params: Result<Query<SearchParams>, axum::extract::rejection::QueryRejection>,
+    params: Result<Query<HashMap<String, String>>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<Value>, WebError> {
-    let Query(p) = params.map_err(|e| {
+    let Query(params) = params.map_err(|e| {
         let detail = e.body_text();
         let detail = detail.trim_start_matches("Failed to deserialize query string: ");
         WebError::BadRequest(format!("The query string could not be read ({detail}). {SEARCH_PARAMS_HELP}"))
     })?;
-    let categories = match p.category.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
-        Some(s) => Category::parse_list(s).map_err(|e| WebError::BadRequest(e.to_string()))?,
-        None => Vec::<Category>::new(),
-    };
-    let opts = SearchOptions {
-        limit: p.limit.unwrap_or(20).clamp(1, 100),
-        offset: p.offset.unwrap_or(0),
-        categories,
-        from: super::params::day("from", p.from.as_deref()).map_err(WebError::BadRequest)?,
-        until: super::params::day("until", p.until.as_deref()).map_err(WebError::BadRequest)?,
-        sort: p.sort.unwrap_or_default(),
-    };
+    let form = super::search::Form::read(&params);
+    let limit = number(&params, "limit", 20)?.clamp(1, 100);
+    let offset = number(&params, "offset", 0)?;
+    let opts = form.options(limit, offset, None)?;
     super::search::search_available(&app)?;
     let index = app.index.clone();
-    let query = p.query;
+    let query = form.query;
     // Searching is CPU work: keep it off the async workers.
     let results = tokio::task::spawn_blocking(move || index.search(&query, &opts))
         .await
@@ -83,18 +74,14 @@ pub(super) async fn search(
 pub(super) async fn listing(
     State(state): State<super::WebState>,
     Path(cats): Path<String>,
-    query: Result<Query<std::collections::HashMap<String, String>>, axum::extract::rejection::QueryRejection>,
+    query: Result<Query<HashMap<String, String>>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<Value>, WebError> {
     let Query(params) = query.map_err(|_| WebError::BadRequest("The query string could not be read.".into()))?;
-    let page_err = |e: super::PageError| WebError::BadRequest(e.message().to_string());
     let filter: crate::domain::CategoryFilter =
         cats.parse().map_err(|e: crate::domain::FilterError| WebError::BadRequest(e.to_string()))?;
-    let date = super::listing::parse_date(&params).map_err(page_err)?;
-    let paging = super::listing::parse_paging(&params).map_err(page_err)?;
-    let day = super::listing::load_day(&state, &filter, date).await.map_err(|e| match e.status().as_u16() {
-        400..=499 => WebError::BadRequest(e.message().to_string()),
-        _ => WebError::Internal(e.message().to_string()),
-    })?;
+    let date = super::listing::parse_date(&params)?;
+    let paging = super::listing::parse_paging(&params)?;
+    let day = super::listing::load_day(&state, &filter, date).await?;
     let window = paging.window(day.entries.len());
     let start = window.start;
     let slice = &day.entries[window];

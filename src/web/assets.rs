@@ -8,7 +8,7 @@ use axum::extract::Path;
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 
-use super::PageError;
+use super::WebError;
 use super::cache::Page;
 
 const FILES: [(&str, &str, &str); 5] = [
@@ -45,6 +45,6 @@ fn pages() -> &'static [(&'static str, Page)] {
 pub(super) async fn serve(Path(file): Path<String>, headers: HeaderMap) -> Response {
     match pages().iter().find(|(name, _)| *name == file) {
         Some((_, page)) => page.respond(&headers),
-        None => PageError::not_found("No such file.").into_response(),
+        None => WebError::not_found("No such file.").into_response(),
     }
 }

@@ -15,7 +15,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 
-use super::{PageError, WebState};
+use super::{WebError, WebState};
 use crate::app::App;
 
 const SEQ_TTL: Duration = Duration::from_secs(2);
@@ -138,9 +138,9 @@ pub(super) async fn cached<F>(
     key: String,
     headers: &HeaderMap,
     render: F,
-) -> Result<Response, PageError>
+) -> Result<Response, WebError>
 where
-    F: Future<Output = Result<Page, PageError>>,
+    F: Future<Output = Result<Page, WebError>>,
 {
     if let Some(res) = cache_hit(state, &key, headers).await {
         return Ok(res);

@@ -14,7 +14,7 @@ use axum::extract::{ConnectInfo, Path, Query, Request, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 
-use super::{PageError, WebError, WebState, feeds, listing, paper, search, summary};
+use super::{WebError, WebState, feeds, listing, paper, search, summary};
 use crate::app::App;
 use crate::domain::{ArxivId, CategoryFilter, FilterError};
 
@@ -41,7 +41,7 @@ pub enum Action {
 const MAX_IDS: usize = 20;
 
 /// Splits off a known suffix (`/feed`), then reads the rest as `search`, a category expression or ids.
-pub fn parse(rest: &str) -> Result<(Target, Action), PageError> {
+pub fn parse(rest: &str) -> Result<(Target, Action), WebError> {
     let rest = rest.trim_matches('/');
     let (body, action) = match rest.rsplit_once('/') {
         Some((body, "feed")) => (body, Action::Feed),
@@ -54,37 +54,35 @@ pub fn parse(rest: &str) -> Result<(Target, Action), PageError> {
     }
     if looks_like_ids(body) {
         if action == Action::Feed {
-            return Err(PageError::not_found("Papers have no feed; feeds are per category or search."));
+            return Err(WebError::not_found("Papers have no feed; feeds are per category or search."));
         }
         let ids = body
             .split(',')
             .filter(|s| !s.trim().is_empty())
-            .map(|s| ArxivId::parse(s).map_err(|e| unknown_suffix(s).unwrap_or(PageError::bad_request(e.to_string()))))
+            .map(|s| ArxivId::parse(s).map_err(|e| unknown_suffix(s).unwrap_or(WebError::bad_request(e.to_string()))))
             .collect::<Result<Vec<_>, _>>()?;
         if ids.is_empty() || ids.len() > MAX_IDS {
-            return Err(PageError::bad_request(format!(
-                "Name between 1 and {MAX_IDS} arXiv ids, separated by commas."
-            )));
+            return Err(WebError::bad_request(format!("Name between 1 and {MAX_IDS} arXiv ids, separated by commas.")));
         }
         if action == Action::Summary && ids.len() != 1 {
-            return Err(PageError::bad_request("A summary is of one paper: /arxiv/2401.01234/summary."));
+            return Err(WebError::bad_request("A summary is of one paper: /arxiv/2401.01234/summary."));
         }
         if action == Action::Related && ids.len() != 1 {
-            return Err(PageError::bad_request("Related papers are of one paper: /arxiv/2401.01234/related."));
+            return Err(WebError::bad_request("Related papers are of one paper: /arxiv/2401.01234/related."));
         }
         return Ok((Target::Papers(ids), action));
     }
     if action == Action::Summary || action == Action::Related {
-        return Err(PageError::not_found("Summaries and related papers are of papers: /arxiv/2401.01234/related."));
+        return Err(WebError::not_found("Summaries and related papers are of papers: /arxiv/2401.01234/related."));
     }
     Ok((Target::Listing(parse_categories(body)?), action))
 }
 
 /// `2401.01234/whatever`: a valid id followed by a suffix this site does not have is "not found", not a bad id.
-fn unknown_suffix(s: &str) -> Option<PageError> {
+fn unknown_suffix(s: &str) -> Option<WebError> {
     let (id, suffix) = s.rsplit_once('/')?;
     ArxivId::parse(id).ok()?;
-    Some(PageError::not_found(format!(
+    Some(WebError::not_found(format!(
         "There is no “{suffix}” page of a paper; try /arxiv/{id}, /arxiv/{id}/related or /arxiv/{id}/summary."
     )))
 }
@@ -97,8 +95,8 @@ fn looks_like_ids(s: &str) -> bool {
 }
 
 /// A category expression, or the page that says what is wrong with it.
-fn parse_categories(expr: &str) -> Result<CategoryFilter, PageError> {
-    expr.parse().map_err(|e: FilterError| PageError::bad_request(e.to_string()))
+fn parse_categories(expr: &str) -> Result<CategoryFilter, WebError> {
+    expr.parse().map_err(|e: FilterError| WebError::bad_request(e.to_string()))
 }
 
 pub(super) async fn arxiv(
@@ -106,11 +104,11 @@ pub(super) async fn arxiv(
     Path(rest): Path<String>,
     query: Result<Query<HashMap<String, String>>, QueryRejection>,
     req: Request,
-) -> Result<Response, PageError> {
+) -> Result<Response, WebError> {
     let (parts, _) = req.into_parts();
     let headers: HeaderMap = parts.headers;
     let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
-    let Query(params) = query.map_err(|_| PageError::bad_request("The query string could not be read."))?;
+    let Query(params) = query.map_err(|_| WebError::bad_request("The query string could not be read."))?;
     match parse(&rest)? {
         (Target::Search, Action::Page) => Ok(search::page(&state, &params, &headers, peer).await),
         (Target::Search, Action::Feed) => feeds::search_feed(&state, &params, &headers).await,
@@ -118,12 +116,12 @@ pub(super) async fn arxiv(
         (Target::Listing(f), Action::Feed) => feeds::listing_feed(&state, f, &headers).await,
         (Target::Papers(ids), Action::Page) => paper::page(&state, ids, &headers, peer).await,
         (Target::Papers(ids), Action::Summary) => {
-            let lang = super::summary::parse_lang(params.get("lang").map(String::as_str)).map_err(PageError::from)?;
+            let lang = super::summary::parse_lang(params.get("lang").map(String::as_str))?;
             Ok(super::summary::summary_page(&state.app, ids[0].as_str(), lang).await)
         }
         (Target::Papers(ids), Action::Related) => super::related::page(&state, &ids[0], &headers, peer).await,
         (Target::Papers(_), Action::Feed) | (_, Action::Summary | Action::Related) => {
-            Err(PageError::not_found("There is nothing here."))
+            Err(WebError::not_found("There is nothing here."))
         }
     }
 }

@@ -2,13 +2,15 @@
 
 use askama::Template;
 use axum::Json;
-use axum::extract::OriginalUri;
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 use serde_json::json;
 
 use super::views::Chrome;
 
+/// The web layer's one error. A handler returns it whatever it answers (a page, JSON, a feed); it becomes the
+/// site's HTML error page, and under `/api/` the JSON error shape (see [`api_errors_as_json`]), with the same
+/// status and message either way.
 #[derive(Debug, thiserror::Error)]
 pub enum WebError {
     #[error("{0}")]
@@ -24,16 +26,39 @@ pub enum WebError {
     /// A part of the service is down for a reason the reader may know (search on a full disk).
     #[error("{0}")]
     Unavailable(String),
+    /// Any other status with a message for the reader (a 414, a 429, a 503 after a timeout).
+    #[error("{1}")]
+    Status(StatusCode, String),
 }
 
 impl WebError {
+    /// An error with `status` and a message for the reader.
+    pub fn new(status: StatusCode, message: impl Into<String>) -> Self {
+        let message = message.into();
+        match status {
+            StatusCode::BAD_REQUEST => WebError::BadRequest(message),
+            StatusCode::NOT_FOUND => WebError::NotFound(message),
+            StatusCode::SERVICE_UNAVAILABLE => WebError::Unavailable(message),
+            _ => WebError::Status(status, message),
+        }
+    }
+
+    pub fn bad_request(message: impl Into<String>) -> Self {
+        WebError::BadRequest(message.into())
+    }
+
+    pub fn not_found(message: impl Into<String>) -> Self {
+        WebError::NotFound(message.into())
+    }
+
     pub fn status(&self) -> StatusCode {
         match self {
             WebError::BadRequest(_) => StatusCode::BAD_REQUEST,
             WebError::NotFound(_) => StatusCode::NOT_FOUND,
             WebError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            WebError::Status(s, _) => *s,
             WebError::Search(crate::search::SearchError::BadQuery(_)) => StatusCode::BAD_REQUEST,
-            _ => StatusCode::INTERNAL_SERVER_ERROR,
+            WebError::Store(_) | WebError::Search(_) | WebError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
@@ -41,75 +66,18 @@ impl WebError {
     pub fn public_message(&self) -> String {
         match self {
             WebError::BadRequest(m) | WebError::NotFound(m) | WebError::Unavailable(m) => m.clone(),
+            WebError::Status(s, m) if !s.is_server_error() || !m.is_empty() => m.clone(),
             WebError::Search(crate::search::SearchError::BadQuery(m)) => m.clone(),
             _ => "Something went wrong on our side; it has been logged. Please try again.".into(),
         }
     }
 }
 
-impl IntoResponse for WebError {
-    fn into_response(self) -> Response {
-        let status = self.status();
-        if status.is_server_error() {
-            tracing::error!(error = %self, "request failed");
-        }
-        (status, Json(json!({ "error": self.public_message(), "status": status.as_u16() }))).into_response()
-    }
-}
-
-/// An error answered as the site's HTML error page (or as JSON under `/api/`).
-#[derive(Debug)]
-pub struct PageError {
+/// What a [`WebError`] response carries for [`api_errors_as_json`]: the status and message the reader sees.
+#[derive(Debug, Clone)]
+struct PublicError {
     status: StatusCode,
     message: String,
-    json: bool,
-}
-
-impl PageError {
-    pub fn new(status: StatusCode, message: impl Into<String>) -> Self {
-        PageError { status, message: message.into(), json: false }
-    }
-
-    pub fn bad_request(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, message)
-    }
-
-    pub fn not_found(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::NOT_FOUND, message)
-    }
-
-    pub fn uri_too_long(message: String, json: bool) -> Self {
-        Self::with_format(StatusCode::URI_TOO_LONG, message, json)
-    }
-
-    /// An error answered as JSON (`json`, for `/api/`) or as the HTML page.
-    pub fn with_format(status: StatusCode, message: impl Into<String>, json: bool) -> Self {
-        PageError { status, message: message.into(), json }
-    }
-
-    pub fn status(&self) -> StatusCode {
-        self.status
-    }
-
-    pub fn message(&self) -> &str {
-        &self.message
-    }
-}
-
-impl From<WebError> for PageError {
-    fn from(e: WebError) -> Self {
-        let status = e.status();
-        if status.is_server_error() {
-            tracing::error!(error = %e, "request failed");
-        }
-        PageError { status, message: e.public_message(), json: false }
-    }
-}
-
-impl From<crate::store::StoreError> for PageError {
-    fn from(e: crate::store::StoreError) -> Self {
-        WebError::from(e).into()
-    }
 }
 
 #[derive(Template)]
@@ -121,32 +89,30 @@ struct ErrorPage<'a> {
     message: &'a str,
 }
 
-impl IntoResponse for PageError {
+impl IntoResponse for WebError {
     fn into_response(self) -> Response {
-        if self.json {
-            let body = json!({ "error": self.message, "status": self.status.as_u16() });
-            return (self.status, Json(body)).into_response();
+        let status = self.status();
+        if status.is_server_error() && !matches!(self, WebError::Status(..) | WebError::Unavailable(_)) {
+            tracing::error!(error = %self, "request failed");
         }
-        let reason = self.status.canonical_reason().unwrap_or("Error");
-        let page =
-            ErrorPage { chrome: Chrome::new(reason), status: self.status.as_u16(), reason, message: &self.message };
-        match page.render() {
-            Ok(html) => (self.status, [(axum::http::header::CACHE_CONTROL, "no-store")], Html(html)).into_response(),
+        let message = self.public_message();
+        let reason = status.canonical_reason().unwrap_or("Error");
+        let page = ErrorPage { chrome: Chrome::new(reason), status: status.as_u16(), reason, message: &message };
+        let mut res = match page.render() {
+            Ok(html) => (status, [(axum::http::header::CACHE_CONTROL, "no-store")], Html(html)).into_response(),
             Err(e) => {
                 tracing::error!(error = %e, "error page failed to render");
-                (self.status, self.message).into_response()
+                (status, message.clone()).into_response()
             }
-        }
+        };
+        res.extensions_mut().insert(PublicError { status, message });
+        res
     }
 }
 
-/// Unknown addresses: an HTML page, or JSON under `/api/`.
-pub(super) async fn fallback(OriginalUri(uri): OriginalUri) -> Response {
-    if uri.path().starts_with("/api/") {
-        WebError::NotFound("There is nothing at this address.".into()).into_response()
-    } else {
-        PageError::not_found("There is nothing at this address.").into_response()
-    }
+/// Unknown addresses: an HTML page, or JSON under `/api/` (as every error).
+pub(super) async fn fallback() -> Response {
+    WebError::not_found("There is nothing at this address.").into_response()
 }
 
 /// Every error under `/api/` is the JSON error shape, whoever produced it: axum's extractor rejections
@@ -156,7 +122,17 @@ pub(super) async fn api_errors_as_json(req: axum::extract::Request, next: axum::
     if !req.uri().path().starts_with("/api/") {
         return next.run(req).await;
     }
-    let res = next.run(req).await;
+    let mut res = next.run(req).await;
+    if let Some(e) = res.extensions_mut().remove::<PublicError>() {
+        let (mut parts, _) = res.into_parts();
+        parts.headers.remove(axum::http::header::CONTENT_TYPE);
+        parts.headers.remove(axum::http::header::CONTENT_LENGTH);
+        parts.headers.remove(axum::http::header::CACHE_CONTROL);
+        let json = Json(json!({ "error": e.message, "status": e.status.as_u16() })).into_response();
+        let (json_parts, json_body) = json.into_parts();
+        parts.headers.extend(json_parts.headers);
+        return Response::from_parts(parts, json_body);
+    }
     let status = res.status();
     let is_json = res
         .headers()
@@ -198,11 +174,11 @@ pub(super) async fn api_errors_as_json(req: axum::extract::Request, next: axum::
 /// A handler panicked: log it and answer the 500 page, never a dropped connection.
 pub(super) fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
     tracing::error!("a request handler panicked");
-    PageError::new(StatusCode::INTERNAL_SERVER_ERROR, "Something went wrong on our side; it has been logged.")
+    WebError::new(StatusCode::INTERNAL_SERVER_ERROR, "Something went wrong on our side; it has been logged.")
         .into_response()
 }
 
 /// An askama rendering failure: ours, never the reader's (logged, a generic page shown).
-pub(super) fn render_error(e: askama::Error) -> PageError {
-    WebError::Internal(e.to_string()).into()
+pub(super) fn render_error(e: askama::Error) -> WebError {
+    WebError::Internal(e.to_string())
 }

@@ -11,7 +11,7 @@ use super::cache::Page;
 use super::cache::cached;
 use super::search::{Form, run};
 use super::views::percent_encode;
-use super::{PageError, WebState, listing};
+use super::{WebError, WebState, listing};
 use crate::search::Sort;
 use crate::store::{CategoryFilter, StoredPaper};
 
@@ -81,7 +81,7 @@ impl Channel {
         });
     }
 
-    fn render_page(&self) -> Result<Page, PageError> {
+    fn render_page(&self) -> Result<Page, WebError> {
         let xml = askama::Template::render(self).map_err(super::error::render_error)?;
         Ok(Page::new(xml, CONTENT_TYPE, "public, max-age=600"))
     }
@@ -97,7 +97,7 @@ pub(super) async fn listing_feed(
     state: &WebState,
     filter: CategoryFilter,
     headers: &HeaderMap,
-) -> Result<Response, PageError> {
+) -> Result<Response, WebError> {
     let expr = filter.to_string();
     cached(state, format!("feed:{expr}"), headers, async {
         let day = listing::load_day(state, &filter, None).await?;
@@ -126,12 +126,12 @@ pub(super) async fn search_feed(
     state: &WebState,
     params: &HashMap<String, String>,
     headers: &HeaderMap,
-) -> Result<Response, PageError> {
+) -> Result<Response, WebError> {
     let form = Form::read(params);
     if form.query.is_empty() {
-        return Err(PageError::bad_request("A search feed needs a query: /arxiv/search/feed?query=diffusion"));
+        return Err(WebError::bad_request("A search feed needs a query: /arxiv/search/feed?query=diffusion"));
     }
-    let opts = form.options(SEARCH_ITEMS, 0, Some(Sort::Date)).map_err(PageError::bad_request)?;
+    let opts = form.options(SEARCH_ITEMS, 0, Some(Sort::Date))?;
     let key = format!("searchfeed:{}|{}|{}|{}", form.query, form.category, form.from, form.until);
     cached(state, key, headers, async {
         let results = run(state, &form.query, opts).await?;

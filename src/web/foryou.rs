@@ -15,7 +15,7 @@ use axum::http::StatusCode;
 use tokio::sync::Semaphore;
 
 use super::views::percent_encode;
-use super::{PageError, WebError, WebState};
+use super::{WebError, WebState};
 use crate::domain::ArxivId;
 use crate::net::limits::RateLimiter;
 use crate::related::affinity::{self, Prefer, Weights};
@@ -68,11 +68,11 @@ pub struct Interests {
 impl Order {
     /// Reads `order`, `stars` and `prefer`. Stars and terms are comma-separated; bad ids are skipped and
     /// counted, too many of either is a message.
-    pub fn read(params: &HashMap<String, String>) -> Result<Order, PageError> {
+    pub fn read(params: &HashMap<String, String>) -> Result<Order, WebError> {
         match params.get("order").map(|s| s.trim()).unwrap_or("") {
             "" | "arxiv" | "default" => return Ok(Order::Default),
             "foryou" => {}
-            _ => return Err(PageError::bad_request("order must be arxiv or foryou.")),
+            _ => return Err(WebError::bad_request("order must be arxiv or foryou.")),
         }
         let mut interests = Interests::default();
         let mut seen = HashSet::new();
@@ -87,14 +87,14 @@ impl Order {
             }
         }
         if interests.stars.len() > MAX_STARS {
-            return Err(PageError::bad_request(format!(
+            return Err(WebError::bad_request(format!(
                 "For you ranks by at most {MAX_STARS} starred papers; this link names {}.",
                 interests.stars.len()
             )));
         }
         for t in params.get("prefer").map(String::as_str).unwrap_or("").split(',') {
             if t.trim().chars().count() > MAX_TERM_CHARS {
-                return Err(PageError::bad_request(format!(
+                return Err(WebError::bad_request(format!(
                     "A preference term may be at most {MAX_TERM_CHARS} characters."
                 )));
             }
@@ -105,7 +105,7 @@ impl Order {
             }
         }
         if interests.prefer.len() > MAX_PREFER {
-            return Err(PageError::bad_request(format!("For you takes at most {MAX_PREFER} preference terms.")));
+            return Err(WebError::bad_request(format!("For you takes at most {MAX_PREFER} preference terms.")));
         }
         Ok(Order::ForYou(interests))
     }
@@ -202,7 +202,7 @@ pub async fn rank(
     ids: Vec<String>,
     interests: &Interests,
     client: Option<IpAddr>,
-) -> Result<Ranked, PageError> {
+) -> Result<Ranked, WebError> {
     let star_ids: Vec<String> = interests.stars.iter().map(|s| s.as_str().to_string()).collect();
     // In the order the reader starred them, so "closest" ties name the earlier star.
     let stars = state.app.store.paper_texts(&star_ids).await?;
@@ -227,7 +227,7 @@ pub async fn rank(
     if let Some(ip) = client
         && let Err(wait) = state.foryou.limiter.check(ip)
     {
-        return Err(PageError::new(
+        return Err(WebError::new(
             StatusCode::TOO_MANY_REQUESTS,
             format!(
                 "Too many For-you orderings from your address in the last minute (limit {PER_CLIENT_PER_MINUTE}); \
@@ -239,7 +239,7 @@ pub async fn rank(
     let _permit = tokio::time::timeout(MAX_WAIT, state.foryou.permits.clone().acquire_owned())
         .await
         .map_err(|_| {
-            PageError::new(
+            WebError::new(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "The server is busy ordering pages for other readers; try again in a few seconds.",
             )
@@ -273,7 +273,7 @@ pub async fn rank(
         Ranked { ids, why, note }
     })
     .await
-    .map_err(|e| WebError::Internal(e.to_string()).into())
+    .map_err(|e| WebError::Internal(e.to_string()))
 }
 
 #[cfg(test)]

@@ -1,14 +1,14 @@
 //! Security headers on every response and a limit on request URIs.
 
 use axum::extract::Request;
-use axum::http::{HeaderName, HeaderValue, header};
+use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use tower::ServiceBuilder;
 use tower::layer::util::{Identity, Stack};
 use tower_http::set_header::SetResponseHeaderLayer;
 
-use super::PageError;
+use super::WebError;
 
 /// No inline script or style anywhere: scripts and styles come from `/static` only.
 pub const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
@@ -35,9 +35,8 @@ pub fn security_headers() -> SecurityLayers {
 pub async fn limit_uri(req: Request, next: Next) -> Response {
     let len = req.uri().path_and_query().map_or(0, |pq| pq.as_str().len());
     if len > MAX_URI {
-        let api = req.uri().path().starts_with("/api/");
-        let e = PageError::uri_too_long(format!("That address is too long (at most {MAX_URI} characters)."), api);
-        return e.into_response();
+        let message = format!("That address is too long (at most {MAX_URI} characters).");
+        return WebError::new(StatusCode::URI_TOO_LONG, message).into_response();
     }
     next.run(req).await
 }

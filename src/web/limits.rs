@@ -9,7 +9,7 @@ use axum::http::StatusCode;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
-use super::PageError;
+use super::WebError;
 
 /// Whether `path` is a summary event stream: those answer at once and then stream for as long as the
 /// generation runs, under their own idle rule ([`super::summary`]) instead of the request timeout.
@@ -23,7 +23,6 @@ pub(super) async fn request_timeout(limit: Duration, req: Request, next: Next) -
     if is_event_stream(req.uri().path()) {
         return next.run(req).await;
     }
-    let api = req.uri().path().starts_with("/api/");
     match tokio::time::timeout(limit, next.run(req)).await {
         Ok(res) => res,
         Err(_) => {
@@ -32,7 +31,7 @@ pub(super) async fn request_timeout(limit: Duration, req: Request, next: Next) -
                 "This took longer than {} s to prepare, so it was stopped. Please try again in a moment.",
                 limit.as_secs()
             );
-            let mut res = PageError::with_format(StatusCode::SERVICE_UNAVAILABLE, message, api).into_response();
+            let mut res = WebError::new(StatusCode::SERVICE_UNAVAILABLE, message).into_response();
             super::headers::set_retry_after(&mut res, Duration::from_secs(5));
             res
         }

@@ -10,7 +10,7 @@ use chrono::NaiveDate;
 use super::cache::{Page, cached};
 use super::foryou::{self, Order, OrderControl, Ranked};
 use super::views::{Chrome, PaperView};
-use super::{PageError, WebState};
+use super::{WebError, WebState};
 use crate::domain::AnnounceKind;
 use crate::store::{CategoryFilter, ListingEntry, StoredPaper};
 
@@ -55,28 +55,28 @@ impl Paging {
     }
 }
 
-pub fn parse_date(params: &HashMap<String, String>) -> Result<Option<NaiveDate>, PageError> {
-    super::params::day("date", params.get("date").map(String::as_str)).map_err(PageError::bad_request)
+pub fn parse_date(params: &HashMap<String, String>) -> Result<Option<NaiveDate>, WebError> {
+    super::params::day("date", params.get("date").map(String::as_str)).map_err(WebError::bad_request)
 }
 
-pub fn parse_paging(params: &HashMap<String, String>) -> Result<Paging, PageError> {
+pub fn parse_paging(params: &HashMap<String, String>) -> Result<Paging, WebError> {
     let skip = match params.get("skip").map(|s| s.trim()).filter(|s| !s.is_empty()) {
         None => 0,
-        Some(s) => s.parse::<usize>().map_err(|_| PageError::bad_request("skip must be a whole number."))?,
+        Some(s) => s.parse::<usize>().map_err(|_| WebError::bad_request("skip must be a whole number."))?,
     };
     let show = match params.get("show").map(|s| s.trim()).filter(|s| !s.is_empty()) {
         None => Some(DEFAULT_SHOW),
         Some("all") => None,
         Some(s) => match s.parse::<usize>() {
             Ok(n) if (1..=2_000).contains(&n) => Some(n),
-            _ => return Err(PageError::bad_request("show must be a number from 1 to 2000, or all.")),
+            _ => return Err(WebError::bad_request("show must be a number from 1 to 2000, or all.")),
         },
     };
     Ok(Paging { skip, show })
 }
 
 /// Loads the day asked for (or the latest) of `filter`.
-pub async fn load_day(state: &WebState, filter: &CategoryFilter, date: Option<NaiveDate>) -> Result<Day, PageError> {
+pub async fn load_day(state: &WebState, filter: &CategoryFilter, date: Option<NaiveDate>) -> Result<Day, WebError> {
     let days = state.app.store.listing_days(&filter.include).await?;
     let date = date.or_else(|| days.first().copied());
     let mut entries = match date {
@@ -139,7 +139,7 @@ pub(super) async fn page(
     params: &HashMap<String, String>,
     headers: &HeaderMap,
     client: Option<std::net::IpAddr>,
-) -> Result<Response, PageError> {
+) -> Result<Response, WebError> {
     let date = parse_date(params)?;
     let paging = parse_paging(params)?;
     let expr = filter.to_string();
@@ -197,7 +197,7 @@ fn render(
     order: Order,
     ranked: Option<Ranked>,
     translate: bool,
-) -> Result<String, PageError> {
+) -> Result<String, WebError> {
     let names: Vec<String> = filter.include.iter().map(|c| format!("{} ({})", c.display_name(), c.code())).collect();
     let heading = names.join(", ");
     let date_q = |d: NaiveDate| format!("/arxiv/{expr}?date={d}");
@@ -289,5 +289,5 @@ fn render(
         order: order_control,
         expr,
     };
-    page.render().map_err(|e| super::WebError::Internal(e.to_string()).into())
+    page.render().map_err(super::error::render_error)
 }

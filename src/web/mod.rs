@@ -38,7 +38,7 @@ use tower_http::compression::CompressionLayer;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::trace::TraceLayer;
 
-pub use error::{PageError, WebError};
+pub use error::WebError;
 
 // The page handlers render text through these (`super::text::rich`, …).
 use crate::render::text;

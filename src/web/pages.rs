@@ -9,7 +9,7 @@ use chrono::NaiveDate;
 use super::cache::{Page, cached};
 use super::error::render_error;
 use super::views::Chrome;
-use super::{PageError, WebState, listing};
+use super::{WebError, WebState, listing};
 use crate::store::CategoryFilter;
 
 struct Card {
@@ -29,7 +29,7 @@ struct HomePage {
     all_url: Option<String>,
 }
 
-pub(super) async fn home(State(state): State<WebState>, headers: HeaderMap) -> Result<Response, PageError> {
+pub(super) async fn home(State(state): State<WebState>, headers: HeaderMap) -> Result<Response, WebError> {
     cached(&state, "home".into(), &headers, async {
         let mut cards = Vec::new();
         for cat in &state.app.config.categories {
@@ -63,7 +63,7 @@ struct StarredPage {
     chrome: Chrome,
 }
 
-pub(super) async fn starred(State(state): State<WebState>, headers: HeaderMap) -> Result<Response, PageError> {
+pub(super) async fn starred(State(state): State<WebState>, headers: HeaderMap) -> Result<Response, WebError> {
     cached(&state, "starred".into(), &headers, async {
         let html = StarredPage { chrome: Chrome::new("Starred") }.render().map_err(render_error)?;
         Ok(Page::new(html, "text/html; charset=utf-8", "public, max-age=300"))
@@ -78,7 +78,7 @@ struct OpenSearch {
     base: String,
 }
 
-pub(super) async fn opensearch(State(state): State<WebState>, headers: HeaderMap) -> Result<Response, PageError> {
+pub(super) async fn opensearch(State(state): State<WebState>, headers: HeaderMap) -> Result<Response, WebError> {
     cached(&state, "opensearch".into(), &headers, async {
         let body = OpenSearch { base: state.app.config.public_url() }.render().map_err(render_error)?;
         Ok(Page::new(body, "application/opensearchdescription+xml; charset=utf-8", "public, max-age=3600"))

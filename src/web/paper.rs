@@ -10,7 +10,7 @@ use super::cache::{cache_hit, cached};
 use super::error::render_error;
 use super::lookups::Outcome;
 use super::views::{Chrome, PaperView};
-use super::{PageError, WebState};
+use super::{WebError, WebState};
 use crate::domain::ArxivId;
 
 /// How often the "looking this up" page reloads itself, in seconds.
@@ -24,7 +24,7 @@ struct LookingUpPage {
     ids: Vec<String>,
 }
 
-fn looking_up(ids: &[ArxivId]) -> Result<Response, PageError> {
+fn looking_up(ids: &[ArxivId]) -> Result<Response, WebError> {
     let ids: Vec<String> = ids.iter().map(|i| i.to_string()).collect();
     let mut chrome = Chrome::new(format!("Looking up {}", ids.join(", ")));
     chrome.refresh_s = Some(REFRESH_S);
@@ -48,7 +48,7 @@ pub(super) async fn page(
     ids: Vec<ArxivId>,
     headers: &HeaderMap,
     peer: Option<std::net::IpAddr>,
-) -> Result<Response, PageError> {
+) -> Result<Response, WebError> {
     let key = format!("paper:{}", ids.iter().map(|i| i.as_str()).collect::<Vec<_>>().join(","));
     // A cached page needs no store read and no lookup (it was rendered from stored papers).
     if let Some(res) = cache_hit(state, &key, headers).await {
@@ -67,7 +67,7 @@ pub(super) async fn page(
             Outcome::Waiting => return looking_up(&missing),
             Outcome::Refused { message, retry_after } => {
                 if stored.is_empty() {
-                    let mut res = PageError::new(StatusCode::TOO_MANY_REQUESTS, message).into_response();
+                    let mut res = WebError::new(StatusCode::TOO_MANY_REQUESTS, message).into_response();
                     super::headers::set_retry_after(&mut res, retry_after);
                     return Ok(res);
                 }
@@ -83,7 +83,7 @@ pub(super) async fn page(
                 Some(n) => format!("{} is not in this Papertide's store, and {n}", shown.join(", ")),
                 None => format!("{} is not in this Papertide's store, and arXiv did not return it.", shown.join(", ")),
             };
-            return Err(PageError::not_found(msg));
+            return Err(WebError::not_found(msg));
         }
         let title = match papers.as_slice() {
             [p] => format!("{} — {}", p.id, p.title),

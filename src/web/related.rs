@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 
 use super::error::render_error;
 use super::views::Chrome;
-use super::{PageError, WebError, WebState};
+use super::{WebError, WebState};
 use crate::app::App;
 use crate::domain::ArxivId;
 use crate::related::{RelatedError, RelatedStatus, RelatedView};
@@ -73,7 +73,7 @@ pub(super) async fn page(
     id: &ArxivId,
     _headers: &HeaderMap,
     peer: Option<IpAddr>,
-) -> Result<Response, PageError> {
+) -> Result<Response, WebError> {
     let view = state.app.related.view(id.as_str(), peer).await.map_err(WebError::from)?;
     let paper = state.app.store.get_paper(id).await.map_err(|e| WebError::Internal(e.to_string()))?;
     let title = paper.map(|p| p.title).unwrap_or_default();

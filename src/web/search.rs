@@ -12,7 +12,7 @@ use super::error::render_error;
 use super::foryou::{self, Order, OrderControl};
 use super::text::query_terms;
 use super::views::{Chrome, PaperView, percent_encode};
-use super::{PageError, WebError, WebState};
+use super::{WebError, WebState};
 use crate::domain::Category;
 use crate::search::{SearchOptions, SearchResults, Sort};
 
@@ -69,20 +69,26 @@ impl Form {
         }
     }
 
-    /// Search options, or the message that says what to fix.
-    pub fn options(&self, limit: usize, offset: usize, sort: Option<Sort>) -> Result<SearchOptions, String> {
+    /// Search options, or what to fix: the one reading of the search fields, for the page, its feed and the JSON
+    /// API alike. `sort` overrides the form's (a feed is always newest first).
+    pub fn options(&self, limit: usize, offset: usize, sort: Option<Sort>) -> Result<SearchOptions, WebError> {
         let categories = if self.category.is_empty() {
             Vec::new()
         } else {
-            Category::parse_list(&self.category).map_err(|e| e.to_string())?
+            Category::parse_list(&self.category).map_err(|e| WebError::bad_request(e.to_string()))?
+        };
+        let form_sort = match self.sort.as_str() {
+            "" | "relevance" => Sort::Relevance,
+            "date" => Sort::Date,
+            _ => return Err(WebError::bad_request("sort must be relevance or date.")),
         };
         Ok(SearchOptions {
             limit,
             offset,
             categories,
-            from: super::params::day("From", Some(&self.from))?,
-            until: super::params::day("Until", Some(&self.until))?,
-            sort: sort.unwrap_or(if self.sort == "date" { Sort::Date } else { Sort::Relevance }),
+            from: super::params::day("from", Some(&self.from)).map_err(WebError::BadRequest)?,
+            until: super::params::day("until", Some(&self.until)).map_err(WebError::BadRequest)?,
+            sort: sort.unwrap_or(form_sort),
         })
     }
 
@@ -171,7 +177,7 @@ async fn render(
     form: &Form,
     order: &Order,
     client: Option<std::net::IpAddr>,
-) -> Result<(StatusCode, String), PageError> {
+) -> Result<(StatusCode, String), WebError> {
     let hidden: Vec<(String, String)> = [
         ("query", &form.query),
         ("category", &form.category),
@@ -216,16 +222,16 @@ async fn render(
     } else {
         let (limit, offset) = if order.is_for_you() { (FOR_YOU_POOL, 0) } else { (form.show, form.skip) };
         match form.options(limit, offset, None) {
-            Err(m) => {
-                status = StatusCode::BAD_REQUEST;
-                page.message = Some(m);
+            Err(e) => {
+                status = e.status();
+                page.message = Some(e.public_message());
             }
             Ok(opts) => match run(state, &form.query, opts).await {
                 Err(WebError::Search(crate::search::SearchError::BadQuery(m))) => {
                     status = StatusCode::BAD_REQUEST;
                     page.message = Some(m);
                 }
-                Err(e) => return Err(e.into()),
+                Err(e) => return Err(e),
                 Ok(results) => {
                     let mut ids: Vec<String> = results.hits.iter().map(|h| h.id.clone()).collect();
                     let mut why = HashMap::new();
