@@ -55,13 +55,16 @@ pub enum Command {
     #[command(subcommand)]
     Related(RelatedCommand),
     /// Benchmarks (see the README's Performance section).
+    #[cfg(feature = "research")]
     #[command(subcommand)]
     Bench(BenchCommand),
     /// Quality evaluations (see the README).
+    #[cfg(feature = "research")]
     #[command(subcommand)]
     Eval(EvalCommand),
 }
 
+#[cfg(feature = "research")]
 #[derive(Debug, Subcommand)]
 pub enum EvalCommand {
     /// CUR (ANNCUR) retrieval against exact cross-encoder scores on a corpus slice: Top-k-Recall@m.
@@ -129,6 +132,7 @@ impl IngestArgs {
     }
 }
 
+#[cfg(feature = "research")]
 #[derive(Debug, Subcommand)]
 pub enum BenchCommand {
     /// Import files into a fresh temporary data directory and report papers/s and peak RSS.
@@ -160,10 +164,14 @@ pub fn main() -> ExitCode {
     };
     init_tracing();
     // Pure CPU commands need neither the data directory nor the async runtime.
-    let cpu_only = match &cli.command {
+    let cpu_only: Option<anyhow::Result<()>> = match &cli.command {
+        #[cfg(feature = "research")]
         Command::Bench(BenchCommand::Ce(args)) => Some(crate::bench::ce::run(args)),
+        #[cfg(feature = "research")]
         Command::Eval(EvalCommand::Cur(args)) => Some(crate::eval::cur::run(args)),
+        #[cfg(feature = "research")]
         Command::Eval(EvalCommand::Related(args)) => Some(crate::eval::related::run(args)),
+        #[cfg(feature = "research")]
         Command::Eval(EvalCommand::Foryou(args)) => Some(crate::eval::foryou::run(args)),
         _ => None,
     };
@@ -326,9 +334,11 @@ async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
                 }
             }
         }
+        #[cfg(feature = "research")]
         Command::Bench(BenchCommand::Import { files, keep }) => {
-            crate::ingest::bench::import_bench(&files, keep.as_deref()).await?;
+            crate::bench::import::import_bench(&files, keep.as_deref()).await?;
         }
+        #[cfg(feature = "research")]
         Command::Bench(BenchCommand::Ce(_)) | Command::Eval(_) => unreachable!("handled before the runtime starts"),
     }
     Ok(ExitCode::SUCCESS)

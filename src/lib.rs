@@ -2,11 +2,13 @@
 
 pub mod app;
 pub mod arxiv;
+#[cfg(feature = "research")]
 pub mod bench;
 pub mod cli;
 pub mod config;
 pub mod domain;
 pub mod env;
+#[cfg(feature = "research")]
 pub mod eval;
 pub mod ingest;
 pub mod jobs;

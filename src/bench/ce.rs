@@ -70,14 +70,6 @@ pub fn cpu_model() -> Option<String> {
     Some(line.split_once(':')?.1.trim().to_string())
 }
 
-/// Peak resident set size (VmHWM) in MiB, if /proc is available.
-pub fn peak_rss_mb() -> Option<f64> {
-    let s = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = s.lines().find(|l| l.starts_with("VmHWM:"))?;
-    let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kb / 1024.0)
-}
-
 pub fn run(args: &CeBenchArgs) -> anyhow::Result<()> {
     if args.batch_size == 0 {
         bail!("--batch-size must be at least 1");
@@ -130,7 +122,7 @@ pub fn run(args: &CeBenchArgs) -> anyhow::Result<()> {
         "wall_s": (wall * 1000.0).round() / 1000.0,
         "pairs_per_s": (refs.len() as f64 / wall * 100.0).round() / 100.0,
         "load_s": (load_s * 1000.0).round() / 1000.0,
-        "peak_rss_mb": peak_rss_mb().map(|m| (m * 10.0).round() / 10.0),
+        "peak_rss_mb": super::peak_rss_mb().map(|m| (m * 10.0).round() / 10.0),
         "score_sum": (score_sum * 10000.0).round() / 10000.0,
     });
     println!("{out}");

@@ -10,8 +10,9 @@
 //!    (`--max-anchor-rows`).
 //! 3. Evaluate every method through the real [`CurIndex`] code paths with a scorer that looks scores up
 //!    in the matrix (so the budget is counted exactly as in production): CUR with random, pivoted-QR and
-//!    top-coverage anchors, adaptive CUR (adaCUR), kriging, and BM25 top-m reranked exactly (with the
-//!    title + abstract key terms, and with the title alone as the query); plus a bound that no CUR-family
+//!    top-coverage anchors, adaptive CUR (adaCUR), kriging, and the product's lexical first stage
+//!    ([`super::first_stage`]: key-term BM25 + TF-IDF) top-m reranked exactly (with the title + abstract,
+//!    and BM25 with the title alone as the query); plus a bound that no CUR-family
 //!    method can beat with these anchor queries (the least-squares fit of the test query's whole row).
 
 use std::collections::{HashMap, HashSet};
@@ -323,90 +324,6 @@ impl PairScorer for MatrixScorer<'_> {
 // ---------------------------------------------------------------------------------------------------
 // BM25 baseline
 
-const STOP: &[&str] = &[
-    "a", "an", "and", "are", "as", "at", "be", "by", "for", "from", "has", "have", "in", "is", "it", "its", "of", "on",
-    "or", "that", "the", "this", "to", "we", "with", "our", "which", "these", "can", "not", "but", "such", "their",
-    "than", "also", "been", "into", "more", "both", "via", "while", "where", "how", "what", "using",
-];
-
-fn tokens(s: &str) -> Vec<String> {
-    s.split(|c: char| !c.is_alphanumeric())
-        .filter(|t| t.len() > 1)
-        .map(|t| t.to_lowercase())
-        .filter(|t| !STOP.contains(&t.as_str()))
-        .collect()
-}
-
-/// A small in-memory Okapi BM25 (k1 = 1.2, b = 0.75) over title + abstract.
-pub struct Bm25 {
-    docs: Vec<HashMap<String, u32>>,
-    lens: Vec<f32>,
-    avg_len: f32,
-    df: HashMap<String, u32>,
-}
-
-impl Bm25 {
-    pub fn new(texts: &[String]) -> Self {
-        let docs: Vec<HashMap<String, u32>> = texts
-            .iter()
-            .map(|t| {
-                let mut tf = HashMap::new();
-                for tok in tokens(t) {
-                    *tf.entry(tok).or_insert(0) += 1;
-                }
-                tf
-            })
-            .collect();
-        let lens: Vec<f32> = docs.iter().map(|d| d.values().sum::<u32>() as f32).collect();
-        let avg_len = lens.iter().sum::<f32>() / lens.len().max(1) as f32;
-        let mut df = HashMap::new();
-        for d in &docs {
-            for t in d.keys() {
-                *df.entry(t.clone()).or_insert(0) += 1;
-            }
-        }
-        Self { docs, lens, avg_len, df }
-    }
-
-    fn idf(&self, t: &str) -> f32 {
-        let n = self.docs.len() as f32;
-        let df = *self.df.get(t).unwrap_or(&0) as f32;
-        ((n - df + 0.5) / (df + 0.5) + 1.0).ln()
-    }
-
-    /// The `k` terms of `text` with the highest TF-IDF (ties by term).
-    pub fn key_terms(&self, text: &str, k: usize) -> Vec<String> {
-        let mut tf: HashMap<String, u32> = HashMap::new();
-        for t in tokens(text) {
-            *tf.entry(t).or_insert(0) += 1;
-        }
-        let mut terms: Vec<(f32, String)> = tf.into_iter().map(|(t, c)| (c as f32 * self.idf(&t), t)).collect();
-        terms.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
-        terms.into_iter().take(k).map(|(_, t)| t).collect()
-    }
-
-    pub fn scores(&self, query: &str) -> Vec<f32> {
-        let q = tokens(query);
-        let (k1, b) = (1.2f32, 0.75f32);
-        self.docs
-            .iter()
-            .zip(&self.lens)
-            .map(|(d, &len)| {
-                q.iter()
-                    .map(|t| {
-                        let f = *d.get(t).unwrap_or(&0) as f32;
-                        if f == 0.0 {
-                            0.0
-                        } else {
-                            self.idf(t) * f * (k1 + 1.0) / (f + k1 * (1.0 - b + b * len / self.avg_len))
-                        }
-                    })
-                    .sum()
-            })
-            .collect()
-    }
-}
-
 // ---------------------------------------------------------------------------------------------------
 // Evaluation
 
@@ -616,18 +533,15 @@ pub fn run(args: &EvalCurArgs) -> anyhow::Result<()> {
     timings.push((format!("index build (pinv + E, k_i = {max_ki}, pivoted QR)"), t.elapsed().as_secs_f64() * 1e3));
 
     type Picker<'a> = Box<dyn Fn(usize, u64) -> Vec<usize> + 'a>;
-    // BM25 over title + abstract; per test query, its ranking (query paper excluded).
+    // The product's lexical first stage (key-term BM25 + TF-IDF, fused) over the slice; per test query, its
+    // ranking (query paper excluded).
     let t = Instant::now();
-    let bm25 = Bm25::new(&papers.iter().map(|p| format!("{} {}", p.title, p.abstract_text)).collect::<Vec<_>>());
-    timings.push(("BM25 index build".into(), t.elapsed().as_secs_f64() * 1e3));
+    let first_stage = super::first_stage::FirstStage::build(&papers, &crate::related::RelatedConfig::default())?;
+    timings.push(("first-stage index build (tantivy + TF-IDF)".into(), t.elapsed().as_secs_f64() * 1e3));
     let bm25_top: Vec<Vec<usize>> = test_rows
         .iter()
-        .map(|&(_, qp)| {
-            let q = &papers[qp];
-            let query = format!("{} {}", q.title, bm25.key_terms(&q.abstract_text, 10).join(" "));
-            top_except(&bm25.scores(&query), *BUDGETS.iter().max().unwrap(), qp)
-        })
-        .collect();
+        .map(|&(_, qp)| first_stage.ranking(qp, *BUDGETS.iter().max().unwrap()))
+        .collect::<anyhow::Result<_>>()?;
 
     #[derive(Clone, Copy, PartialEq)]
     enum Mode {
@@ -666,7 +580,7 @@ pub fn run(args: &EvalCurArgs) -> anyhow::Result<()> {
             let label = match mode {
                 Mode::Plain => name.to_string(),
                 Mode::Adaptive => format!("{name} + adaptive"),
-                Mode::Bm25Seeded => "adaptive CUR from BM25 top-k_i".to_string(),
+                Mode::Bm25Seeded => "adaptive CUR from first-stage top-k_i".to_string(),
             };
             for &m in &BUDGETS {
                 let mut best: Option<usize> = None;
@@ -752,14 +666,19 @@ pub fn run(args: &EvalCurArgs) -> anyhow::Result<()> {
         query_ms.get(query_ms.len() / 2).copied().unwrap_or(0.0),
     ));
 
-    // BM25 top-m reranked exactly.
-    cells.extend(shortlist_cells("BM25 top-m + exact rerank", &exact, &test_rows, &exact_tops, |t, m| {
-        bm25_top[t][..m.min(bm25_top[t].len())].to_vec()
-    }));
+    // The product's first stage, top-m reranked exactly.
+    cells.extend(shortlist_cells(
+        "first stage (BM25 key terms + TF-IDF) top-m + exact rerank",
+        &exact,
+        &test_rows,
+        &exact_tops,
+        |t, m| bm25_top[t][..m.min(bm25_top[t].len())].to_vec(),
+    ));
 
     // BM25 with the title alone as the query: the CE reads the query paper's title, so this is the
     // first stage the kriging method uses (seeds and prior); reported as a baseline of its own.
-    let title_scores: Vec<Vec<f32>> = test_rows.iter().map(|&(_, qp)| bm25.scores(&papers[qp].title)).collect();
+    let title_scores: Vec<Vec<f32>> =
+        test_rows.iter().map(|&(_, qp)| first_stage.title_scores(qp)).collect::<anyhow::Result<_>>()?;
     let title_top: Vec<Vec<usize>> = test_rows
         .iter()
         .zip(&title_scores)
@@ -984,20 +903,6 @@ pub fn markdown(r: &EvalReport) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn bm25_ranks_matching_doc_first_and_key_terms_prefer_rare_words() {
-        let docs = vec![
-            "neural machine translation with attention".to_string(),
-            "speech recognition for low resource languages".to_string(),
-            "translation of legal documents".to_string(),
-        ];
-        let b = Bm25::new(&docs);
-        let s = b.scores("speech recognition");
-        assert!(s[1] > s[0] && s[1] > s[2]);
-        let terms = b.key_terms("translation translation translation speech the the the", 1);
-        assert_eq!(terms, vec!["translation"]);
-    }
 
     #[test]
     fn recall_and_exact_top() {

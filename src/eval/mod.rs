@@ -1,6 +1,7 @@
 //! Offline evaluations (`papertide eval ...`).
 
 pub mod cur;
+pub mod first_stage;
 pub mod foryou;
 pub mod judged;
 pub mod related;

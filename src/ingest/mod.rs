@@ -1,7 +1,6 @@
 //! Ingest runs: each source's fetch → parse → store → index loop, with run summaries, and the scheduler
 //! `serve` runs them from.
 
-pub mod bench;
 pub mod feeds;
 pub mod import;
 pub mod lookup;

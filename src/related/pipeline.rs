@@ -54,20 +54,11 @@ pub async fn candidates(
 ) -> Result<Vec<Candidate>, RelatedError> {
     // Searches run on the blocking pool, like the site search (never on the async runtime).
     let (index, lexicon, p) = (index.clone(), lexicon.clone(), paper.clone());
-    let (bm25, tfidf) = tokio::task::spawn_blocking(move || -> Result<_, RelatedError> {
-        let terms = index.key_terms(&p.title, &p.abstract_text, key_terms)?;
+    let (bm25, tfidf) = tokio::task::spawn_blocking(move || {
+        let guard = lexicon.read().ok();
+        let tfidf = guard.as_ref().and_then(|l| l.as_ref());
         // A few extra hits stand in for withdrawn ones.
-        let bm25: Vec<String> =
-            index.more_like(&terms, &[p.id.as_str()], bm25_n + 5)?.into_iter().map(|h| h.id).collect();
-        let tfidf: Vec<String> = match lexicon.read().ok().as_ref().and_then(|l| l.as_ref()) {
-            Some(l) if tfidf_n > 0 => l
-                .similar(&crate::rerank::paper_text(&p.title, &p.abstract_text), &[p.id.as_str()], tfidf_n + 5)
-                .into_iter()
-                .map(|(id, _)| id.to_string())
-                .collect(),
-            _ => Vec::new(),
-        };
-        Ok((bm25, tfidf))
+        lexical_lists(&index, tfidf, &p, key_terms, bm25_n + 5, tfidf_n + 5)
     })
     .await
     .map_err(|e| crate::search::SearchError::Task(e.to_string()))??;
@@ -79,6 +70,30 @@ pub async fn candidates(
         list.iter().filter(|id| texts.contains_key(*id)).take(n).cloned().collect()
     };
     Ok(merge(&live(&bm25, bm25_n), &live(&tfidf, tfidf_n), |id| texts.get(id).cloned()))
+}
+
+/// The two lexical lists of `paper` (best first, the paper itself left out): the top `bm25_n` of its key terms
+/// as a weighted BM25 query, and the top `tfidf_n` by whole-text TF-IDF cosine (none without a TF-IDF index).
+/// CPU work: call it off the async runtime. `eval cur` ranks with it too, so it measures this first stage.
+pub fn lexical_lists(
+    index: &SearchIndex,
+    tfidf: Option<&crate::search::tfidf::TfidfIndex>,
+    paper: &PaperText,
+    key_terms: usize,
+    bm25_n: usize,
+    tfidf_n: usize,
+) -> Result<(Vec<String>, Vec<String>), RelatedError> {
+    let terms = index.key_terms(&paper.title, &paper.abstract_text, key_terms)?;
+    let bm25: Vec<String> = index.more_like(&terms, &[paper.id.as_str()], bm25_n)?.into_iter().map(|h| h.id).collect();
+    let tfidf: Vec<String> = match tfidf {
+        Some(l) if tfidf_n > 0 => l
+            .similar(&crate::rerank::paper_text(&paper.title, &paper.abstract_text), &[paper.id.as_str()], tfidf_n)
+            .into_iter()
+            .map(|(id, _)| id.to_string())
+            .collect(),
+        _ => Vec::new(),
+    };
+    Ok((bm25, tfidf))
 }
 
 /// Merges two ranked id lists into candidates in reciprocal-rank-fusion order (ties by id); ids `text` cannot

@@ -8,14 +8,6 @@ use crate::app::App;
 use crate::config::Config;
 use crate::ingest::import::{ImportSource, import};
 
-/// Peak resident set size of this process in MiB (Linux `VmHWM`), if known.
-pub fn peak_rss_mb() -> Option<f64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
-    let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kb / 1024.0)
-}
-
 pub async fn import_bench(files: &[std::path::PathBuf], keep: Option<&Path>) -> anyhow::Result<()> {
     let tmp = tempfile::tempdir()?;
     let dir = keep.unwrap_or(tmp.path()).to_path_buf();
@@ -38,7 +30,7 @@ pub async fn import_bench(files: &[std::path::PathBuf], keep: Option<&Path>) -> 
         "indexed_docs": app.index.num_docs(),
         "wall_s": (wall * 1000.0).round() / 1000.0,
         "papers_per_s": (papers as f64 / wall).round(),
-        "peak_rss_mb": peak_rss_mb().map(|m| m.round()),
+        "peak_rss_mb": super::peak_rss_mb().map(|m| m.round()),
         "threads": std::thread::available_parallelism().map_or(1, |n| n.get()),
     });
     println!("{line}");
