@@ -44,7 +44,7 @@ async fn a_2024_rss_feed_creates_announcements_and_is_polled_conditionally() {
 
     let day = NaiveDate::from_ymd_opt(2024, 2, 23).unwrap();
     let listing = app.store.listing(&[cat("math.OC")], day).await.unwrap();
-    let kind = |id: &str| listing.iter().find(|e| e.id == id).map(|e| e.kind);
+    let kind = |id: &str| listing.iter().find(|e| e.id.as_str() == id).map(|e| e.kind);
     assert_eq!(kind("2402.14101"), Some(AnnounceKind::New));
     assert_eq!(kind("2402.14230"), Some(AnnounceKind::Cross));
     assert_eq!(kind("2305.01234"), Some(AnnounceKind::Replace));

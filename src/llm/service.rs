@@ -114,7 +114,7 @@ impl Service {
         client: IpAddr,
         regenerate: bool,
     ) -> Result<Opened, StoreError> {
-        let key = self.key(&paper.id, lang);
+        let key = self.key(paper.id.as_str(), lang);
         if !regenerate && let Some(cached) = store.complete_summary(&key).await? {
             return Ok(Opened::Stream(Subscription::fixed(self.cached_events(&key, &cached))));
         }

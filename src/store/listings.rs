@@ -3,8 +3,8 @@
 use chrono::NaiveDate;
 use serde::Serialize;
 
-use super::{Result, Store};
-use crate::domain::{AnnounceKind, Category};
+use super::{Result, Store, StoreError};
+use crate::domain::{AnnounceKind, ArxivId, Category};
 
 /// One announcement day and how many distinct papers it listed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -16,20 +16,21 @@ pub struct DayCount {
 /// A paper in a day's listing and how it was listed (the strongest kind over the requested categories).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ListingEntry {
-    pub id: String,
+    pub id: ArxivId,
     pub kind: AnnounceKind,
 }
 
 /// A `(paper_id, kind rank)` row of the listing queries, whose `MIN(CASE kind ...)` ranks
 /// new < cross < replace < replace-cross.
-fn listing_entry(id: String, rank: i64) -> ListingEntry {
+fn listing_entry(id: String, rank: i64) -> Result<ListingEntry> {
     let kind = match rank {
         0 => AnnounceKind::New,
         1 => AnnounceKind::Cross,
         2 => AnnounceKind::Replace,
         _ => AnnounceKind::ReplaceCross,
     };
-    ListingEntry { id, kind }
+    let id = ArxivId::parse(&id).map_err(|e| StoreError::Corrupt { reason: format!("announced id: {e}"), id })?;
+    Ok(ListingEntry { id, kind })
 }
 
 /// The category codes as one JSON array, for `category IN (SELECT value FROM json_each(?))`.
@@ -84,7 +85,7 @@ impl Store {
         )
         .fetch_all(self.reader())
         .await?;
-        Ok(rows.into_iter().map(|r| listing_entry(r.paper_id, r.rank)).collect())
+        rows.into_iter().map(|r| listing_entry(r.paper_id, r.rank)).collect()
     }
 }
 
@@ -114,7 +115,7 @@ impl Store {
         )
         .fetch_all(self.reader())
         .await?;
-        Ok(rows.into_iter().map(|r| listing_entry(r.paper_id, r.rank)).collect())
+        rows.into_iter().map(|r| listing_entry(r.paper_id, r.rank)).collect()
     }
 
     /// Every announcement day of any of `categories`, newest first (no counts: cheap enough for a day picker).

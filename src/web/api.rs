@@ -85,7 +85,7 @@ pub(super) async fn listing(
     let window = paging.window(day.entries.len());
     let start = window.start;
     let slice = &day.entries[window];
-    let ids: Vec<String> = slice.iter().map(|e| e.id.clone()).collect();
+    let ids: Vec<String> = slice.iter().map(|e| e.id.to_string()).collect();
     let papers = state.app.store.get_papers(&ids).await?;
     let kinds: std::collections::HashMap<&str, &str> = slice.iter().map(|e| (e.id.as_str(), e.kind.as_str())).collect();
     let papers: Vec<Value> = papers

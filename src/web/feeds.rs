@@ -27,7 +27,7 @@ fn rfc822(d: NaiveDate) -> String {
 
 /// The day a paper is dated by in feeds: its first announcement, else its submission day.
 fn paper_day(p: &StoredPaper) -> Option<NaiveDate> {
-    p.first_announced.or_else(|| p.submitted.as_deref().and_then(|s| s.get(..10)).and_then(|s| s.parse().ok()))
+    p.day()
 }
 
 /// An RSS 2.0 channel (templates/feed.xml; askama escapes every value for XML).
@@ -74,9 +74,9 @@ impl Channel {
             link: format!("{base}/arxiv/{}", p.id),
             description: xml_chars(&description),
             // The arXiv id is the paper's identity whatever the version or this server's address.
-            id: p.id.clone(),
+            id: p.id.to_string(),
             date: day.map(rfc822),
-            categories: p.categories.iter().map(|c| xml_chars(c)).collect(),
+            categories: p.categories.iter().map(|c| xml_chars(c.code())).collect(),
             creator: xml_chars(&p.authors.join(", ")),
         });
     }
@@ -101,7 +101,7 @@ pub(super) async fn listing_feed(
     let expr = filter.to_string();
     cached(state, format!("feed:{expr}"), headers, async {
         let day = listing::load_day(state, &filter, None).await?;
-        let ids: Vec<String> = day.entries.iter().take(MAX_ITEMS).map(|e| e.id.clone()).collect();
+        let ids: Vec<String> = day.entries.iter().take(MAX_ITEMS).map(|e| e.id.to_string()).collect();
         let papers = state.app.store.get_papers(&ids).await?;
         let kinds: HashMap<&str, &'static str> =
             day.entries.iter().map(|e| (e.id.as_str(), super::views::kind_label(e.kind))).collect();

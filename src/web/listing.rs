@@ -148,11 +148,11 @@ pub(super) async fn page(
     if let Order::ForYou(interests) = &order {
         // Personal: never in the shared page cache, never cached by the browser or a proxy.
         let day = load_day(state, &filter, date).await?;
-        let ids: Vec<String> = day.entries.iter().map(|e| e.id.clone()).collect();
+        let ids: Vec<String> = day.entries.iter().map(|e| e.id.to_string()).collect();
         let ranked = foryou::rank(state, ids, interests, client).await?;
         let std::ops::Range { start, end } = paging.window(ranked.ids.len());
         let papers = state.app.store.get_papers(&ranked.ids[start..end]).await?;
-        let kinds: HashMap<String, AnnounceKind> = day.entries.iter().map(|e| (e.id.clone(), e.kind)).collect();
+        let kinds: HashMap<String, AnnounceKind> = day.entries.iter().map(|e| (e.id.to_string(), e.kind)).collect();
         let render =
             move || render(filter, expr, day, paging, start, end, papers, kinds, order, Some(ranked), translate);
         let html =
@@ -169,9 +169,9 @@ pub(super) async fn page(
         let day = load_day(state, &filter, date).await?;
         let std::ops::Range { start, end } = paging.window(day.entries.len());
         let slice = &day.entries[start..end];
-        let ids: Vec<String> = slice.iter().map(|e| e.id.clone()).collect();
+        let ids: Vec<String> = slice.iter().map(|e| e.id.to_string()).collect();
         let papers = state.app.store.get_papers(&ids).await?;
-        let kinds: HashMap<String, AnnounceKind> = slice.iter().map(|e| (e.id.clone(), e.kind)).collect();
+        let kinds: HashMap<String, AnnounceKind> = slice.iter().map(|e| (e.id.to_string(), e.kind)).collect();
         let render =
             move || render(filter, expr, day, paging, start, end, papers, kinds, Order::Default, None, translate);
         let html = if end - start >= BLOCKING_RENDER {
@@ -226,8 +226,8 @@ fn render(
             let papers = papers
                 .iter()
                 .map(|p| {
-                    let kind = kinds.get(&p.id).copied().unwrap_or(AnnounceKind::New);
-                    PaperView::new(p, Some(kind), &[]).with_why(r.why.remove(&p.id))
+                    let kind = kinds.get(p.id.as_str()).copied().unwrap_or(AnnounceKind::New);
+                    PaperView::new(p, Some(kind), &[]).with_why(r.why.remove(p.id.as_str()))
                 })
                 .collect();
             sections = vec![Section { name: "For you", anchor: "foryou", total, papers }];
@@ -235,7 +235,7 @@ fn render(
         }
         None => {
             for p in &papers {
-                let kind = kinds.get(&p.id).copied().unwrap_or(AnnounceKind::New);
+                let kind = kinds.get(p.id.as_str()).copied().unwrap_or(AnnounceKind::New);
                 sections[section_of(kind)].papers.push(PaperView::new(p, Some(kind), &[]));
             }
         }

@@ -223,7 +223,7 @@ async fn worker(lookups: Lookups, app: App) {
         }
         let wanted: Vec<String> = batch.iter().map(|id| id.as_str().to_string()).collect();
         let stored: HashSet<String> = match app.store.get_papers(&wanted).await {
-            Ok(papers) => papers.into_iter().map(|p| p.id).collect(),
+            Ok(papers) => papers.into_iter().map(|p| p.id.to_string()).collect(),
             Err(e) => {
                 tracing::warn!(error = %e, "cannot read the store after a lookup");
                 HashSet::new()

@@ -58,7 +58,7 @@ pub(super) async fn page(
     let wanted: Vec<String> = ids.iter().map(|i| i.as_str().to_string()).collect();
     let stored = state.app.store.get_papers(&wanted).await?;
     let missing: Vec<ArxivId> =
-        ids.iter().filter(|i| stored.iter().all(|p| p.id != i.as_str())).map(ArxivId::unversioned).collect();
+        ids.iter().filter(|i| stored.iter().all(|p| p.id.as_str() != i.as_str())).map(ArxivId::unversioned).collect();
     let mut note = None;
     if !missing.is_empty() {
         match state.lookups.ensure(&state.app, &missing, peer).await {
@@ -92,7 +92,7 @@ pub(super) async fn page(
         let views = papers.iter().map(|p| PaperView::new(p, None, &[])).collect();
         // One paper: its related list (stored, or the BM25 list while the reranked one is computed).
         let view = match papers.as_slice() {
-            [p] => match state.app.related.view(&p.id, peer).await {
+            [p] => match state.app.related.view(p.id.as_str(), peer).await {
                 Ok(v) => Some(v),
                 Err(e) => {
                     tracing::warn!(id = %p.id, "related papers unavailable: {e}");
@@ -102,7 +102,7 @@ pub(super) async fn page(
             _ => None,
         };
         let pending = view.as_ref().is_some_and(|v| v.status == crate::related::RelatedStatus::Pending);
-        let panel = view.as_ref().map(|v| super::related::RelatedPanel::new(&papers[0].id, v));
+        let panel = view.as_ref().map(|v| super::related::RelatedPanel::new(papers[0].id.as_str(), v));
         let html =
             PaperPage { chrome: Chrome::new(title).with_translate(state.app.llm.is_some()), papers: views, panel }
                 .render()

@@ -255,8 +255,10 @@ async fn render(
                     page.searched = true;
                     page.total = results.total;
                     page.note = results.note;
-                    page.papers =
-                        papers.iter().map(|p| PaperView::snippet(p, &terms).with_why(why.remove(&p.id))).collect();
+                    page.papers = papers
+                        .iter()
+                        .map(|p| PaperView::snippet(p, &terms).with_why(why.remove(p.id.as_str())))
+                        .collect();
                     page.shown_from = if papers.is_empty() { 0 } else { form.skip + 1 };
                     page.shown_to = form.skip + papers.len();
                     let oq = order.query();

@@ -186,7 +186,7 @@ async fn render_page(app: &App, id: &str, lang: Lang) -> Result<String, WebError
     };
     let mut page = SummaryPage {
         chrome: super::views::Chrome::new(format!("Summary · {}", paper.title)),
-        paper_id: &paper.id,
+        paper_id: paper.id.as_str(),
         title: &paper.title,
         lang: lang.code(),
         other_lang,
@@ -200,7 +200,7 @@ async fn render_page(app: &App, id: &str, lang: Lang) -> Result<String, WebError
     if let Some(service) = &app.llm {
         page.unconfigured = None;
         page.model = service.model();
-        if let Some(s) = app.store.complete_summary(&service.key(&paper.id, lang)).await? {
+        if let Some(s) = app.store.complete_summary(&service.key(paper.id.as_str(), lang)).await? {
             page.abstract_only = !s.full_text;
             page.cached = s
                 .answers

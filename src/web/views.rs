@@ -1,6 +1,6 @@
 //! What templates show of a paper: display-ready strings, built once per render from a [`StoredPaper`].
 
-use crate::domain::{AnnounceKind, Category};
+use crate::domain::AnnounceKind;
 use crate::domain::{capped, field_caps};
 use crate::store::StoredPaper;
 
@@ -75,24 +75,13 @@ impl PaperView {
             Some(max) => text::snippet(&abstract_text, terms, max),
             None => text::rich(&abstract_text, terms),
         };
-        let year = p
-            .submitted
-            .as_deref()
-            .and_then(|s| s.get(..4))
-            .map(str::to_string)
-            .or_else(|| p.first_announced.map(|d| d.format("%Y").to_string()))
-            .unwrap_or_default();
-        let date = p
-            .submitted
-            .as_deref()
-            .and_then(|s| s.get(..10))
-            .filter(|d| chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").is_ok())
-            .map(str::to_string)
-            .or_else(|| p.first_announced.map(|d| d.to_string()))
-            .unwrap_or_default();
+        // Submission first (the version-1 date reference managers expect), else the announcement day.
+        let day = p.submitted.map(|t| t.date_naive()).or(p.first_announced);
+        let year = day.map(|d| d.format("%Y").to_string()).unwrap_or_default();
+        let date = day.map(|d| d.to_string()).unwrap_or_default();
         let coins = coins(p, &title, &authors, &date);
         PaperView {
-            id: p.id.clone(),
+            id: p.id.to_string(),
             version: p.version.map(|v| format!("v{v}")).unwrap_or_default(),
             title_html: text::rich(&title, terms),
             title,
@@ -103,8 +92,8 @@ impl PaperView {
                 .categories
                 .iter()
                 .map(|c| CategoryView {
-                    code: c.clone(),
-                    name: Category::parse(c).map(|c| c.display_name().to_string()).unwrap_or_else(|_| c.clone()),
+                    code: c.code().to_string(),
+                    name: c.display_name().to_string(),
                     primary: *c == p.primary_category,
                 })
                 .collect(),
