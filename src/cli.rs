@@ -217,7 +217,7 @@ const INDEX_RETRY: std::time::Duration = std::time::Duration::from_secs(30);
 /// configured otherwise) and starts its background jobs.
 async fn start_related(app: &App) {
     let related = app.related.clone();
-    tokio::spawn(async move {
+    crate::tasks::spawn_logged("related TF-IDF index", async move {
         if let Err(e) = related.build_lexicon().await {
             tracing::warn!("related papers' TF-IDF index not built (BM25 candidates only): {e}");
         }

@@ -37,6 +37,22 @@ where
     })
 }
 
+/// Runs a one-off task (one that is not worth restarting: a build of the TF-IDF index, one summary's
+/// generation) and logs it with `name` if it panics, so it cannot end without a trace.
+pub fn spawn_logged<Fut>(name: &'static str, task: Fut) -> JoinHandle<()>
+where
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    let inner = tokio::spawn(task);
+    tokio::spawn(async move {
+        if let Err(e) = inner.await
+            && e.is_panic()
+        {
+            tracing::error!(task = name, "background task panicked");
+        }
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use std::sync::Arc;
@@ -57,5 +73,19 @@ mod tests {
         });
         handle.await.unwrap();
         assert_eq!(runs.load(Ordering::SeqCst), 3, "two panics, then a normal end");
+    }
+
+    #[tokio::test]
+    async fn a_one_off_task_that_panics_is_reported_not_propagated() {
+        let handle = super::spawn_logged("test", async { panic!("boom") });
+        handle.await.expect("the watcher itself ends normally");
+        let ran = Arc::new(AtomicU32::new(0));
+        let r = ran.clone();
+        super::spawn_logged("test", async move {
+            r.fetch_add(1, Ordering::SeqCst);
+        })
+        .await
+        .unwrap();
+        assert_eq!(ran.load(Ordering::SeqCst), 1);
     }
 }

@@ -262,7 +262,7 @@ impl LlmClient {
                 Ok(next) => next,
             };
             let events = match next {
-                Some(Ok(bytes)) => parser.feed(&bytes).map_err(|e| fail(&text, e))?,
+                Some(Ok(bytes)) => parser.feed(&bytes).map_err(|e| fail(&text, e.to_string()))?,
                 Some(Err(e)) => return Err(fail(&text, format!("the stream broke off: {}", chain(&e)))),
                 None => {
                     ended = true;

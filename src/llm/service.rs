@@ -159,7 +159,7 @@ impl Service {
                 key,
                 generation: Arc::clone(&generation),
             };
-            tokio::spawn(task.run(paper.clone(), lang));
+            crate::tasks::spawn_logged("summary generation", task.run(paper.clone(), lang));
         }
         Ok(Opened::Stream(generation.subscribe()))
     }

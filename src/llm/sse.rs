@@ -10,6 +10,15 @@ pub struct SseEvent {
     pub data: String,
 }
 
+/// An event stream this client will not buffer (a server that never ends a line or an event).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum SseError {
+    #[error("an event-stream line exceeds 4 MiB")]
+    LineTooLong,
+    #[error("an event-stream event's data exceeds 4 MiB")]
+    EventTooLarge,
+}
+
 #[derive(Debug, Default)]
 pub struct SseParser {
     line: Vec<u8>,
@@ -29,7 +38,7 @@ impl SseParser {
 
     /// Feeds the next bytes; returns the events they complete. Errors only on a line, or an event's data,
     /// longer than 4 MiB.
-    pub fn feed(&mut self, chunk: &[u8]) -> Result<Vec<SseEvent>, String> {
+    pub fn feed(&mut self, chunk: &[u8]) -> Result<Vec<SseEvent>, SseError> {
         let mut out = Vec::new();
         for &b in chunk {
             if std::mem::take(&mut self.skip_lf) && b == b'\n' {
@@ -43,7 +52,7 @@ impl SseParser {
                 }
                 _ => {
                     if self.line.len() >= MAX_LINE {
-                        return Err("an event-stream line exceeds 4 MiB".into());
+                        return Err(SseError::LineTooLong);
                     }
                     self.line.push(b);
                 }
@@ -67,7 +76,7 @@ impl SseParser {
         out.pop()
     }
 
-    fn line(&mut self, line: &str, out: &mut Vec<SseEvent>) -> Result<(), String> {
+    fn line(&mut self, line: &str, out: &mut Vec<SseEvent>) -> Result<(), SseError> {
         if line.is_empty() {
             if let Some(data) = self.data.take() {
                 out.push(SseEvent { event: self.event.take().unwrap_or_else(|| "message".into()), data });
@@ -87,7 +96,7 @@ impl SseParser {
                 Some(d) => {
                     if d.len() + 1 + value.len() > MAX_LINE {
                         self.data = None;
-                        return Err("an event-stream event's data exceeds 4 MiB".into());
+                        return Err(SseError::EventTooLarge);
                     }
                     d.push('\n');
                     d.push_str(value);
@@ -142,11 +151,11 @@ mod tests {
     fn endless_lines_and_events_are_refused() {
         let mut p = SseParser::new();
         let long = vec![b'x'; MAX_LINE + 1];
-        assert!(p.feed(&long).unwrap_err().contains("line exceeds 4 MiB"));
+        assert!(p.feed(&long).unwrap_err().to_string().contains("line exceeds 4 MiB"));
         // Many short data lines that never end the event.
         let mut p = SseParser::new();
         let line = format!("data: {}\n", "y".repeat(1 << 16));
-        let err = (0..100).find_map(|_| p.feed(line.as_bytes()).err()).expect("refused before 6.4 MiB");
+        let err = (0..100).find_map(|_| p.feed(line.as_bytes()).err()).expect("refused before 6.4 MiB").to_string();
         assert!(err.contains("data exceeds 4 MiB"), "{err}");
     }
 }

@@ -139,7 +139,7 @@ pub fn messages(lang: &Language, items: &[(String, &str)]) -> Vec<ChatMessage> {
 }
 
 /// The JSON object in an answer (models sometimes wrap it in a code fence or a sentence): key → string.
-pub fn parse_answer(text: &str) -> Result<HashMap<String, String>, String> {
+fn parse_answer(text: &str) -> Result<HashMap<String, String>, String> {
     let (Some(start), Some(end)) = (text.find('{'), text.rfind('}')) else {
         return Err("no JSON object".into());
     };

@@ -56,7 +56,7 @@ impl Paging {
 }
 
 pub fn parse_date(params: &HashMap<String, String>) -> Result<Option<NaiveDate>, WebError> {
-    super::params::day("date", params.get("date").map(String::as_str)).map_err(WebError::bad_request)
+    super::params::day("date", params.get("date").map(String::as_str))
 }
 
 pub fn parse_paging(params: &HashMap<String, String>) -> Result<Paging, WebError> {

@@ -2,14 +2,16 @@
 
 use chrono::NaiveDate;
 
-/// A date `YYYY-MM-DD` (surrounding spaces ignored; empty or absent: none), or the message that says what to
-/// write instead, naming the parameter.
-pub fn day(name: &str, value: Option<&str>) -> Result<Option<NaiveDate>, String> {
+use super::WebError;
+
+/// A date `YYYY-MM-DD` (surrounding spaces ignored; empty or absent: none), or a bad request whose message
+/// says what to write instead, naming the parameter.
+pub fn day(name: &str, value: Option<&str>) -> Result<Option<NaiveDate>, WebError> {
     match value.map(str::trim).filter(|s| !s.is_empty()) {
         None => Ok(None),
         Some(s) => NaiveDate::parse_from_str(s, "%Y-%m-%d")
             .map(Some)
-            .map_err(|_| format!("{name} must be a date like 2026-06-15.")),
+            .map_err(|_| WebError::bad_request(format!("{name} must be a date like 2026-06-15."))),
     }
 }
 
@@ -19,10 +21,11 @@ mod tests {
 
     #[test]
     fn days_are_read_or_explained() {
-        assert_eq!(day("date", None), Ok(None));
-        assert_eq!(day("date", Some("  ")), Ok(None));
-        assert_eq!(day("date", Some(" 2026-06-15 ")), Ok(NaiveDate::from_ymd_opt(2026, 6, 15)));
-        assert_eq!(day("From", Some("15/06/2026")), Err("From must be a date like 2026-06-15.".into()));
+        assert_eq!(day("date", None).unwrap(), None);
+        assert_eq!(day("date", Some("  ")).unwrap(), None);
+        assert_eq!(day("date", Some(" 2026-06-15 ")).unwrap(), NaiveDate::from_ymd_opt(2026, 6, 15));
+        let e = day("From", Some("15/06/2026")).unwrap_err();
+        assert_eq!((e.status().as_u16(), e.public_message().as_str()), (400, "From must be a date like 2026-06-15."));
         assert!(day("until", Some("2026-02-30")).is_err());
     }
 }

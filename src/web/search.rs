@@ -86,8 +86,8 @@ impl Form {
             limit,
             offset,
             categories,
-            from: super::params::day("from", Some(&self.from)).map_err(WebError::BadRequest)?,
-            until: super::params::day("until", Some(&self.until)).map_err(WebError::BadRequest)?,
+            from: super::params::day("from", Some(&self.from))?,
+            until: super::params::day("until", Some(&self.until))?,
             sort: sort.unwrap_or(form_sort),
         })
     }
