@@ -18,6 +18,9 @@ pub enum ConfigError {
     Parse { path: String, message: String },
     #[error(transparent)]
     Env(#[from] crate::env::EnvError),
+    /// A `PAPERTIDE__SECTION__KEY` setting that names no setting or holds a value of the wrong type.
+    #[error("{variable}: {message}")]
+    Setting { variable: String, message: String },
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -148,15 +151,58 @@ impl Default for IngestConfig {
     }
 }
 
+/// The prefix of the variables that set any setting by its path (`PAPERTIDE__ARXIV__READ_TIMEOUT_S`).
+pub const SETTING_PREFIX: &str = "PAPERTIDE__";
+
 impl Config {
-    /// Defaults, overlaid by `file` (when given) and then by the process environment.
+    /// Defaults, overlaid by `file` (when given) and then by the process environment: first every
+    /// `PAPERTIDE__SECTION__KEY` (any setting; see [`Config::with_settings`]), then the named variables.
     pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
+        let settings: Vec<(String, String)> = std::env::vars().filter(|(k, _)| k.starts_with(SETTING_PREFIX)).collect();
         let mut config = match file {
             Some(path) => Self::from_file(path)?,
             None => Config::default(),
         };
+        if !settings.is_empty() {
+            let text = match file {
+                Some(path) => std::fs::read_to_string(path)
+                    .map_err(|source| ConfigError::Read { path: path.display().to_string(), source })?,
+                None => String::new(),
+            };
+            config = Self::with_settings(&text, &settings)?;
+        }
         config.apply_env(|name| std::env::var(name).ok())?;
         Ok(config)
+    }
+
+    /// The configuration of TOML `text` with `settings` laid over it: each `PAPERTIDE__SECTION__KEY` (or
+    /// `PAPERTIDE__KEY` for a top-level key; case-insensitive) sets that key, so every setting of the file can
+    /// come from the environment without a variable written out for it. A value is read as TOML when it is
+    /// one (`7`, `true`, `["cs.CL"]`, `"quoted"`), else as a string; the merged whole is checked by the same
+    /// types as the file, so a key that does not exist or a value of the wrong type is refused, naming it.
+    pub fn with_settings(text: &str, settings: &[(String, String)]) -> Result<Self, ConfigError> {
+        let parse_err = |message: String| ConfigError::Parse { path: "(with PAPERTIDE__ settings)".into(), message };
+        let mut table: toml::Table = toml::from_str(text).map_err(|e| parse_err(e.message().to_string()))?;
+        for (variable, raw) in settings {
+            let path: Vec<String> = variable[SETTING_PREFIX.len()..].split("__").map(str::to_ascii_lowercase).collect();
+            let bad = |message: &str| ConfigError::Setting { variable: variable.clone(), message: message.into() };
+            let value = toml::from_str::<toml::Table>(&format!("v = {raw}"))
+                .ok()
+                .and_then(|mut t| t.remove("v"))
+                .unwrap_or_else(|| toml::Value::String(raw.clone()));
+            match path.as_slice() {
+                [key] if !key.is_empty() => {
+                    table.insert(key.clone(), value);
+                }
+                [section, key] if !section.is_empty() && !key.is_empty() => {
+                    let entry = table.entry(section.clone()).or_insert_with(|| toml::Value::Table(toml::Table::new()));
+                    let toml::Value::Table(t) = entry else { return Err(bad("that setting is not a section")) };
+                    t.insert(key.clone(), value);
+                }
+                _ => return Err(bad("name a setting as PAPERTIDE__SECTION__KEY or PAPERTIDE__KEY")),
+            }
+        }
+        toml::Value::Table(table).try_into().map_err(|e: toml::de::Error| parse_err(e.message().to_string()))
     }
 
     pub fn from_file(path: &Path) -> Result<Self, ConfigError> {
@@ -274,6 +320,38 @@ mod tests {
         assert_eq!(c.arxiv.oai_url, "https://oaipmh.arxiv.org/oai");
         assert_eq!(c.arxiv.rss_url, "https://rss.arxiv.org");
         assert_eq!(c.arxiv.request_interval_ms, 3000);
+    }
+
+    #[test]
+    fn any_setting_can_come_from_the_environment_by_its_path() {
+        let set = |pairs: &[(&str, &str)]| -> Vec<(String, String)> {
+            pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        };
+        let file = "[arxiv]\nread_timeout_s = 30\n[server]\nmax_connections = 64\n";
+        let c = Config::with_settings(
+            file,
+            &set(&[
+                ("PAPERTIDE__ARXIV__READ_TIMEOUT_S", "7"),
+                ("PAPERTIDE__related__dtype", "bf16"),
+                ("PAPERTIDE__CATEGORIES", r#"["cs.IR", "cs.DL"]"#),
+                ("PAPERTIDE__LLM__MODEL", "kimi-k2"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(c.arxiv.read_timeout_s, 7, "the environment wins over the file");
+        assert_eq!(c.server.max_connections, 64, "the file's other keys stay");
+        assert_eq!(c.related.dtype, crate::rerank::Dtype::Bf16);
+        assert_eq!(c.categories.iter().map(|c| c.code()).collect::<Vec<_>>(), ["cs.IR", "cs.DL"]);
+        assert_eq!(c.llm.model.as_deref(), Some("kimi-k2"));
+        // What a string overlay would have let through is refused, naming what is wrong.
+        let e = Config::with_settings("", &set(&[("PAPERTIDE__RELATED__DTYPE", "bf17")])).unwrap_err().to_string();
+        assert!(e.contains("bf17"), "{e}");
+        let e = Config::with_settings("", &set(&[("PAPERTIDE__ARXIV__READ_TIMEOUT", "7")])).unwrap_err().to_string();
+        assert!(e.contains("read_timeout"), "{e}");
+        let e = Config::with_settings("", &set(&[("PAPERTIDE__ARXIV__READ_TIMEOUT_S", "soon")])).unwrap_err();
+        assert!(e.to_string().contains("invalid type"), "{e}");
+        let e = Config::with_settings("", &set(&[("PAPERTIDE__A__B__C", "1")])).unwrap_err().to_string();
+        assert!(e.contains("PAPERTIDE__A__B__C"), "{e}");
     }
 
     #[test]
