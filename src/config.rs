@@ -158,7 +158,11 @@ impl Config {
     /// Defaults, overlaid by `file` (when given) and then by the process environment: first every
     /// `PAPERTIDE__SECTION__KEY` (any setting; see [`Config::with_settings`]), then the named variables.
     pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
-        let settings: Vec<(String, String)> = std::env::vars().filter(|(k, _)| k.starts_with(SETTING_PREFIX)).collect();
+        // `vars_os`: `vars` panics on any variable that is not UTF-8, ours or not.
+        let settings: Vec<(String, String)> = std::env::vars_os()
+            .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
+            .filter(|(k, _)| k.starts_with(SETTING_PREFIX))
+            .collect();
         let mut config = match file {
             Some(path) => Self::from_file(path)?,
             None => Config::default(),
