@@ -151,6 +151,10 @@ impl Default for IngestConfig {
     }
 }
 
+fn read_file(path: &Path) -> Result<String, ConfigError> {
+    std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.display().to_string(), source })
+}
+
 /// The prefix of the variables that set any setting by its path (`PAPERTIDE__ARXIV__READ_TIMEOUT_S`).
 pub const SETTING_PREFIX: &str = "PAPERTIDE__";
 
@@ -163,18 +167,13 @@ impl Config {
             .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
             .filter(|(k, _)| k.starts_with(SETTING_PREFIX))
             .collect();
-        let mut config = match file {
-            Some(path) => Self::from_file(path)?,
-            None => Config::default(),
+        let mut config = match (file, settings.is_empty()) {
+            // The file alone is read typed, so its errors name their line.
+            (Some(path), true) => Self::from_file(path)?,
+            (None, true) => Config::default(),
+            (Some(path), false) => Self::with_settings(&read_file(path)?, &settings)?,
+            (None, false) => Self::with_settings("", &settings)?,
         };
-        if !settings.is_empty() {
-            let text = match file {
-                Some(path) => std::fs::read_to_string(path)
-                    .map_err(|source| ConfigError::Read { path: path.display().to_string(), source })?,
-                None => String::new(),
-            };
-            config = Self::with_settings(&text, &settings)?;
-        }
         config.apply_env(|name| std::env::var(name).ok())?;
         Ok(config)
     }
@@ -211,7 +210,7 @@ impl Config {
 
     pub fn from_file(path: &Path) -> Result<Self, ConfigError> {
         let shown = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: shown.clone(), source })?;
+        let text = read_file(path)?;
         toml::from_str(&text).map_err(|e| {
             // The line, so a value refused by its type (a `dtype` typo) points at where it was written.
             let line = e.span().map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1);

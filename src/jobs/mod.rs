@@ -30,8 +30,9 @@ impl RetryPolicy {
 }
 
 /// Runs jobs of `kind` one at a time until the process ends: `run(job)` does the work; `Ok` removes the job,
-/// `Err` (its message is kept in the job's `last_error`) queues it again after the policy's backoff (or marks it failed). `wake` is notified when new jobs
-/// arrive; the queue is also polled every few seconds (jobs whose backoff has expired, other processes).
+/// `Err` (its message is kept in the job's `last_error`) queues it again after the policy's backoff (or marks it
+/// failed). `wake` is notified when new jobs arrive; the queue is also polled every few seconds (jobs whose
+/// backoff has expired, other processes).
 /// Supervised: a panic is logged and the worker starts again (the job it held is requeued at the next start
 /// of the process, like any interrupted job).
 pub fn spawn_worker<F, Fut, E>(

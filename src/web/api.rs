@@ -31,16 +31,6 @@ pub(super) async fn paper(State(app): State<App>, Path(raw): Path<String>) -> Re
 const SEARCH_PARAMS_HELP: &str = "Parameters: q (the query), limit (1-100), offset (a number), category \
     (e.g. cs.CL,cs.IR), from and until (YYYY-MM-DD), sort (relevance or date).";
 
-/// A whole-number parameter (absent or empty: `default`).
-fn number(params: &HashMap<String, String>, name: &str, default: usize) -> Result<usize, WebError> {
-    match params.get(name).map(|s| s.trim()).filter(|s| !s.is_empty()) {
-        None => Ok(default),
-        Some(s) => {
-            s.parse().map_err(|_| WebError::bad_request(format!("{name} must be a whole number. {SEARCH_PARAMS_HELP}")))
-        }
-    }
-}
-
 /// `/api/search`: the search page's fields (read by [`super::search::Form`], as the page and its feed read
 /// them) with `limit` and `offset` for paging.
 pub(super) async fn search(
@@ -53,16 +43,14 @@ pub(super) async fn search(
         WebError::BadRequest(format!("The query string could not be read ({detail}). {SEARCH_PARAMS_HELP}"))
     })?;
     let form = super::search::Form::read(&params);
-    let limit = number(&params, "limit", 20)?.clamp(1, 100);
-    let offset = number(&params, "offset", 0)?;
+    let number = |name: &str, default: usize| {
+        super::params::whole(name, params.get(name).map(String::as_str))
+            .map(|n| n.unwrap_or(default))
+            .map_err(|e| WebError::bad_request(format!("{} {SEARCH_PARAMS_HELP}", e.public_message())))
+    };
+    let (limit, offset) = (number("limit", 20)?.clamp(1, 100), number("offset", 0)?);
     let opts = form.options(limit, offset, None)?;
-    super::search::search_available(&app)?;
-    let index = app.index.clone();
-    let query = form.query;
-    // Searching is CPU work: keep it off the async workers.
-    let results = tokio::task::spawn_blocking(move || index.search(&query, &opts))
-        .await
-        .map_err(|e| WebError::Internal(e.to_string()))??;
+    let results = super::search::run(&app, &form.query, opts).await?;
     Ok(Json(json!({
         "total": results.total,
         "note": results.note,
@@ -77,8 +65,7 @@ pub(super) async fn listing(
     query: Result<Query<HashMap<String, String>>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<Value>, WebError> {
     let Query(params) = query.map_err(|_| WebError::BadRequest("The query string could not be read.".into()))?;
-    let filter: crate::domain::CategoryFilter =
-        cats.parse().map_err(|e: crate::domain::FilterError| WebError::BadRequest(e.to_string()))?;
+    let filter = super::dispatch::parse_categories(&cats)?;
     let date = super::listing::parse_date(&params)?;
     let paging = super::listing::parse_paging(&params)?;
     let day = super::listing::load_day(&state, &filter, date).await?;

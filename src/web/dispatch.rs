@@ -94,8 +94,8 @@ fn looks_like_ids(s: &str) -> bool {
         || s.split(',').any(|p| p.trim().starts_with(|c: char| c.is_ascii_digit()))
 }
 
-/// A category expression, or the page that says what is wrong with it.
-fn parse_categories(expr: &str) -> Result<CategoryFilter, WebError> {
+/// A category expression, or the bad request that says what is wrong with it (pages and `/api/arxiv/`).
+pub(super) fn parse_categories(expr: &str) -> Result<CategoryFilter, WebError> {
     expr.parse().map_err(|e: FilterError| WebError::bad_request(e.to_string()))
 }
 

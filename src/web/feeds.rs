@@ -7,8 +7,7 @@ use axum::http::HeaderMap;
 use axum::response::Response;
 use chrono::{NaiveDate, TimeZone, Utc};
 
-use super::cache::Page;
-use super::cache::cached;
+use super::cache::{Page, cached};
 use super::search::{Form, run};
 use super::views::percent_encode;
 use super::{WebError, WebState, listing};
@@ -23,11 +22,6 @@ const CONTENT_TYPE: &str = "application/rss+xml; charset=utf-8";
 fn rfc822(d: NaiveDate) -> String {
     // arXiv announces at 20:00 US Eastern, i.e. 00:00 UTC of the listed day.
     Utc.from_utc_datetime(&d.and_hms_opt(0, 0, 0).unwrap_or_default()).to_rfc2822()
-}
-
-/// The day a paper is dated by in feeds: its first announcement, else its submission day.
-fn paper_day(p: &StoredPaper) -> Option<NaiveDate> {
-    p.day()
 }
 
 /// An RSS 2.0 channel (templates/feed.xml; askama escapes every value for XML).
@@ -134,7 +128,7 @@ pub(super) async fn search_feed(
     let opts = form.options(SEARCH_ITEMS, 0, Some(Sort::Date))?;
     let key = format!("searchfeed:{}|{}|{}|{}", form.query, form.category, form.from, form.until);
     cached(state, key, headers, async {
-        let results = run(state, &form.query, opts).await?;
+        let results = run(&state.app, &form.query, opts).await?;
         let ids: Vec<String> = results.hits.iter().map(|h| h.id.clone()).collect();
         let papers = state.app.store.get_papers(&ids).await?;
         let base = state.app.config.public_url();
@@ -144,10 +138,11 @@ pub(super) async fn search_feed(
             format!("{base}/arxiv/search?query={q}&sort=date"),
             format!("{base}/arxiv/search/feed?query={q}"),
             format!("Newest arXiv papers matching {}", form.query),
-            papers.iter().filter_map(paper_day).max(),
+            // A paper is dated by its first announcement, else its submission day.
+            papers.iter().filter_map(StoredPaper::day).max(),
         );
         for p in &papers {
-            ch.push(&base, p, paper_day(p), "");
+            ch.push(&base, p, p.day(), "");
         }
         ch.render_page()
     })

@@ -60,10 +60,7 @@ pub fn parse_date(params: &HashMap<String, String>) -> Result<Option<NaiveDate>,
 }
 
 pub fn parse_paging(params: &HashMap<String, String>) -> Result<Paging, WebError> {
-    let skip = match params.get("skip").map(|s| s.trim()).filter(|s| !s.is_empty()) {
-        None => 0,
-        Some(s) => s.parse::<usize>().map_err(|_| WebError::bad_request("skip must be a whole number."))?,
-    };
+    let skip = super::params::whole("skip", params.get("skip").map(String::as_str))?.unwrap_or(0);
     let show = match params.get("show").map(|s| s.trim()).filter(|s| !s.is_empty()) {
         None => Some(DEFAULT_SHOW),
         Some("all") => None,

@@ -17,14 +17,14 @@ mod headers;
 mod limits;
 mod listing;
 mod lookups;
-pub(crate) mod pages;
+mod pages;
 mod paper;
 mod params;
 mod related;
 mod search;
 pub mod server;
 pub mod summary;
-pub(crate) mod translate;
+mod translate;
 mod views;
 
 use std::net::SocketAddr;

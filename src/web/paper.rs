@@ -5,8 +5,7 @@ use askama::Template;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 
-use super::cache::Page;
-use super::cache::{cache_hit, cached};
+use super::cache::{Page, cache_hit, cached};
 use super::error::render_error;
 use super::lookups::Outcome;
 use super::views::{Chrome, PaperView};

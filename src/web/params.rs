@@ -15,6 +15,14 @@ pub fn day(name: &str, value: Option<&str>) -> Result<Option<NaiveDate>, WebErro
     }
 }
 
+/// A whole number (surrounding spaces ignored; empty or absent: none), or a bad request naming the parameter.
+pub fn whole(name: &str, value: Option<&str>) -> Result<Option<usize>, WebError> {
+    match value.map(str::trim).filter(|s| !s.is_empty()) {
+        None => Ok(None),
+        Some(s) => s.parse().map(Some).map_err(|_| WebError::bad_request(format!("{name} must be a whole number."))),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -27,5 +35,14 @@ mod tests {
         let e = day("From", Some("15/06/2026")).unwrap_err();
         assert_eq!((e.status().as_u16(), e.public_message().as_str()), (400, "From must be a date like 2026-06-15."));
         assert!(day("until", Some("2026-02-30")).is_err());
+    }
+
+    #[test]
+    fn whole_numbers_are_read_or_explained() {
+        assert_eq!(whole("skip", None).unwrap(), None);
+        assert_eq!(whole("skip", Some(" 40 ")).unwrap(), Some(40));
+        for bad in ["-1", "ten", "99999999999999999999999"] {
+            assert_eq!(whole("skip", Some(bad)).unwrap_err().public_message(), "skip must be a whole number.");
+        }
     }
 }

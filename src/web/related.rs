@@ -75,7 +75,7 @@ pub(super) async fn page(
     peer: Option<IpAddr>,
 ) -> Result<Response, WebError> {
     let view = state.app.related.view(id.as_str(), peer).await.map_err(WebError::from)?;
-    let paper = state.app.store.get_paper(id).await.map_err(|e| WebError::Internal(e.to_string()))?;
+    let paper = state.app.store.get_paper(id).await?;
     let title = paper.map(|p| p.title).unwrap_or_default();
     let html = RelatedPage {
         chrome: Chrome::new(format!("Related to {id} — {title}")),

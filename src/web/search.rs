@@ -110,7 +110,7 @@ impl Form {
 
 /// Search is down while its index cannot be written (a full disk: see `App::recover_index`); readers get a
 /// plain 503 without the server's paths (the log has them).
-pub(super) fn search_available(app: &crate::app::App) -> Result<(), WebError> {
+fn search_available(app: &crate::app::App) -> Result<(), WebError> {
     match app.search_unavailable() {
         None => Ok(()),
         Some(_) => Err(WebError::Unavailable(
@@ -121,10 +121,10 @@ pub(super) fn search_available(app: &crate::app::App) -> Result<(), WebError> {
     }
 }
 
-/// Runs a search on the blocking pool (tantivy is CPU work).
-pub async fn run(state: &WebState, query: &str, opts: SearchOptions) -> Result<SearchResults, WebError> {
-    search_available(&state.app)?;
-    let index = state.app.index.clone();
+/// Runs a search on the blocking pool (tantivy is CPU work): the page, its feed and `/api/search`.
+pub async fn run(app: &crate::app::App, query: &str, opts: SearchOptions) -> Result<SearchResults, WebError> {
+    search_available(app)?;
+    let index = app.index.clone();
     let query = query.to_string();
     tokio::task::spawn_blocking(move || index.search(&query, &opts))
         .await
@@ -226,7 +226,7 @@ async fn render(
                 status = e.status();
                 page.message = Some(e.public_message());
             }
-            Ok(opts) => match run(state, &form.query, opts).await {
+            Ok(opts) => match run(&state.app, &form.query, opts).await {
                 Err(WebError::Search(crate::search::SearchError::BadQuery(m))) => {
                     status = StatusCode::BAD_REQUEST;
                     page.message = Some(m);
@@ -266,11 +266,8 @@ async fn render(
                         .then(|| format!("{}{oq}", form.url("/arxiv/search", form.skip.saturating_sub(form.show))));
                     page.next_page = (form.skip + form.show < reachable)
                         .then(|| format!("{}{oq}", form.url("/arxiv/search", form.skip + form.show)));
-                    page.chrome = page
-                        .chrome
-                        .with_feed(format!("Papertide search: {}", form.query), page.feed_url.clone())
-                        .with_translate(state.app.llm.is_some());
-                    page.chrome.query = form.query.clone();
+                    page.chrome =
+                        page.chrome.with_feed(format!("Papertide search: {}", form.query), page.feed_url.clone());
                 }
             },
         }

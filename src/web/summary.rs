@@ -173,7 +173,7 @@ pub async fn summary_page(app: &App, id: &str, lang: Lang) -> Response {
                 "default-src 'self'; script-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'";
             ([(header::CONTENT_SECURITY_POLICY, csp)], Html(html)).into_response()
         }
-        Err(e) => page_error(e),
+        Err(e) => e.into_response(),
     }
 }
 
@@ -210,15 +210,4 @@ async fn render_page(app: &App, id: &str, lang: Lang) -> Result<String, WebError
         }
     }
     page.render().map_err(|e| WebError::Internal(e.to_string()))
-}
-
-fn page_error(e: WebError) -> Response {
-    let status = e.status();
-    if status.is_server_error() {
-        tracing::error!(error = %e, "summary page failed");
-    }
-    let mut text = String::new();
-    super::text::escape(&e.public_message(), &mut text);
-    (status, Html(format!("<!DOCTYPE html><meta charset=\"utf-8\"><title>Papertide</title><p>{text}</p>")))
-        .into_response()
 }
