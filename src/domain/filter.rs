@@ -18,13 +18,6 @@ pub enum FilterError {
     NothingIncluded,
 }
 
-impl CategoryFilter {
-    /// A filter of one category.
-    pub fn one(c: Category) -> Self {
-        CategoryFilter { include: vec![c], exclude: Vec::new() }
-    }
-}
-
 /// `,` and `+` separate included codes, `-` starts an excluded one; a space stands for `+`, since a `+` in a
 /// query string or from a careless client arrives as one. Repeated codes count once.
 impl std::str::FromStr for CategoryFilter {

@@ -34,9 +34,6 @@ pub enum EngineError {
     Model(#[from] crate::rerank::RerankError),
     #[error(transparent)]
     Cur(#[from] CurError),
-    /// A model could not be fetched from the hub.
-    #[error("{0}")]
-    Download(String),
     #[error("a lock of the engine was poisoned by a panic")]
     Poisoned,
 }
