@@ -74,6 +74,20 @@ impl FirstStage {
         Ok(fused.iter().filter_map(|c| self.pos.get(&c.paper.id).copied()).take(depth).collect())
     }
 
+    /// The whole-text TF-IDF cosine of every slice paper with paper `q` (`q` itself 0): the first stage of a
+    /// model that reads both papers whole.
+    pub fn tfidf_scores(&self, q: usize) -> Vec<f32> {
+        let p = &self.texts[q];
+        let qv = self.tfidf.vector(&crate::rerank::paper_text(&p.title, &p.abstract_text));
+        let mut scores = vec![0.0f32; self.texts.len()];
+        for (id, s) in self.tfidf.similar_to(&qv, &[p.id.as_str()], self.texts.len()) {
+            if let Some(&i) = self.pos.get(id) {
+                scores[i] = s;
+            }
+        }
+        scores
+    }
+
     /// The BM25 score of every slice paper for paper `q`'s title alone as the key-term query (0 where it does
     /// not match; `q` itself 0): the first stage of a query that is only a title.
     pub fn title_scores(&self, q: usize) -> anyhow::Result<Vec<f32>> {
@@ -130,5 +144,8 @@ mod tests {
         let s = stage.title_scores(1).unwrap();
         assert_eq!(s[1], 0.0);
         assert!(s.iter().all(|x| x.is_finite() && *x >= 0.0));
+        let t = stage.tfidf_scores(0);
+        assert_eq!(t[0], 0.0, "the query paper itself is left out");
+        assert!(t[2] > t[1] && t[2] > t[5], "the other translation paper is nearest: {:?}", &t[..6]);
     }
 }

@@ -125,7 +125,7 @@ impl Engine {
 
 /// What a CUR index must have been built with to serve this engine (any anchors).
 pub fn expected_spec(ce: &CrossEncoder) -> IndexSpec {
-    IndexSpec::new(ce.model_id(), ce.options().max_length, Vec::new())
+    IndexSpec::new(ce.model_id(), ce.options().max_length, ce.format().pair, Vec::new())
 }
 
 fn model_key(ce: &CrossEncoder, cfg: &RelatedConfig, cur: Option<&CurIndex>) -> String {

@@ -24,6 +24,17 @@ pub enum PairTexts {
     PaperPaper,
 }
 
+impl PairTexts {
+    /// The fields each side of a pair reads, as a CUR index records them (`(query, item)`): an index scored
+    /// on other texts is rebuilt, not reused.
+    pub fn fields(self) -> (&'static str, &'static str) {
+        match self {
+            PairTexts::TitleAbstract => ("title", "abstract"),
+            PairTexts::PaperPaper => ("title. abstract", "title. abstract"),
+        }
+    }
+}
+
 /// Which side is cut when a pair exceeds `max_length` (Hugging Face's names and behaviour).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]

@@ -9,10 +9,7 @@ use super::anchors::{AnchorMethod, select_item_anchors};
 use super::linalg::{Mat, dot_f32, pinv};
 use super::store::{self, PartialManifest};
 use super::{CurError, PairScorer, score_checked};
-
-/// The text fields the CE reads: the query paper's title and the item paper's abstract (the shape the
-/// shared model was trained on). Stored in the index so that a change forces a rebuild.
-pub const TEXT_FIELDS: (&str, &str) = ("title", "abstract");
+use crate::rerank::PairTexts;
 
 /// What a persisted index must match to be reused; anything else means "rebuild".
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -26,12 +23,19 @@ pub struct IndexSpec {
 }
 
 impl IndexSpec {
-    pub fn new(model_id: impl Into<String>, max_length: usize, anchor_query_ids: Vec<String>) -> Self {
+    /// `texts`: what each side of a pair reads (the model's format), recorded so that a change forces a rebuild.
+    pub fn new(
+        model_id: impl Into<String>,
+        max_length: usize,
+        texts: PairTexts,
+        anchor_query_ids: Vec<String>,
+    ) -> Self {
+        let (query_field, item_field) = texts.fields();
         Self {
             model_id: model_id.into(),
             max_length,
-            query_field: TEXT_FIELDS.0.into(),
-            item_field: TEXT_FIELDS.1.into(),
+            query_field: query_field.into(),
+            item_field: item_field.into(),
             anchor_query_ids,
         }
     }
@@ -52,6 +56,8 @@ pub struct IndexMeta {
 #[derive(Debug, Clone)]
 pub struct BuildOptions {
     pub max_length: usize,
+    /// What each side of a pair reads (the scorer's format); recorded in the index's spec.
+    pub texts: PairTexts,
     /// Number of anchor items `k_i`.
     pub k_i: usize,
     pub anchor_method: AnchorMethod,
@@ -65,7 +71,14 @@ pub struct BuildOptions {
 
 impl Default for BuildOptions {
     fn default() -> Self {
-        Self { max_length: 128, k_i: 50, anchor_method: AnchorMethod::PivotedQr, rcond: 5e-2, chunk_items: 64 }
+        Self {
+            max_length: 128,
+            texts: PairTexts::default(),
+            k_i: 50,
+            anchor_method: AnchorMethod::PivotedQr,
+            rcond: 5e-2,
+            chunk_items: 64,
+        }
     }
 }
 
@@ -146,6 +159,7 @@ impl CurIndex {
         let spec = IndexSpec::new(
             scorer.model_id(),
             opts.max_length,
+            opts.texts,
             anchor_queries.iter().map(|(id, _)| id.to_string()).collect(),
         );
         let mut pos = HashMap::with_capacity(items.len());

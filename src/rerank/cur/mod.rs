@@ -24,9 +24,7 @@ pub mod store;
 pub mod synthetic;
 
 pub use anchors::{AnchorMethod, select_item_anchors};
-pub use index::{
-    BuildOptions, BuildProgress, CurIndex, IndexMeta, IndexSpec, QueryOptions, QueryResult, ScoredItem, TEXT_FIELDS,
-};
+pub use index::{BuildOptions, BuildProgress, CurIndex, IndexMeta, IndexSpec, QueryOptions, QueryResult, ScoredItem};
 pub use kriging::KrigingOptions;
 pub use store::FORMAT_VERSION;
 

@@ -45,7 +45,14 @@ fn exact_order(exact: &[f32]) -> Vec<usize> {
 }
 
 fn opts(k_i: usize, method: AnchorMethod) -> BuildOptions {
-    BuildOptions { max_length: 128, k_i, anchor_method: method, rcond: 1e-5, chunk_items: 16 }
+    BuildOptions {
+        max_length: 128,
+        k_i,
+        anchor_method: method,
+        rcond: 1e-5,
+        chunk_items: 16,
+        ..BuildOptions::default()
+    }
 }
 
 fn build(scorer: &dyn PairScorer, c: &Corpus, k_q: usize, o: &BuildOptions) -> CurIndex {
@@ -192,6 +199,14 @@ fn version_model_and_anchor_changes_force_a_rebuild() {
     let mut other_field = spec.clone();
     other_field.item_field = "title".into();
     assert!(is_rebuild(CurIndex::load(&path, &other_field)));
+    // Built on title → abstract pairs; a model that reads both papers whole needs its own index.
+    let whole = IndexSpec::new(
+        spec.model_id.clone(),
+        spec.max_length,
+        crate::rerank::PairTexts::PaperPaper,
+        spec.anchor_query_ids.clone(),
+    );
+    assert!(is_rebuild(CurIndex::load(&path, &whole)));
 
     // An older format version on disk.
     let mut bytes = std::fs::read(&path).unwrap();
