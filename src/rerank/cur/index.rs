@@ -144,7 +144,8 @@ impl CurIndex {
     /// written chunk by chunk beside that path with a manifest, and a later call with the same inputs
     /// continues after the last complete chunk), then anchor items, `U = pinv(W)` and `E = U·R`.
     ///
-    /// `anchor_queries` are `(id, title)`, `items` are `(id, abstract)`.
+    /// `anchor_queries` are `(id, query-side text)`, `items` are `(id, item-side text)`, both in the format
+    /// `opts.texts` names (for the known-item format: the title and the abstract).
     pub fn build(
         scorer: &dyn PairScorer,
         anchor_queries: &[(&str, &str)],
