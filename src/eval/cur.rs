@@ -29,12 +29,12 @@ use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use serde::{Deserialize, Serialize};
 
+use crate::rerank::PairTexts;
 use crate::rerank::cur::linalg::{Mat, dot_f32, pinv};
 use crate::rerank::cur::{
     AnchorMethod, CountingScorer, CurIndex, IndexMeta, IndexSpec, KrigingOptions, PairScorer, QueryOptions,
     ScorerError, synthetic::LowRankScorer,
 };
-use crate::rerank::{PairFormat, PairTexts};
 
 #[derive(clap::Args, Debug, Clone)]
 pub struct EvalCurArgs {
@@ -307,9 +307,9 @@ pub struct PairSides {
 }
 
 impl PairSides {
-    pub fn new(papers: &[Paper], format: &PairFormat) -> PairSides {
+    pub fn new(papers: &[Paper], texts: PairTexts) -> PairSides {
         let (query, item) =
-            papers.iter().map(|p| format.texts((&p.title, &p.abstract_text), (&p.title, &p.abstract_text))).unzip();
+            papers.iter().map(|p| texts.texts((&p.title, &p.abstract_text), (&p.title, &p.abstract_text))).unzip();
         PairSides { query, item }
     }
 }
@@ -410,18 +410,15 @@ fn splits(m: usize) -> Vec<usize> {
     v
 }
 
-/// The scorer, a description of its engine, and its pair format.
-type Scorer = (Box<dyn PairScorer>, String, PairFormat);
-
-fn make_scorer(args: &EvalCurArgs) -> anyhow::Result<Scorer> {
+fn make_scorer(args: &EvalCurArgs) -> anyhow::Result<(Box<dyn PairScorer>, String)> {
     if args.synthetic {
         let s = LowRankScorer::new(24, args.seed).with_noise(0.6);
-        return Ok((Box::new(s), "synthetic low-rank".into(), PairFormat::default()));
+        return Ok((Box::new(s), "synthetic low-rank".into()));
     }
     model_scorer(args)
 }
 
-fn model_scorer(args: &EvalCurArgs) -> anyhow::Result<Scorer> {
+fn model_scorer(args: &EvalCurArgs) -> anyhow::Result<(Box<dyn PairScorer>, String)> {
     use crate::rerank::{CrossEncoder, Dtype, EngineOptions};
     let dtype: Dtype = args.dtype.parse().map_err(|e| anyhow::anyhow!("--dtype {}: {e}", args.dtype))?;
     let opts = EngineOptions {
@@ -433,8 +430,7 @@ fn model_scorer(args: &EvalCurArgs) -> anyhow::Result<Scorer> {
     };
     let ce = CrossEncoder::load(&args.model, opts).with_context(|| format!("loading {}", args.model.display()))?;
     let engine = format!("{}, {dtype}, {} threads", ce.engine_name(), args.threads);
-    let format = *ce.format();
-    Ok((Box::new(ce), engine, format))
+    Ok((Box::new(ce), engine))
 }
 
 pub fn run(args: &EvalCurArgs) -> anyhow::Result<()> {
@@ -465,9 +461,10 @@ pub fn run(args: &EvalCurArgs) -> anyhow::Result<()> {
     }
     let is_test: HashSet<usize> = test.iter().copied().collect();
 
-    let (scorer, engine, format) = make_scorer(args)?;
-    let sides = PairSides::new(&papers, &format);
-    let whole_papers = format.pair == PairTexts::PaperPaper;
+    let (scorer, engine) = make_scorer(args)?;
+    let texts = scorer.texts();
+    let sides = PairSides::new(&papers, texts);
+    let whole_papers = texts == PairTexts::PaperPaper;
     let model_id = scorer.model_id();
     let base = match &args.scores_cache {
         Some(p) => p.clone(),
@@ -534,7 +531,7 @@ pub fn run(args: &EvalCurArgs) -> anyhow::Result<()> {
     let spec = IndexSpec::new(
         model_id.clone(),
         args.max_length,
-        format.pair,
+        texts,
         anchors.iter().map(|&a| papers[a].id.clone()).collect(),
     );
     let make_index = |anchor_pos: &[usize], method: AnchorMethod| -> anyhow::Result<CurIndex> {
@@ -964,10 +961,9 @@ mod tests {
     #[test]
     fn pair_sides_follow_the_model_format() {
         let papers = vec![Paper { id: "1".into(), title: "T".into(), abstract_text: "A.".into() }];
-        let known_item = PairSides::new(&papers, &PairFormat::default());
+        let known_item = PairSides::new(&papers, PairTexts::TitleAbstract);
         assert_eq!((known_item.query[0].as_str(), known_item.item[0].as_str()), ("T", "A."));
-        let related = PairFormat { pair: PairTexts::PaperPaper, ..PairFormat::default() };
-        let whole = PairSides::new(&papers, &related);
+        let whole = PairSides::new(&papers, PairTexts::PaperPaper);
         assert_eq!((whole.query[0].as_str(), whole.item[0].as_str()), ("T. A.", "T. A."));
     }
 

@@ -68,7 +68,6 @@ pub async fn build_index(
     }
     let opts = BuildOptions {
         max_length: engine.ce.options().max_length,
-        texts: engine.ce.format().pair,
         k_i: args.anchor_items.clamp(1, k_q.min(papers.len())),
         anchor_method: AnchorMethod::PivotedQr,
         ..BuildOptions::default()

@@ -25,6 +25,14 @@ pub enum PairTexts {
 }
 
 impl PairTexts {
+    /// The two texts of a pair for a query paper and a candidate paper, each `(title, abstract)`.
+    pub fn texts(self, query: (&str, &str), candidate: (&str, &str)) -> (String, String) {
+        match self {
+            PairTexts::TitleAbstract => (query.0.to_string(), candidate.1.to_string()),
+            PairTexts::PaperPaper => (paper_text(query.0, query.1), paper_text(candidate.0, candidate.1)),
+        }
+    }
+
     /// The fields each side of a pair reads, as a CUR index records them (`(query, item)`): an index scored
     /// on other texts is rebuilt, not reused.
     pub fn fields(self) -> (&'static str, &'static str) {
@@ -76,10 +84,7 @@ impl PairFormat {
 
     /// The two texts of a pair for a query paper and a candidate paper.
     pub fn texts(&self, query: (&str, &str), candidate: (&str, &str)) -> (String, String) {
-        match self.pair {
-            PairTexts::TitleAbstract => (query.0.to_string(), candidate.1.to_string()),
-            PairTexts::PaperPaper => (paper_text(query.0, query.1), paper_text(candidate.0, candidate.1)),
-        }
+        self.pair.texts(query, candidate)
     }
 }
 

@@ -1,7 +1,7 @@
 //! [`PairScorer`] for the crate's own cross-encoder engine.
 
 use super::{PairScorer, ScorerError};
-use crate::rerank::CrossEncoder;
+use crate::rerank::{CrossEncoder, PairTexts};
 
 impl PairScorer for CrossEncoder {
     fn score(&self, pairs: &[(&str, &str)]) -> Result<Vec<f32>, ScorerError> {
@@ -10,5 +10,9 @@ impl PairScorer for CrossEncoder {
 
     fn model_id(&self) -> String {
         CrossEncoder::model_id(self).to_string()
+    }
+
+    fn texts(&self) -> PairTexts {
+        self.format().pair
     }
 }

@@ -56,8 +56,6 @@ pub struct IndexMeta {
 #[derive(Debug, Clone)]
 pub struct BuildOptions {
     pub max_length: usize,
-    /// What each side of a pair reads (the scorer's format); recorded in the index's spec.
-    pub texts: PairTexts,
     /// Number of anchor items `k_i`.
     pub k_i: usize,
     pub anchor_method: AnchorMethod,
@@ -71,14 +69,7 @@ pub struct BuildOptions {
 
 impl Default for BuildOptions {
     fn default() -> Self {
-        Self {
-            max_length: 128,
-            texts: PairTexts::default(),
-            k_i: 50,
-            anchor_method: AnchorMethod::PivotedQr,
-            rcond: 5e-2,
-            chunk_items: 64,
-        }
+        Self { max_length: 128, k_i: 50, anchor_method: AnchorMethod::PivotedQr, rcond: 5e-2, chunk_items: 64 }
     }
 }
 
@@ -145,7 +136,7 @@ impl CurIndex {
     /// continues after the last complete chunk), then anchor items, `U = pinv(W)` and `E = U·R`.
     ///
     /// `anchor_queries` are `(id, query-side text)`, `items` are `(id, item-side text)`, both in the format
-    /// `opts.texts` names (for the known-item format: the title and the abstract).
+    /// `scorer.texts()` names (for the known-item format: the title and the abstract).
     pub fn build(
         scorer: &dyn PairScorer,
         anchor_queries: &[(&str, &str)],
@@ -160,7 +151,7 @@ impl CurIndex {
         let spec = IndexSpec::new(
             scorer.model_id(),
             opts.max_length,
-            opts.texts,
+            scorer.texts(),
             anchor_queries.iter().map(|(id, _)| id.to_string()).collect(),
         );
         let mut pos = HashMap::with_capacity(items.len());

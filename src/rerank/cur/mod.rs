@@ -30,11 +30,18 @@ pub use store::FORMAT_VERSION;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use crate::rerank::PairTexts;
+
 /// Anything that scores `(query text, item text)` pairs like a cross-encoder: one score per pair, in order.
 pub trait PairScorer: Sync {
     fn score(&self, pairs: &[(&str, &str)]) -> Result<Vec<f32>, ScorerError>;
     /// Identifies the model; a persisted index built with another model id is refused.
     fn model_id(&self) -> String;
+    /// What each side of a pair reads (recorded in an index's spec; a persisted index scored on other texts is
+    /// refused). Title vs abstract unless the scorer says otherwise.
+    fn texts(&self) -> PairTexts {
+        PairTexts::default()
+    }
 }
 
 /// A scorer failure, carried as text so any engine's error fits.
@@ -54,6 +61,9 @@ impl<T: PairScorer + ?Sized> PairScorer for &T {
     }
     fn model_id(&self) -> String {
         (**self).model_id()
+    }
+    fn texts(&self) -> PairTexts {
+        (**self).texts()
     }
 }
 
@@ -117,6 +127,9 @@ impl<S: PairScorer> PairScorer for CountingScorer<S> {
     }
     fn model_id(&self) -> String {
         self.inner.model_id()
+    }
+    fn texts(&self) -> PairTexts {
+        self.inner.texts()
     }
 }
 

@@ -45,14 +45,7 @@ fn exact_order(exact: &[f32]) -> Vec<usize> {
 }
 
 fn opts(k_i: usize, method: AnchorMethod) -> BuildOptions {
-    BuildOptions {
-        max_length: 128,
-        k_i,
-        anchor_method: method,
-        rcond: 1e-5,
-        chunk_items: 16,
-        ..BuildOptions::default()
-    }
+    BuildOptions { max_length: 128, k_i, anchor_method: method, rcond: 1e-5, chunk_items: 16 }
 }
 
 fn build(scorer: &dyn PairScorer, c: &Corpus, k_q: usize, o: &BuildOptions) -> CurIndex {
