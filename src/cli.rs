@@ -9,8 +9,9 @@ use clap::{Parser, Subcommand};
 
 use crate::app::App;
 use crate::config::Config;
-use crate::domain::{ArxivId, Category};
+use crate::domain::{ArxivId, Category, VenueSource};
 use crate::ingest::import::{self, ImportSource};
+use crate::venues::VenueTarget;
 
 /// The bundled real sample `demo` serves (see data/sample/README.md).
 static DEMO_SAMPLE: &[u8] = include_bytes!("../data/sample/papers.jsonl.gz");
@@ -73,6 +74,8 @@ pub enum EvalCommand {
     Related(crate::eval::related::EvalRelatedArgs),
     /// "For you" on the relatedness judgments: a simulated reader's starred paper among a day of others.
     Foryou(crate::eval::foryou::EvalForYouArgs),
+    /// Venue → arXiv linking: precision and recall of the matcher on a labelled sample from the corpus.
+    VenueLink(crate::eval::venue_link::EvalVenueLinkArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -88,6 +91,14 @@ pub enum Source {
     Rss,
     Oai,
     Api,
+    /// OpenReview (API v2 notes of one venue id): `--venue ICLR.cc/2025/Conference`.
+    Openreview,
+    /// ACL Anthology volume XML: `--volume 2024.acl-long`.
+    Acl,
+    /// PMLR volume BibTeX: `--volume 235`.
+    Pmlr,
+    /// CVF open access listing: `--conference CVPR2024`.
+    Cvf,
 }
 
 impl From<Source> for crate::ingest::Source {
@@ -96,6 +107,10 @@ impl From<Source> for crate::ingest::Source {
             Source::Rss => crate::ingest::Source::Rss,
             Source::Oai => crate::ingest::Source::Oai,
             Source::Api => crate::ingest::Source::Api,
+            Source::Openreview => crate::ingest::Source::Venue(VenueSource::OpenReview),
+            Source::Acl => crate::ingest::Source::Venue(VenueSource::Acl),
+            Source::Pmlr => crate::ingest::Source::Venue(VenueSource::Pmlr),
+            Source::Cvf => crate::ingest::Source::Venue(VenueSource::Cvf),
         }
     }
 }
@@ -117,18 +132,38 @@ pub struct IngestArgs {
     /// Papers to look up through the arXiv API.
     #[arg(long = "id", value_name = "ID", num_args = 1.., action = clap::ArgAction::Append)]
     pub ids: Vec<ArxivId>,
+    /// OpenReview venue id (`--source openreview`), e.g. ICLR.cc/2025/Conference.
+    #[arg(long, value_name = "VENUE_ID")]
+    pub venue: Option<String>,
+    /// ACL Anthology volume (`--source acl`, e.g. 2024.acl-long) or PMLR volume (`--source pmlr`, e.g. 235).
+    #[arg(long, value_name = "VOLUME")]
+    pub volume: Option<String>,
+    /// CVF conference (`--source cvf`), e.g. CVPR2024.
+    #[arg(long, value_name = "CONF")]
+    pub conference: Option<String>,
 }
 
 impl IngestArgs {
     /// The run these flags ask for.
-    pub fn request(&self) -> crate::ingest::IngestRequest {
-        crate::ingest::IngestRequest {
+    /// A venue source's spec must come in its own flag (`--venue` for OpenReview, `--volume` for ACL and PMLR,
+    /// `--conference` for CVF); without one, the run refreshes that source's followed venues.
+    pub fn request(&self) -> Result<crate::ingest::IngestRequest, crate::venues::TargetError> {
+        let spec = match self.source {
+            Some(Source::Openreview) => self.venue.as_deref().map(|v| (VenueSource::OpenReview, v)),
+            Some(Source::Acl) => self.volume.as_deref().map(|v| (VenueSource::Acl, v)),
+            Some(Source::Pmlr) => self.volume.as_deref().map(|v| (VenueSource::Pmlr, v)),
+            Some(Source::Cvf) => self.conference.as_deref().map(|v| (VenueSource::Cvf, v)),
+            _ => None,
+        };
+        let venue = spec.map(|(source, v)| VenueTarget::new(source, v)).transpose()?;
+        Ok(crate::ingest::IngestRequest {
             source: self.source.map(Into::into),
             categories: self.categories.clone(),
             from: self.from,
             until: self.until,
             ids: self.ids.clone(),
-        }
+            venue,
+        })
     }
 }
 
@@ -173,6 +208,8 @@ pub fn main() -> ExitCode {
         Command::Eval(EvalCommand::Related(args)) => Some(crate::eval::related::run(args)),
         #[cfg(feature = "research")]
         Command::Eval(EvalCommand::Foryou(args)) => Some(crate::eval::foryou::run(args)),
+        #[cfg(feature = "research")]
+        Command::Eval(EvalCommand::VenueLink(args)) => Some(crate::eval::venue_link::run(args)),
         _ => None,
     };
     if let Some(result) = cpu_only {
@@ -253,7 +290,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
         }
         Command::Ingest(args) => {
             let app = App::open(config).await?;
-            let summary = crate::ingest::run_once(&app, &args.request()).await?;
+            let summary = crate::ingest::run_once(&app, &args.request()?).await?;
             print!("{summary}");
             if let Some(why) = app.search_unavailable() {
                 // Everything fetched is in the store; the index catches up at the next start with space.

@@ -37,6 +37,8 @@ pub struct Config {
     pub ingest: IngestConfig,
     pub llm: crate::llm::LlmConfig,
     pub related: crate::related::RelatedConfig,
+    /// Conference proceedings to follow beside arXiv (`[venues]`).
+    pub venues: crate::venues::VenuesConfig,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -108,6 +110,7 @@ impl Default for Config {
             ingest: IngestConfig::default(),
             llm: crate::llm::LlmConfig::default(),
             related: crate::related::RelatedConfig::default(),
+            venues: crate::venues::VenuesConfig::default(),
         }
     }
 }

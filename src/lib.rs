@@ -20,4 +20,5 @@ pub mod rerank;
 pub mod search;
 pub mod store;
 pub mod tasks;
+pub mod venues;
 pub mod web;

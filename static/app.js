@@ -272,21 +272,27 @@
     if (!list.length) { box.appendChild(el("p", { "class": "empty" }, "No starred papers yet. Star papers in a listing and they appear here.")); return; }
     list.forEach(function (s) {
       var art = el("article", { "class": "paper", "data-id": s.id, "data-title": s.title, "data-authors": s.authors, "data-year": s.year || "" });
+      // A venue paper not (yet) linked to arXiv is starred by its key (`acl:2024.acl-long.12`): its page and
+      // JSON live under /venue; a linked one is starred by its arXiv id, so both pages share the star.
+      var venue = s.id.indexOf(":") > 0;
+      var page = venue ? "/venue/paper/" + s.id : "/arxiv/" + s.id;
       var head = el("header", { "class": "paper-head" });
-      head.appendChild(el("a", { "class": "arxiv-id", href: "/arxiv/" + s.id }, s.id));
-      var h = el("h3", { "class": "title" }); h.appendChild(el("a", { href: "/arxiv/" + s.id }, s.title || s.id));
+      head.appendChild(el("a", { "class": "arxiv-id", href: page }, s.id));
+      var h = el("h3", { "class": "title" }); h.appendChild(el("a", { href: page }, s.title || s.id));
       head.appendChild(h); art.appendChild(head);
       var authors = el("p", { "class": "authors" }, s.authors.split(" and ").join(", ")); art.appendChild(authors);
       var abs = el("div", { "class": "abstract" }, "Loading…"); art.appendChild(abs);
       var actions = el("p", { "class": "actions" });
-      actions.appendChild(el("a", { href: "https://arxiv.org/pdf/" + s.id, rel: "noopener" }, "PDF"));
-      actions.appendChild(el("a", { href: "https://arxiv.org/abs/" + s.id, rel: "noopener" }, "abs"));
+      if (!venue) {
+        actions.appendChild(el("a", { href: "https://arxiv.org/pdf/" + s.id, rel: "noopener" }, "PDF"));
+        actions.appendChild(el("a", { href: "https://arxiv.org/abs/" + s.id, rel: "noopener" }, "abs"));
+      }
       actions.appendChild(el("button", { type: "button", "class": "act-copy", "data-copy": "link" }, "Copy"));
       actions.appendChild(el("button", { type: "button", "class": "act-copy", "data-copy": "bibtex" }, "BibTeX"));
       actions.appendChild(el("button", { type: "button", "class": "act-star", "aria-pressed": "true" }, "★ Starred"));
       art.appendChild(actions);
       box.appendChild(art);
-      fetch("/api/papers/" + s.id, { headers: { Accept: "application/json" } }).then(function (r) {
+      fetch((venue ? "/api/venue/paper/" : "/api/papers/") + s.id, { headers: { Accept: "application/json" } }).then(function (r) {
         return r.ok ? r.json() : Promise.reject(r.status);
       }).then(function (p) {
         h.firstChild.textContent = p.title;
@@ -314,7 +320,7 @@
         if (!Array.isArray(data)) throw new Error("not a list");
         data.forEach(function (d) {
           var s = typeof d === "string" ? { id: d, title: "", authors: "", year: "" } : d;
-          if (!s || typeof s.id !== "string" || !/^[A-Za-z0-9.\/-]{4,40}$/.test(s.id) || list.some(function (x) { return x.id === s.id; })) return;
+          if (!s || typeof s.id !== "string" || !/^[A-Za-z0-9._:\/-]{4,240}$/.test(s.id) || list.some(function (x) { return x.id === s.id; })) return;
           list.push({ id: s.id, title: String(s.title || ""), authors: String(s.authors || ""), year: String(s.year || ""), added: String(s.added || new Date().toISOString()) });
           added++;
         });

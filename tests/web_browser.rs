@@ -1,8 +1,8 @@
 //! The reader in headless Chromium, driven over WebDriver (chromedriver) with plain HTTP: open a listing,
 //! add a keyword and see it highlighted, star a paper, reload and find it on the Starred page, toggle dark
 //! mode; star two papers and switch to "For you" (their related papers come first), translate a page's titles
-//! and an abstract through the fake LLM; screenshots (desktop, 360 px wide, For you, translated) land in
-//! `target/screenshots/`.
+//! and an abstract through the fake LLM; open a venue listing and star a paper that is also on arXiv;
+//! screenshots (desktop, 360 px wide, For you, translated, a venue listing) land in `target/screenshots/`.
 //!
 //! Skips, saying why, when `chromium` or `chromedriver` is missing (CI installs both: see .ci/run).
 
@@ -433,5 +433,61 @@ async fn for_you_and_translation_in_headless_chromium() {
     s.screenshot(&shots.join("listing-translated.png")).await;
     s.click("button.translate-titles").await;
     assert_eq!(s.js("return document.querySelectorAll('.translation').length").await, 0);
+    s.call(reqwest::Method::DELETE, "", None).await;
+}
+
+/// The real ACL Anthology volume (tests/fixtures/venues) and the arXiv version of one of its papers.
+async fn venue_app(dir: &Path) -> App {
+    let app = App::open(support::config::at(dir)).await.unwrap();
+    app.store_batch(&[support::papers::acl_arxiv_twin()], &[], None).await.unwrap();
+    app.commit_index().await.unwrap();
+    let xml = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/venues/acl-2024.hucllm.xml")).unwrap();
+    let parsed = papertide::venues::acl::parse_volume(&xml, "2024.hucllm-1").unwrap();
+    app.store.upsert_venue_batch(&parsed.records, None).await.unwrap();
+    let mut summary = papertide::ingest::RunSummary::new("acl");
+    assert_eq!(papertide::ingest::venues::link_unlinked(&app, &mut summary).await.unwrap(), 1);
+    app
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn venue_listing_in_headless_chromium() {
+    let Some(browser) = open_browser("venue_listing_in_headless_chromium").await else { return };
+    let s = &browser.s;
+    let dir = tempfile::tempdir().unwrap();
+    let site = serve(venue_app(dir.path()).await).await;
+    let shots = screenshots_dir();
+
+    // From the venues page to the edition's listing.
+    s.goto(&format!("{site}/venue")).await;
+    s.click("a[href='/venue/HUCLLM.2024']").await;
+    s.wait_for("return location.pathname === '/venue/HUCLLM.2024'", "the listing").await;
+    assert_eq!(s.js("return document.querySelectorAll('article.venue-paper').length").await, 7);
+    assert_eq!(s.js("return document.querySelectorAll('a.also-arxiv').length").await, 1);
+    s.screenshot(&shots.join("venue-listing.png")).await;
+
+    // One work, one star: starred on the venue listing, it is starred on its arXiv page too.
+    s.click("article[data-id='2401.06947'] .act-star").await;
+    s.goto(&format!("{site}/arxiv/2401.06947")).await;
+    s.wait_for(
+        "return document.querySelector('#p-2401\\\\.06947 .act-star').getAttribute('aria-pressed') === 'true'",
+        "the arXiv version starred",
+    )
+    .await;
+    assert!(
+        s.js("return document.querySelector('.venue-badge').textContent")
+            .await
+            .as_str()
+            .unwrap()
+            .contains("HUCLLM 2024")
+    );
+    // An unlinked venue paper starred by its key shows on the Starred page, fetched from the venue JSON API.
+    s.goto(&format!("{site}/venue/HUCLLM.2024")).await;
+    s.click("article[data-id='acl:2024.hucllm-1.1'] .act-star").await;
+    s.goto(&format!("{site}/starred")).await;
+    s.wait_for(
+        "var a = document.querySelector('#starred-list article[data-id=\"acl:2024.hucllm-1.1\"] .title a'); return !!a && a.textContent.indexOf('Human Speech Perception') === 0",
+        "the starred venue paper",
+    )
+    .await;
     s.call(reqwest::Method::DELETE, "", None).await;
 }

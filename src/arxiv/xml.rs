@@ -172,7 +172,9 @@ impl<'a> XmlStream<'a> {
     }
 }
 
-fn push_reference(out: &mut String, r: &quick_xml::events::BytesRef<'_>) {
+/// Appends an entity or character reference as text; an unknown or invalid one is kept as written (shared by
+/// every quick-xml reader of upstream text: arXiv's formats and the ACL Anthology's).
+pub fn push_reference(out: &mut String, r: &quick_xml::events::BytesRef<'_>) {
     match r.resolve_char_ref() {
         Ok(Some(c)) => out.push(c),
         Ok(None) => match quick_xml::escape::resolve_xml_entity(r) {

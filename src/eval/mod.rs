@@ -5,6 +5,7 @@ pub mod first_stage;
 pub mod foryou;
 pub mod judged;
 pub mod related;
+pub mod venue_link;
 
 use std::io::BufRead;
 

@@ -7,6 +7,7 @@ pub mod lookup;
 pub mod oai;
 pub mod scheduler;
 mod summary;
+pub mod venues;
 
 use std::time::Instant;
 
@@ -15,7 +16,8 @@ use chrono::Utc;
 pub use summary::RunSummary;
 
 use crate::app::App;
-use crate::domain::{ArxivId, Category};
+use crate::domain::{ArxivId, Category, VenueSource};
+use crate::venues::VenueTarget;
 
 #[derive(Debug, thiserror::Error)]
 pub enum IngestError {
@@ -40,6 +42,8 @@ pub enum Source {
     Oai,
     /// The search API, for named papers.
     Api,
+    /// Conference proceedings from one venue source.
+    Venue(VenueSource),
 }
 
 impl Source {
@@ -48,6 +52,7 @@ impl Source {
             Source::Rss => "rss",
             Source::Oai => "oai",
             Source::Api => "api",
+            Source::Venue(v) => v.as_str(),
         }
     }
 }
@@ -65,6 +70,8 @@ pub struct IngestRequest {
     pub until: Option<chrono::NaiveDate>,
     /// Papers to look up through the API.
     pub ids: Vec<ArxivId>,
+    /// The venue a venue source reads (default: the source's followed venues in `[venues] follow`).
+    pub venue: Option<VenueTarget>,
 }
 
 /// One `papertide ingest` run, as the request asks; returns its summary (also recorded in the store).
@@ -86,6 +93,27 @@ pub async fn run_once(app: &App, req: &IngestRequest) -> Result<RunSummary, Inge
         Source::Oai => {
             for set in oai_sets(&categories) {
                 harvest_set(app, set, req.from, req.until, &mut summary).await?;
+            }
+        }
+        Source::Venue(v) => {
+            let targets: Vec<VenueTarget> = match &req.venue {
+                Some(t) => vec![t.clone()],
+                None => app.config.venues.follow.iter().filter(|t| t.source() == v).cloned().collect(),
+            };
+            if targets.is_empty() {
+                return Err(IngestError::Other(format!(
+                    "--source {} needs a venue ({}) or a followed one in [venues] follow",
+                    v.as_str(),
+                    match v {
+                        VenueSource::OpenReview => "--venue ICLR.cc/2025/Conference",
+                        VenueSource::Acl => "--volume 2024.acl-long",
+                        VenueSource::Pmlr => "--volume 235",
+                        VenueSource::Cvf => "--conference CVPR2024",
+                    }
+                )));
+            }
+            for t in &targets {
+                venues::run(app, t, &mut summary).await?;
             }
         }
     }

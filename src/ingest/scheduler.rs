@@ -1,5 +1,6 @@
 //! What `serve` runs in the background: the daily feeds polled every `rss_poll_minutes` (cheap conditional
-//! GETs), and once a day an OAI-PMH refresh of the previous days' metadata.
+//! GETs), once a day an OAI-PMH refresh of the previous days' metadata, and every `[venues] refresh_hours`
+//! the followed conference proceedings (each venue run ends by linking venue papers to new arXiv papers).
 
 use std::time::Duration;
 
@@ -16,6 +17,8 @@ pub fn spawn(app: App) -> tokio::task::JoinHandle<()> {
 async fn run(app: App) {
     let every = Duration::from_secs(app.config.ingest.rss_poll_minutes.max(1) * 60);
     let mut last_refresh: Option<NaiveDate> = None;
+    let venues_every = Duration::from_secs(app.config.venues.refresh_hours.max(1) * 3_600);
+    let mut last_venues: Option<std::time::Instant> = None;
     loop {
         let mut summary = RunSummary::new("rss");
         if let Err(e) = feeds::poll(&app, &app.config.categories, &mut summary).await {
@@ -27,6 +30,10 @@ async fn run(app: App) {
         if app.config.ingest.oai_refresh && last_refresh != Some(today) {
             refresh(&app, today).await;
             last_refresh = Some(today);
+        }
+        if !app.config.venues.follow.is_empty() && last_venues.is_none_or(|t| t.elapsed() >= venues_every) {
+            refresh_venues(&app).await;
+            last_venues = Some(std::time::Instant::now());
         }
         tokio::time::sleep(every).await;
     }
@@ -41,6 +48,17 @@ async fn refresh(app: &App, today: NaiveDate) {
         match harvest_set(app, set, from, None, &mut summary).await {
             Ok(()) => tracing::info!("nightly OAI-PMH refresh: {}", summary.to_string().trim_end()),
             Err(e) => tracing::error!("nightly OAI-PMH refresh failed: {e}"),
+        }
+    }
+}
+
+/// Refreshes every followed venue, one after the other (one client, one request per host at a time).
+async fn refresh_venues(app: &App) {
+    for target in &app.config.venues.follow {
+        let mut summary = RunSummary::new(target.source().as_str());
+        match super::venues::run(app, target, &mut summary).await {
+            Ok(()) => tracing::info!("venue refresh {target}: {}", summary.to_string().trim_end()),
+            Err(e) => tracing::error!("venue refresh {target} failed: {e}"),
         }
     }
 }

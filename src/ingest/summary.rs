@@ -25,6 +25,8 @@ pub struct RunSummary {
     pub skipped: u64,
     /// Records stored with a field cut to its length cap (`domain::field_caps`): kept, but not whole.
     pub truncated: u64,
+    /// Venue papers linked to their arXiv versions in this run.
+    pub linked: u64,
     /// Skipped records counted by reason.
     pub skip_reasons: BTreeMap<String, u64>,
     pub skip_examples: Vec<Skipped>,

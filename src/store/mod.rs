@@ -11,6 +11,7 @@ mod related;
 mod rows;
 mod summaries;
 mod translations;
+mod venues;
 
 use std::path::Path;
 use std::str::FromStr;
@@ -25,6 +26,7 @@ pub use related::{PaperText, RelatedItem, StoredRelated};
 pub use rows::StoredPaper;
 pub use summaries::{StoredSummary, SummaryAnswer, SummaryKey};
 pub use translations::{TranslatedField, TranslationKey};
+pub use venues::{EditionCount, LinkMethod, StoredVenuePaper, TrackCount, VenueOutcome};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {

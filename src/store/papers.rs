@@ -294,7 +294,7 @@ fn corrupt_batch(e: &serde_json::Error) -> super::StoreError {
 }
 
 /// Folds white space (old API responses hard-wrap titles and abstracts) and decodes TeX accents.
-fn display_text(raw: &str) -> String {
+pub(super) fn display_text(raw: &str) -> String {
     // Most records are already single-spaced: skip the fold (an allocation and a scan) for them.
     let b = raw.as_bytes();
     let needs_fold = b.first().is_some_and(u8::is_ascii_whitespace)

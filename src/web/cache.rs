@@ -2,8 +2,8 @@
 //! conditional GET (`ETag`, `If-None-Match` → 304) on top.
 //!
 //! The data's "generation" is this process's write counter ([`App::generation`]) plus the store's change
-//! sequence read at most every [`SEQ_TTL`], so writes by another process (an `import` beside `serve`) are
-//! seen too, a little later.
+//! marker (papers' and venue papers' change sequences) read at most every [`SEQ_TTL`], so writes by another
+//! process (an `import` or a venue `ingest` beside `serve`) are seen too, a little later.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -53,7 +53,7 @@ impl PageCache {
         let seq = match cached {
             Some((_, s)) => s,
             None => {
-                let s = app.store.max_seq().await.unwrap_or(0);
+                let s = app.store.change_marker().await.unwrap_or(0);
                 if let Ok(mut g) = self.seq.lock() {
                     *g = Some((Instant::now(), s));
                 }

@@ -19,7 +19,7 @@ const MAX_ITEMS: usize = 200;
 const SEARCH_ITEMS: usize = 50;
 const CONTENT_TYPE: &str = "application/rss+xml; charset=utf-8";
 
-fn rfc822(d: NaiveDate) -> String {
+pub(super) fn rfc822(d: NaiveDate) -> String {
     // arXiv announces at 20:00 US Eastern, i.e. 00:00 UTC of the listed day.
     Utc.from_utc_datetime(&d.and_hms_opt(0, 0, 0).unwrap_or_default()).to_rfc2822()
 }
@@ -27,7 +27,7 @@ fn rfc822(d: NaiveDate) -> String {
 /// An RSS 2.0 channel (templates/feed.xml; askama escapes every value for XML).
 #[derive(askama::Template)]
 #[template(path = "feed.xml")]
-struct Channel {
+pub(super) struct Channel {
     title: String,
     link: String,
     self_url: String,
@@ -37,19 +37,26 @@ struct Channel {
     items: Vec<Item>,
 }
 
-struct Item {
-    title: String,
-    link: String,
-    description: String,
-    id: String,
-    date: Option<String>,
-    categories: Vec<String>,
-    creator: String,
+pub(super) struct Item {
+    pub title: String,
+    pub link: String,
+    pub description: String,
+    /// Stable whatever this server's address: `oai:arXiv.org:{id}` for arXiv papers, the key for venue papers.
+    pub guid: String,
+    pub date: Option<String>,
+    pub categories: Vec<String>,
+    pub creator: String,
 }
 
 impl Channel {
     /// The channel's values, with the control characters XML 1.0 forbids dropped from upstream text.
-    fn new(title: String, link: String, self_url: String, description: String, date: Option<NaiveDate>) -> Self {
+    pub(super) fn new(
+        title: String,
+        link: String,
+        self_url: String,
+        description: String,
+        date: Option<NaiveDate>,
+    ) -> Self {
         Channel {
             title: xml_chars(&title),
             link,
@@ -68,14 +75,18 @@ impl Channel {
             link: format!("{base}/arxiv/{}", p.id),
             description: xml_chars(&description),
             // The arXiv id is the paper's identity whatever the version or this server's address.
-            id: p.id.to_string(),
+            guid: format!("oai:arXiv.org:{}", p.id),
             date: day.map(rfc822),
             categories: p.categories.iter().map(|c| xml_chars(c.code())).collect(),
             creator: xml_chars(&p.authors.join(", ")),
         });
     }
 
-    fn render_page(&self) -> Result<Page, WebError> {
+    pub(super) fn push_item(&mut self, item: Item) {
+        self.items.push(item);
+    }
+
+    pub(super) fn render_page(&self) -> Result<Page, WebError> {
         let xml = askama::Template::render(self).map_err(super::error::render_error)?;
         Ok(Page::new(xml, CONTENT_TYPE, "public, max-age=600"))
     }
@@ -83,7 +94,7 @@ impl Channel {
 
 /// `s` without the characters XML 1.0 forbids (control characters other than tab, line feed and carriage
 /// return), which upstream text may hold; escaping is the template's.
-fn xml_chars(s: &str) -> String {
+pub(super) fn xml_chars(s: &str) -> String {
     s.chars().filter(|&c| (c as u32) >= 0x20 || matches!(c, '\t' | '\n' | '\r')).collect()
 }
 

@@ -149,9 +149,11 @@ pub(super) async fn page(
         let ranked = foryou::rank(state, ids, interests, client).await?;
         let std::ops::Range { start, end } = paging.window(ranked.ids.len());
         let papers = state.app.store.get_papers(&ranked.ids[start..end]).await?;
+        let badges = super::venues::badges_for(&state.app, &ranked.ids[start..end]).await;
         let kinds: HashMap<String, AnnounceKind> = day.entries.iter().map(|e| (e.id.to_string(), e.kind)).collect();
-        let render =
-            move || render(filter, expr, day, paging, start, end, papers, kinds, order, Some(ranked), translate);
+        let render = move || {
+            render(filter, expr, day, paging, (start, end), papers, kinds, badges, order, Some(ranked), translate)
+        };
         let html =
             tokio::task::spawn_blocking(render).await.map_err(|e| super::WebError::Internal(e.to_string()))??;
         return Ok(Page::new(html, "text/html; charset=utf-8", "private, no-store").respond(headers));
@@ -168,9 +170,11 @@ pub(super) async fn page(
         let slice = &day.entries[start..end];
         let ids: Vec<String> = slice.iter().map(|e| e.id.to_string()).collect();
         let papers = state.app.store.get_papers(&ids).await?;
+        let badges = super::venues::badges_for(&state.app, &ids).await;
         let kinds: HashMap<String, AnnounceKind> = slice.iter().map(|e| (e.id.to_string(), e.kind)).collect();
-        let render =
-            move || render(filter, expr, day, paging, start, end, papers, kinds, Order::Default, None, translate);
+        let render = move || {
+            render(filter, expr, day, paging, (start, end), papers, kinds, badges, Order::Default, None, translate)
+        };
         let html = if end - start >= BLOCKING_RENDER {
             tokio::task::spawn_blocking(render).await.map_err(|e| super::WebError::Internal(e.to_string()))??
         } else {
@@ -187,10 +191,10 @@ fn render(
     expr: String,
     day: Day,
     paging: Paging,
-    start: usize,
-    end: usize,
+    (start, end): (usize, usize),
     papers: Vec<StoredPaper>,
     kinds: HashMap<String, AnnounceKind>,
+    mut badges: HashMap<String, Vec<super::views::VenueBadge>>,
     order: Order,
     ranked: Option<Ranked>,
     translate: bool,
@@ -252,6 +256,9 @@ fn render(
         })
         .collect();
     sections.retain(|s| !s.papers.is_empty());
+    for view in sections.iter_mut().flat_map(|s| s.papers.iter_mut()) {
+        view.venues = badges.remove(&view.id).unwrap_or_default();
+    }
     let show = paging.show.unwrap_or(total);
     let mut base = format!("/arxiv/{expr}?");
     let mut hidden = Vec::new();

@@ -25,6 +25,7 @@ mod search;
 pub mod server;
 pub mod summary;
 mod translate;
+mod venues;
 mod views;
 
 use std::net::SocketAddr;
@@ -76,6 +77,10 @@ pub fn build_router(app: App) -> Router {
         .route("/opensearch.xml", get(pages::opensearch))
         .route("/static/{file}", get(assets::serve))
         .route("/arxiv/{*rest}", get(dispatch::arxiv))
+        .route("/venue", get(venues::index))
+        .route("/venue/{*rest}", get(venues::venue))
+        .route("/api/venue", get(venues::api_index))
+        .route("/api/venue/{*rest}", get(venues::api))
         .fallback(error::fallback)
         .layer(axum::middleware::from_fn(move |req, next| limits::request_timeout(request_timeout, req, next)))
         .layer(axum::middleware::from_fn(headers::limit_uri))

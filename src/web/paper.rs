@@ -88,7 +88,8 @@ pub(super) async fn page(
             [p] => format!("{} — {}", p.id, p.title),
             many => format!("{} papers", many.len()),
         };
-        let views = papers.iter().map(|p| PaperView::new(p, None, &[])).collect();
+        let mut views: Vec<PaperView> = papers.iter().map(|p| PaperView::new(p, None, &[])).collect();
+        super::venues::add_badges(&state.app, &mut views).await;
         // One paper: its related list (stored, or the BM25 list while the reranked one is computed).
         let view = match papers.as_slice() {
             [p] => match state.app.related.view(p.id.as_str(), peer).await {

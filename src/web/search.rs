@@ -259,6 +259,7 @@ async fn render(
                         .iter()
                         .map(|p| PaperView::snippet(p, &terms).with_why(why.remove(p.id.as_str())))
                         .collect();
+                    super::venues::add_badges(&state.app, &mut page.papers).await;
                     page.shown_from = if papers.is_empty() { 0 } else { form.skip + 1 };
                     page.shown_to = form.skip + papers.len();
                     let oq = order.query();

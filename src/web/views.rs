@@ -47,6 +47,15 @@ pub struct PaperView {
     /// The paper as an OpenURL ContextObject (COinS, `span.Z3988`), which Zotero's COinS translator reads
     /// on listing and search pages for multiple-item import.
     pub coins: String,
+    /// Its venue versions ("ICLR 2025 (Poster)"), filled in by [`super::venues::add_badges`].
+    pub venues: Vec<VenueBadge>,
+}
+
+/// An arXiv paper's venue version, as a badge linking to the venue paper.
+#[derive(Clone)]
+pub struct VenueBadge {
+    pub label: String,
+    pub url: String,
 }
 
 impl PaperView {
@@ -113,6 +122,7 @@ impl PaperView {
             citation_date: date.replace('-', "/"),
             date,
             abstract_plain: abstract_text.into_owned(),
+            venues: Vec::new(),
         }
     }
 }

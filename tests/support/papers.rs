@@ -26,3 +26,17 @@ pub fn announcement(id: &str, category: &str, day: &str, kind: AnnounceKind) -> 
         kind,
     }
 }
+
+/// The arXiv version of paper 3 of the recorded ACL volume `2024.hucllm-1` (tests/fixtures/venues), as arXiv
+/// would list it: title case and author order differ a little from the Anthology's.
+pub fn acl_arxiv_twin() -> PaperRecord {
+    PaperRecord {
+        authors: vec!["Tong Niu".into(), "Caiming Xiong".into(), "Semih Yavuz".into(), "Yingbo Zhou".into()],
+        ..paper(
+            "2401.06947",
+            "Parameter-efficient detoxification with contrastive decoding",
+            "The field of natural language generation has witnessed significant advancements.",
+            &["cs.CL"],
+        )
+    }
+}

@@ -1,0 +1,416 @@
+//! Conference proceedings: `/venue` (the stored editions), `/venue/{CONF}` (its latest edition),
+//! `/venue/{CONF}.{YEAR}` (listing by track, paged), `/venue/…/feed`, `/venue/latest/feed`, venue paper pages
+//! `/venue/paper/{key}`, and their JSON mirrors under `/api/venue/…`.
+
+use std::collections::HashMap;
+
+use askama::Template;
+use axum::Json;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Path, Query, State};
+use axum::http::HeaderMap;
+use axum::response::Response;
+use serde_json::{Value, json};
+
+use super::cache::{Page, cached};
+use super::error::render_error;
+use super::feeds::{Channel, xml_chars};
+use super::views::{AuthorView, Chrome, author_search, percent_encode};
+use super::{WebError, WebState, params, text};
+use crate::app::App;
+use crate::domain::{Conference, Edition, PaperKey};
+use crate::store::{EditionCount, StoredVenuePaper, TrackCount};
+
+/// Papers per listing page.
+const PAGE: usize = 50;
+/// Items in a venue feed.
+const FEED_ITEMS: i64 = 100;
+
+/// What `/venue/{*rest}` names.
+#[derive(Debug, PartialEq)]
+pub enum VenuePath {
+    /// `/venue/{CONF}` or `/venue/{CONF}.{YEAR}`, `feed` for its feed.
+    Conference { conference: Conference, year: Option<u16>, feed: bool },
+    /// `/venue/latest/feed`: every venue's newest papers.
+    LatestFeed,
+    /// `/venue/paper/{key}`.
+    Paper(PaperKey),
+}
+
+/// Reads the rest of a `/venue/` path. `paper` and `latest` are words of the site, never conference names.
+pub fn parse(rest: &str) -> Result<VenuePath, WebError> {
+    let rest = rest.trim_matches('/');
+    if let Some(key) = rest.strip_prefix("paper/") {
+        let key = PaperKey::parse(key).map_err(|e| WebError::bad_request(e.to_string()))?;
+        if key.source().is_none() {
+            return Err(WebError::not_found(format!("{key} is an arXiv paper: see /arxiv/{key}.")));
+        }
+        return Ok(VenuePath::Paper(key));
+    }
+    let (body, feed) = match rest.strip_suffix("/feed") {
+        Some(body) => (body, true),
+        None => (rest, false),
+    };
+    if body == "latest" {
+        return if feed {
+            Ok(VenuePath::LatestFeed)
+        } else {
+            Err(WebError::not_found("The newest venue papers are a feed: /venue/latest/feed."))
+        };
+    }
+    if body.contains('/') {
+        return Err(WebError::not_found("There is nothing here; try /venue, /venue/ICLR or /venue/ICLR.2025."));
+    }
+    let ends_in_year = body.len() > 4 && body[body.len() - 4..].bytes().all(|b| b.is_ascii_digit());
+    if ends_in_year {
+        let e = Edition::parse(body).map_err(|e| WebError::bad_request(e.to_string()))?;
+        return Ok(VenuePath::Conference { conference: e.conference, year: Some(e.year), feed });
+    }
+    let conference = Conference::parse(body).map_err(|e| WebError::bad_request(e.to_string()))?;
+    Ok(VenuePath::Conference { conference, year: None, feed })
+}
+
+/// A venue paper as pages show it.
+pub struct VenuePaperView {
+    pub key: String,
+    pub url: String,
+    /// What the star button stores: the arXiv id when linked (one work, one star), else the key.
+    pub star_id: String,
+    pub edition: String,
+    pub edition_url: String,
+    pub track: String,
+    pub title: String,
+    pub title_html: String,
+    pub abstract_html: String,
+    pub authors: Vec<AuthorView>,
+    pub keywords: Vec<String>,
+    pub pdf_url: Option<String>,
+    pub source_url: String,
+    pub source_label: &'static str,
+    pub arxiv_id: Option<String>,
+}
+
+impl VenuePaperView {
+    fn new(p: &StoredVenuePaper) -> Self {
+        let key = p.key.to_string();
+        VenuePaperView {
+            url: format!("/venue/paper/{key}"),
+            star_id: p.arxiv_id.as_ref().map_or_else(|| key.clone(), |id| id.to_string()),
+            key,
+            edition: format!("{} {}", p.edition.conference, p.edition.year),
+            edition_url: format!("/venue/{}", p.edition),
+            track: p.track.clone().unwrap_or_default(),
+            title: p.title.clone(),
+            title_html: text::rich(&p.title, &[]),
+            abstract_html: text::rich(&p.abstract_text, &[]),
+            authors: p.authors.iter().map(|a| AuthorView { name: a.clone(), search: author_search(a) }).collect(),
+            keywords: p.keywords.clone(),
+            pdf_url: p.pdf_url.clone().filter(|u| u.starts_with("https://") || u.starts_with("http://")),
+            source_url: p.key.source_url(),
+            source_label: p.source.label(),
+            arxiv_id: p.arxiv_id.as_ref().map(ToString::to_string),
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "venue_index.html")]
+struct IndexPage {
+    chrome: Chrome,
+    editions: Vec<EditionCount>,
+    followed: Vec<String>,
+}
+
+#[derive(Template)]
+#[template(path = "venue_listing.html")]
+struct ListingPage {
+    chrome: Chrome,
+    edition: Edition,
+    tracks: Vec<(TrackCount, String, bool)>,
+    all_url: String,
+    total: i64,
+    shown_from: usize,
+    shown_to: usize,
+    prev_page: Option<String>,
+    next_page: Option<String>,
+    papers: Vec<VenuePaperView>,
+}
+
+#[derive(Template)]
+#[template(path = "venue_paper.html")]
+struct PaperPage {
+    chrome: Chrome,
+    p: VenuePaperView,
+}
+
+fn html(page: impl Template) -> Result<Page, WebError> {
+    Ok(Page::new(page.render().map_err(render_error)?, "text/html; charset=utf-8", "public, max-age=60"))
+}
+
+/// `GET /venue`.
+pub(super) async fn index(State(state): State<WebState>, headers: HeaderMap) -> Result<Response, WebError> {
+    cached(&state, "venue:index".into(), &headers, async {
+        let editions = state.app.store.venue_editions().await?;
+        let followed = state.app.config.venues.follow.iter().map(ToString::to_string).collect();
+        let chrome = Chrome::new("Venues").with_feed("Papertide: newest venue papers", "/venue/latest/feed");
+        html(IndexPage { chrome, editions, followed })
+    })
+    .await
+}
+
+/// `GET /venue/{*rest}`.
+pub(super) async fn venue(
+    State(state): State<WebState>,
+    Path(rest): Path<String>,
+    query: Result<Query<HashMap<String, String>>, QueryRejection>,
+    headers: HeaderMap,
+) -> Result<Response, WebError> {
+    let Query(q) = query.map_err(|_| WebError::bad_request("The query string could not be read."))?;
+    match parse(&rest)? {
+        VenuePath::Paper(key) => {
+            cached(&state, format!("venue:paper:{key}"), &headers, async {
+                let p = state.app.store.venue_paper(&key).await?.ok_or_else(|| not_stored(&key))?;
+                let view = VenuePaperView::new(&p);
+                let chrome = Chrome::new(view.title.clone());
+                html(PaperPage { chrome, p: view })
+            })
+            .await
+        }
+        VenuePath::LatestFeed => feed(&state, None, None, &headers).await,
+        VenuePath::Conference { conference, year, feed: true } => feed(&state, Some(conference), year, &headers).await,
+        VenuePath::Conference { conference, year, feed: false } => {
+            let edition = resolve(&state.app, conference, year).await?;
+            let track = q.get("track").map(|t| t.trim().to_string()).filter(|t| !t.is_empty());
+            let page_no = params::whole("page", q.get("page").map(String::as_str))?.unwrap_or(1).max(1);
+            let key = format!("venue:{edition}|{}|{page_no}", track.as_deref().unwrap_or(""));
+            cached(&state, key, &headers, listing(&state.app, edition, track, page_no)).await
+        }
+    }
+}
+
+fn not_stored(key: &PaperKey) -> WebError {
+    WebError::not_found(format!("{key} is not in this Papertide's store (ingest its venue first)."))
+}
+
+/// The edition a path names: the year given, else the conference's newest stored edition.
+async fn resolve(app: &App, conference: Conference, year: Option<u16>) -> Result<Edition, WebError> {
+    if let Some(year) = year {
+        return Ok(Edition::new(conference, year));
+    }
+    let editions = app.store.venue_editions().await?;
+    editions
+        .into_iter()
+        .map(|e| e.edition)
+        .filter(|e| e.conference == conference)
+        .max_by_key(|e| e.year)
+        .ok_or_else(|| WebError::not_found(format!("No {conference} edition is stored yet; see /venue for what is.")))
+}
+
+async fn listing(app: &App, edition: Edition, track: Option<String>, page_no: usize) -> Result<Page, WebError> {
+    let offset = (page_no - 1).saturating_mul(PAGE);
+    let (papers, total) = app.store.venue_listing(&edition, track.as_deref(), PAGE as i64, offset as i64).await?;
+    let all = app.store.venue_tracks(&edition).await?;
+    if all.is_empty() {
+        return Err(WebError::not_found(format!("{edition} is not stored; see /venue for the editions that are.")));
+    }
+    let base = format!("/venue/{edition}");
+    let url = |t: Option<&str>, page: usize| {
+        let mut u = base.clone();
+        let mut sep = '?';
+        if let Some(t) = t {
+            u.push_str(&format!("{sep}track={}", percent_encode(t)));
+            sep = '&';
+        }
+        if page > 1 {
+            u.push_str(&format!("{sep}page={page}"));
+        }
+        u
+    };
+    let tracks = all
+        .into_iter()
+        .map(|t| {
+            let u = url(t.track.as_deref(), 1);
+            let on = t.track.is_some() && t.track == track;
+            (t, u, on)
+        })
+        .collect();
+    let shown_from = if papers.is_empty() { 0 } else { offset + 1 };
+    let shown_to = offset + papers.len();
+    let prev_page = (page_no > 1).then(|| url(track.as_deref(), page_no - 1));
+    let next_page = ((shown_to as i64) < total).then(|| url(track.as_deref(), page_no + 1));
+    let title = match &track {
+        Some(t) => format!("{} {} · {t}", edition.conference, edition.year),
+        None => format!("{} {}", edition.conference, edition.year),
+    };
+    let chrome = Chrome::new(title).with_feed(format!("Papertide: {edition}"), format!("{base}/feed"));
+    html(ListingPage {
+        chrome,
+        all_url: base.clone(),
+        tracks,
+        total,
+        shown_from,
+        shown_to,
+        prev_page,
+        next_page,
+        papers: papers.iter().map(VenuePaperView::new).collect(),
+        edition,
+    })
+}
+
+/// A venue feed: one conference (one edition when the year is given), or every venue.
+async fn feed(
+    state: &WebState,
+    conference: Option<Conference>,
+    year: Option<u16>,
+    headers: &HeaderMap,
+) -> Result<Response, WebError> {
+    let name = match (&conference, year) {
+        (Some(c), Some(y)) => format!("{c}.{y}"),
+        (Some(c), None) => c.to_string(),
+        (None, _) => "latest".to_string(),
+    };
+    cached(state, format!("venuefeed:{name}"), headers, async {
+        let mut papers = state.app.store.venue_latest(conference.as_ref(), FEED_ITEMS * 4).await?;
+        if let Some(y) = year {
+            papers.retain(|p| p.edition.year == y);
+        }
+        papers.truncate(FEED_ITEMS as usize);
+        let base = state.app.config.public_url();
+        let (title, link, description) = match &conference {
+            Some(_) => (
+                format!("Papertide: {name}"),
+                format!("{base}/venue/{name}"),
+                format!("The newest papers of {} in Papertide", name.replace('.', " ")),
+            ),
+            None => (
+                "Papertide: newest venue papers".to_string(),
+                format!("{base}/venue"),
+                "The newest conference papers in Papertide, every venue".to_string(),
+            ),
+        };
+        let date = papers.iter().filter_map(|p| p.published).max();
+        let mut ch = Channel::new(title, link, format!("{base}/venue/{name}/feed"), description, date);
+        for p in &papers {
+            let mut description = p.abstract_text.clone();
+            if let Some(id) = &p.arxiv_id {
+                description = format!("[also arXiv {id}] {description}");
+            }
+            ch.push_item(super::feeds::Item {
+                title: xml_chars(&p.title),
+                link: format!("{base}/venue/paper/{}", p.key),
+                description: xml_chars(&description),
+                guid: p.key.to_string(),
+                date: p.published.map(super::feeds::rfc822),
+                categories: std::iter::once(format!("{} {}", p.edition.conference, p.edition.year))
+                    .chain(p.track.clone())
+                    .map(|c| xml_chars(&c))
+                    .collect(),
+                creator: xml_chars(&p.authors.join(", ")),
+            });
+        }
+        ch.render_page()
+    })
+    .await
+}
+
+/// `GET /api/venue`: the stored editions.
+pub(super) async fn api_index(State(app): State<App>) -> Result<Json<Value>, WebError> {
+    let editions = app.store.venue_editions().await?;
+    let followed: Vec<String> = app.config.venues.follow.iter().map(ToString::to_string).collect();
+    Ok(Json(json!({ "editions": editions, "followed": followed })))
+}
+
+/// `GET /api/venue/{*rest}`: an edition's listing (`?track=`, `?page=`) or a venue paper, as JSON.
+pub(super) async fn api(
+    State(app): State<App>,
+    Path(rest): Path<String>,
+    query: Result<Query<HashMap<String, String>>, QueryRejection>,
+) -> Result<Json<Value>, WebError> {
+    let Query(q) = query.map_err(|_| WebError::bad_request("The query string could not be read."))?;
+    let internal = |e: serde_json::Error| WebError::Internal(e.to_string());
+    match parse(&rest)? {
+        VenuePath::Paper(key) => {
+            let p = app.store.venue_paper(&key).await?.ok_or_else(|| not_stored(&key))?;
+            Ok(Json(serde_json::to_value(p).map_err(internal)?))
+        }
+        VenuePath::Conference { conference, year, feed: false } => {
+            let edition = resolve(&app, conference, year).await?;
+            let track = q.get("track").map(|t| t.trim().to_string()).filter(|t| !t.is_empty());
+            let page_no = params::whole("page", q.get("page").map(String::as_str))?.unwrap_or(1).max(1);
+            let offset = (page_no - 1).saturating_mul(PAGE) as i64;
+            let (papers, total) = app.store.venue_listing(&edition, track.as_deref(), PAGE as i64, offset).await?;
+            let tracks = app.store.venue_tracks(&edition).await?;
+            Ok(Json(json!({
+                "edition": edition.to_string(),
+                "track": track,
+                "page": page_no,
+                "total": total,
+                "tracks": tracks,
+                "papers": serde_json::to_value(papers).map_err(internal)?,
+            })))
+        }
+        VenuePath::Conference { feed: true, .. } | VenuePath::LatestFeed => {
+            Err(WebError::not_found("Feeds are RSS, not JSON: drop /api from the address."))
+        }
+    }
+}
+
+/// The venue badges of the arXiv papers `ids` that have a venue version, by arXiv id (one store read).
+pub(super) async fn badges_for(app: &App, ids: &[String]) -> HashMap<String, Vec<super::views::VenueBadge>> {
+    let parsed: Vec<crate::domain::ArxivId> =
+        ids.iter().filter_map(|id| crate::domain::ArxivId::parse(id).ok()).collect();
+    let mut out: HashMap<String, Vec<super::views::VenueBadge>> = HashMap::new();
+    if parsed.is_empty() {
+        return out;
+    }
+    let refs: Vec<&crate::domain::ArxivId> = parsed.iter().collect();
+    // Badges are an extra: a store error here is logged and the page renders without them.
+    let found = match app.store.venues_of_arxiv(&refs).await {
+        Ok(found) => found,
+        Err(e) => {
+            tracing::warn!("venue badges: {e}");
+            return out;
+        }
+    };
+    for v in found {
+        let Some(id) = v.arxiv_id.as_ref() else { continue };
+        let label = match &v.track {
+            Some(t) => format!("{} {} ({t})", v.edition.conference, v.edition.year),
+            None => format!("{} {}", v.edition.conference, v.edition.year),
+        };
+        out.entry(id.to_string())
+            .or_default()
+            .push(super::views::VenueBadge { label, url: format!("/venue/paper/{}", v.key) });
+    }
+    out
+}
+
+/// Fills in the venue badges of the arXiv papers a page shows.
+pub(super) async fn add_badges(app: &App, views: &mut [super::views::PaperView]) {
+    let ids: Vec<String> = views.iter().map(|v| v.id.clone()).collect();
+    let mut badges = badges_for(app, &ids).await;
+    for view in views.iter_mut() {
+        view.venues = badges.remove(&view.id).unwrap_or_default();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn venue_paths_parse() {
+        assert_eq!(parse("latest/feed").unwrap(), VenuePath::LatestFeed);
+        assert!(matches!(
+            parse("ICLR.2025").unwrap(),
+            VenuePath::Conference { conference, year: Some(2025), feed: false } if conference.as_str() == "ICLR"
+        ));
+        assert!(matches!(parse("neurips/feed").unwrap(), VenuePath::Conference { year: None, feed: true, .. }));
+        assert!(matches!(parse("paper/pmlr:v235/smith24a").unwrap(), VenuePath::Paper(_)));
+        assert_eq!(parse("paper/2406.01234").unwrap_err().status().as_u16(), 404);
+        assert_eq!(parse("paper/acl:../x").unwrap_err().status().as_u16(), 400);
+        assert_eq!(parse("latest").unwrap_err().status().as_u16(), 404);
+        assert_eq!(parse("ICLR.2025/x/y").unwrap_err().status().as_u16(), 404);
+        assert_eq!(parse("<b>").unwrap_err().status().as_u16(), 400);
+    }
+}
