@@ -289,8 +289,29 @@ async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
             app.related.flush().await?;
         }
         Command::Ingest(args) => {
+            // A venue that is not one, or a venue source with nothing to read, is a bad argument (exit 2).
+            let req = match args.request() {
+                Ok(req) => req,
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    return Ok(ExitCode::from(2));
+                }
+            };
+            if let Some(crate::ingest::Source::Venue(v)) = req.source
+                && req.venue.is_none()
+                && !config.venues.follow.iter().any(|t| t.source() == v)
+            {
+                let flag = match v {
+                    VenueSource::OpenReview => "--venue ICLR.cc/2025/Conference",
+                    VenueSource::Acl => "--volume 2024.acl-long",
+                    VenueSource::Pmlr => "--volume 235",
+                    VenueSource::Cvf => "--conference CVPR2024",
+                };
+                eprintln!("error: --source {} needs {flag}, or a followed venue in [venues] follow", v.as_str());
+                return Ok(ExitCode::from(2));
+            }
             let app = App::open(config).await?;
-            let summary = crate::ingest::run_once(&app, &args.request()?).await?;
+            let summary = crate::ingest::run_once(&app, &req).await?;
             print!("{summary}");
             if let Some(why) = app.search_unavailable() {
                 // Everything fetched is in the store; the index catches up at the next start with space.

@@ -20,6 +20,9 @@ fn bad_arguments_exit_2_with_a_one_line_reason() {
         vec!["ingest", "--id", "abc"],
         vec!["ingest", "--category", "<script>"],
         vec!["ingest", "--source", "ftp"],
+        vec!["ingest", "--source", "acl", "--volume", "../etc"],
+        vec!["ingest", "--source", "openreview"],
+        vec!["ingest", "--source", "cvf", "--conference", "cvpr2024"],
         vec!["import"],
         vec!["serve", "--addr", "nowhere"],
     ] {

@@ -33,12 +33,14 @@ pub async fn run(app: &App, target: &VenueTarget, summary: &mut RunSummary) -> R
                 return Ok(());
             };
             let url = venues::acl::xml_url(&app.config.venues.acl_url, collection);
-            whole_file(app, target, &url, summary, |body| venues::acl::parse_volume(body, volume)).await?;
+            let volume = volume.clone();
+            whole_file(app, target, &url, summary, move |body| venues::acl::parse_volume(body, &volume)).await?;
         }
         VenueTarget::Pmlr(volume) => {
             let url = venues::pmlr::bib_url(&app.config.venues.pmlr_url, *volume);
-            whole_file(app, target, &url, summary, |body| {
-                venues::pmlr::parse_bibtex(&String::from_utf8_lossy(body), *volume, None::<&Conference>)
+            let volume = *volume;
+            whole_file(app, target, &url, summary, move |body| {
+                venues::pmlr::parse_bibtex(&String::from_utf8_lossy(body), volume, None::<&Conference>)
             })
             .await?;
         }
@@ -46,6 +48,12 @@ pub async fn run(app: &App, target: &VenueTarget, summary: &mut RunSummary) -> R
     }
     link_unlinked(app, summary).await?;
     Ok(())
+}
+
+/// Parses on the blocking pool: a conference's listing or volume file is megabytes of HTML, XML or BibTeX,
+/// CPU work that must not hold up the async runtime.
+async fn off_runtime<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Result<T, IngestError> {
+    tokio::task::spawn_blocking(f).await.map_err(|e| IngestError::Other(format!("parser panicked: {e}")))
 }
 
 /// Why a fetch ended a venue's run, in the summary's words; 403 and 429 say the source is refusing us.
@@ -86,10 +94,11 @@ async fn whole_file(
     target: &VenueTarget,
     url: &str,
     summary: &mut RunSummary,
-    parse: impl FnOnce(&[u8]) -> Result<Parsed, venues::ParseError>,
+    parse: impl FnOnce(&[u8]) -> Result<Parsed, venues::ParseError> + Send + 'static,
 ) -> Result<(), IngestError> {
     let Some(fetched) = fetch_conditional(app, target, url, summary).await? else { return Ok(()) };
-    match parse(&fetched.body) {
+    let body = fetched.body.clone();
+    match off_runtime(move || parse(&body)).await? {
         Ok(parsed) => {
             store(app, parsed, None, summary).await?;
             save_validators(app, url, &fetched).await?;
@@ -164,7 +173,8 @@ async fn openreview(app: &App, venue_id: &str, summary: &mut RunSummary) -> Resu
             summary.error(format!("{target}: {url} answered a bot challenge: stopped at offset {offset}"));
             return Ok(());
         }
-        let parsed = match venues::openreview::parse_notes(&body, venue_id) {
+        let id = venue_id.to_string();
+        let parsed = match off_runtime(move || venues::openreview::parse_notes(&body, &id)).await? {
             Ok(p) => p,
             Err(e) => {
                 summary.error(format!("{target}: {url}: {e}; stopped at offset {offset}"));
@@ -195,7 +205,8 @@ async fn cvf(app: &App, conference: &str, summary: &mut RunSummary) -> Result<()
         return cvf_abstracts(app, &target, summary).await;
     };
     let html = String::from_utf8_lossy(&fetched.body).into_owned();
-    match venues::cvf::parse_listing(&html, conference) {
+    let (page, conf) = (html.clone(), conference.to_string());
+    match off_runtime(move || venues::cvf::parse_listing(&page, &conf)).await? {
         Ok(parsed) if !parsed.records.is_empty() || !parsed.skipped.is_empty() => {
             store(app, parsed, None, summary).await?;
         }
@@ -205,7 +216,12 @@ async fn cvf(app: &App, conference: &str, summary: &mut RunSummary) -> Result<()
                 let day_url = absolute(&cfg.cvf_url, &url, &day);
                 summary.requests += 1;
                 match app.http.get(&day_url, None).await {
-                    Ok(f) => match venues::cvf::parse_listing(&String::from_utf8_lossy(&f.body), conference) {
+                    Ok(f) => match off_runtime({
+                        let conf = conference.to_string();
+                        move || venues::cvf::parse_listing(&String::from_utf8_lossy(&f.body), &conf)
+                    })
+                    .await?
+                    {
                         Ok(parsed) => {
                             store(app, parsed, None, summary).await?;
                         }
