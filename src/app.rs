@@ -33,6 +33,9 @@ pub struct App {
     pub store: Store,
     pub index: SearchIndex,
     pub indexer: Indexer,
+    /// Venue papers' search index and its writer (derived from `venue_papers`, caught up like the arXiv one).
+    pub venue_index: SearchIndex,
+    pub venue_indexer: Indexer,
     /// The one polite, retrying client for every arXiv source.
     pub http: HttpClient,
     /// LLM FAQ summaries; `None` when no LLM is configured (the pages then say how to configure one).
@@ -76,6 +79,12 @@ impl App {
                 Some(e.to_string())
             }
         };
+        let venue_index = SearchIndex::open(&config.venue_index_dir())?;
+        let venue_indexer = Indexer::new(&venue_index, 1, 64);
+        if let Err(e) = search::catch_up_table(&store, &venue_indexer, search::Table::Venues, |_, _| {}).await {
+            // Venue search is an extra: the venue pages and feeds read the store, and the next venue run retries.
+            tracing::error!("the venue search index could not catch up: {e}");
+        }
         let http = HttpClient::new(config.http())?;
         let llm = crate::llm::Service::from_config(&config.llm)?;
         let related = crate::related::RelatedService::new(config.related.clone(), store.clone(), index.clone())
@@ -85,6 +94,8 @@ impl App {
             store,
             index,
             indexer,
+            venue_index,
+            venue_indexer,
             http,
             llm,
             related,
@@ -93,6 +104,15 @@ impl App {
             generation: Arc::default(),
             search_down: Arc::new(std::sync::RwLock::new(search_down)),
         })
+    }
+
+    /// Brings the venue search index up to date with `venue_papers` (after a venue run stored or linked
+    /// papers). A failure is logged, not returned: venue pages read the store, and the next call catches up.
+    pub async fn index_venues(&self) {
+        if let Err(e) = search::catch_up_table(&self.store, &self.venue_indexer, search::Table::Venues, |_, _| {}).await
+        {
+            tracing::error!("the venue search index could not catch up: {e}");
+        }
     }
 
     /// Why search is unavailable, if it is (see [`App::recover_index`]).

@@ -332,13 +332,15 @@ async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
             let app = App::open(config).await?;
             let total = app.store.max_seq().await?;
             let bar = indicatif::ProgressBar::new(total.max(0) as u64);
-            let stats = crate::search::reindex(&app.store, &app.indexer, |done, all| {
+            let stats = crate::search::reindex(&app.store, &app.indexer, crate::search::Table::Papers, |done, all| {
                 bar.set_length(all);
                 bar.set_position(done);
             })
             .await?;
             bar.finish_and_clear();
-            println!("reindexed {} papers", stats.indexed);
+            let venues =
+                crate::search::reindex(&app.store, &app.venue_indexer, crate::search::Table::Venues, |_, _| {}).await?;
+            println!("reindexed {} papers and {} venue papers", stats.indexed, venues.indexed);
         }
         Command::Demo { addr } => {
             let mut config = config;

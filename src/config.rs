@@ -267,6 +267,11 @@ impl Config {
         self.data_dir.join("index")
     }
 
+    /// The venue papers' search index (beside the arXiv one: its own change sequence, same analyzers).
+    pub fn venue_index_dir(&self) -> PathBuf {
+        self.data_dir.join("venue-index")
+    }
+
     /// The CUR index of related papers (and its partial build beside it).
     pub fn cur_index_path(&self) -> PathBuf {
         self.data_dir.join("related").join("cur.idx")

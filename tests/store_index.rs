@@ -186,7 +186,9 @@ async fn rows_stored_but_never_indexed_are_indexed_at_the_next_start() {
     assert_eq!(app.index.search("zebra", &opts()).unwrap().total, 1);
     assert_eq!(app.index.num_docs(), 2);
     // A full rebuild gives the same index.
-    let stats = papertide::search::reindex(&app.store, &app.indexer, |_, _| {}).await.unwrap();
+    let stats = papertide::search::reindex(&app.store, &app.indexer, papertide::search::Table::Papers, |_, _| {})
+        .await
+        .unwrap();
     assert_eq!(stats.indexed, 2);
     assert_eq!(app.index.num_docs(), 2);
 }

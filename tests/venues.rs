@@ -114,6 +114,24 @@ async fn acl_volume_from_ingest_to_listing_feed_and_arxiv_link() {
     let (_, body) = get_bytes(&app, "/arxiv/2402.00001").await;
     assert!(!String::from_utf8(body).unwrap().contains("HUCLLM 2024"), "the decoy has no badge");
 
+    // Search: the arXiv version once (with its badge), the other workshop papers in the proceedings section;
+    // source=venues finds conference papers alone, and the JSON says the same.
+    let (_, body) = get_bytes(&app, "/arxiv/search?query=language").await;
+    let html = String::from_utf8(body).unwrap();
+    assert!(html.contains("In conference proceedings"), "the venue section");
+    assert!(!html.contains("id=\"p-acl:2024.hucllm-1.3\""), "its arXiv version is not shown twice");
+    let (_, body) = get_bytes(&app, "/arxiv/search?query=detoxification&source=venues").await;
+    let html = String::from_utf8(body).unwrap();
+    assert!(html.contains("id=\"p-acl:2024.hucllm-1.3\""), "source=venues");
+    assert!(!html.contains("id=\"p-2401.06947\""), "no arXiv papers with source=venues");
+    let (_, v) = get_json(&app, "/api/search?q=detoxification").await;
+    let ids: Vec<&str> = v["results"].as_array().unwrap().iter().filter_map(|h| h["id"].as_str()).collect();
+    assert!(ids.contains(&"2401.06947"), "{v}");
+    assert_eq!(v["venue_results"][0]["id"], "acl:2024.hucllm-1.3");
+    let (_, v) = get_json(&app, "/api/search?q=detoxification&source=venues").await;
+    assert_eq!(v["results"][0]["id"], "acl:2024.hucllm-1.3");
+    assert_eq!(get_json(&app, "/api/search?q=x&source=dblp").await.0, 400);
+
     // Feeds, parsed by a real feed reader.
     let f = feed(&app, "/venue/HUCLLM.2024/feed").await;
     assert_eq!(f.entries.len(), 7);
@@ -186,6 +204,17 @@ async fn pmlr_volume_bibtex_is_ingested() {
     let (status, body) = get_bytes(&app, "/venue/PGM.2024").await;
     assert_eq!(status, 200);
     assert!(String::from_utf8(body).unwrap().contains("Showing 1–33 of 33"));
+    assert_eq!(app.venue_index.num_docs(), 33, "searchable");
+
+    // The venue index is derived: lost, it is rebuilt from the store on the next start.
+    let config = app.config.as_ref().clone();
+    app.store.close().await;
+    drop(app);
+    std::fs::remove_dir_all(config.venue_index_dir()).unwrap();
+    let app = App::open(config).await.unwrap();
+    assert_eq!(app.venue_index.num_docs(), 33);
+    let (_, v) = get_json(&app, "/api/search?q=confounding&source=venues").await;
+    assert!(v["total"].as_u64().unwrap() >= 1, "{v}");
 }
 
 /// A page of OpenReview API v2 notes as its documentation describes it (no real recording could be found).

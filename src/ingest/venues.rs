@@ -83,6 +83,7 @@ async fn store(
     summary.updated += outcome.updated as u64;
     summary.unchanged += outcome.unchanged as u64;
     summary.truncated += outcome.truncated as u64;
+    app.index_venues().await;
     app.touch();
     Ok(parsed.records)
 }
@@ -284,6 +285,7 @@ async fn cvf_abstracts(app: &App, target: &VenueTarget, summary: &mut RunSummary
     }
     if filled > 0 {
         summary.notes.push(format!("{target}: {filled} abstracts fetched from paper pages"));
+        app.index_venues().await;
         app.touch();
     }
     Ok(())
@@ -315,6 +317,7 @@ pub async fn link_unlinked(app: &App, summary: &mut RunSummary) -> Result<u64, I
     }
     if linked > 0 {
         summary.notes.push(format!("linked {linked} venue papers to their arXiv versions"));
+        app.index_venues().await;
         app.touch();
     }
     summary.linked += linked;

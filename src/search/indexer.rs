@@ -158,14 +158,39 @@ fn to_doc(index: &SearchIndex, row: &IndexRow) -> TantivyDocument {
     d
 }
 
-/// Indexes every row changed after the index's last committed sequence; returns how many. `progress` is
+/// Which table an index is derived from: the arXiv papers, or the venue papers (their own index, their own
+/// change sequence).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Table {
+    Papers,
+    Venues,
+}
+
+/// Indexes every paper changed after the index's last committed sequence; returns how many. `progress` is
 /// called with (rows indexed so far, rows to index in all).
-pub async fn catch_up(store: &Store, indexer: &Indexer, mut progress: impl FnMut(u64, u64)) -> Result<IndexStats> {
+pub async fn catch_up(store: &Store, indexer: &Indexer, progress: impl FnMut(u64, u64)) -> Result<IndexStats> {
+    catch_up_table(store, indexer, Table::Papers, progress).await
+}
+
+/// [`catch_up`] for `table`'s rows.
+pub async fn catch_up_table(
+    store: &Store,
+    indexer: &Indexer,
+    table: Table,
+    mut progress: impl FnMut(u64, u64),
+) -> Result<IndexStats> {
     let mut seq = indexer.index.indexed_seq();
-    let total = (store.max_seq().await? - seq).max(0) as u64;
+    let max = match table {
+        Table::Papers => store.max_seq().await?,
+        Table::Venues => store.venue_max_seq().await?,
+    };
+    let total = (max - seq).max(0) as u64;
     let mut stats = IndexStats { indexed: 0, seq };
     loop {
-        let rows = store.rows_after_seq(seq, CATCH_UP_BATCH).await?;
+        let rows = match table {
+            Table::Papers => store.rows_after_seq(seq, CATCH_UP_BATCH).await?,
+            Table::Venues => store.venue_rows_after_seq(seq, CATCH_UP_BATCH).await?,
+        };
         let Some(last) = rows.last() else { break };
         seq = last.seq;
         stats.indexed += indexer.add(rows).await?;
@@ -178,8 +203,13 @@ pub async fn catch_up(store: &Store, indexer: &Indexer, mut progress: impl FnMut
     Ok(stats)
 }
 
-/// Rebuilds the index from scratch from the store.
-pub async fn reindex(store: &Store, indexer: &Indexer, progress: impl FnMut(u64, u64)) -> Result<IndexStats> {
+/// Rebuilds the index of `table` from scratch from the store.
+pub async fn reindex(
+    store: &Store,
+    indexer: &Indexer,
+    table: Table,
+    progress: impl FnMut(u64, u64),
+) -> Result<IndexStats> {
     indexer.clear().await?;
-    catch_up(store, indexer, progress).await
+    catch_up_table(store, indexer, table, progress).await
 }

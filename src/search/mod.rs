@@ -11,7 +11,7 @@ mod similar;
 mod stem;
 pub mod tfidf;
 
-pub use indexer::{IndexStats, Indexer, catch_up, reindex};
+pub use indexer::{IndexStats, Indexer, Table, catch_up, catch_up_table, reindex};
 pub use query::{Hit, SearchOptions, SearchResults, Sort};
 pub use similar::KeyTerm;
 

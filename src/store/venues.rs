@@ -319,6 +319,25 @@ impl Store {
         row.map(StoredVenuePaper::try_from).transpose()
     }
 
+    /// The venue papers of `keys` that are stored, in the order of `keys` (search hits keep their rank).
+    pub async fn venue_papers(&self, keys: &[String]) -> Result<Vec<StoredVenuePaper>> {
+        let list = super::json_list(keys);
+        let rows = sqlx::query_as!(
+            Row,
+            r#"SELECT key, source, conference, year, track, title, title_raw, abstract AS abstract_text, authors,
+                      keywords, pdf_url, doi, published, arxiv_id, link_method, seq
+               FROM venue_papers WHERE key IN (SELECT value FROM json_each(?))"#,
+            list
+        )
+        .fetch_all(self.reader())
+        .await?;
+        let mut papers = typed(rows)?;
+        let rank: std::collections::HashMap<&str, usize> =
+            keys.iter().enumerate().map(|(i, k)| (k.as_str(), i)).collect();
+        papers.sort_by_key(|p| rank.get(p.key.to_string().as_str()).copied().unwrap_or(usize::MAX));
+        Ok(papers)
+    }
+
     /// An edition's papers, one track or all, by title; with the count for paging.
     pub async fn venue_listing(
         &self,
@@ -499,13 +518,43 @@ impl Store {
         Ok(())
     }
 
+    /// The highest venue change sequence (0 when there are none): how far the venue index must read.
+    pub async fn venue_max_seq(&self) -> Result<i64> {
+        Ok(sqlx::query_scalar!(r#"SELECT COALESCE(MAX(seq), 0) AS "s!: i64" FROM venue_papers"#)
+            .fetch_one(self.reader())
+            .await?)
+    }
+
+    /// Venue papers changed after `seq`, in sequence order, as the venue search index reads them: the key as the
+    /// id, the conference, edition and source as categories (filters), the publication day as the day.
+    pub async fn venue_rows_after_seq(&self, seq: i64, limit: i64) -> Result<Vec<super::IndexRow>> {
+        let rows = sqlx::query!(
+            r#"SELECT key, source, conference, year, title, abstract, authors, published, seq
+               FROM venue_papers WHERE seq > ? ORDER BY seq LIMIT ?"#,
+            seq,
+            limit
+        )
+        .fetch_all(self.reader())
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| super::IndexRow {
+                categories: format!("{} {}.{} {}", r.conference, r.conference, r.year, r.source),
+                id: r.key,
+                title: r.title,
+                abstract_text: r.r#abstract,
+                authors: r.authors,
+                first_announced: r.published,
+                submitted: None,
+                seq: r.seq,
+            })
+            .collect())
+    }
+
     /// A number that grows whenever papers or venue papers change (the sum of both change sequences): what the
     /// page cache checks, so pages see writes by another process (`ingest` beside `serve`) too.
     pub async fn change_marker(&self) -> Result<i64> {
-        let venues: i64 = sqlx::query_scalar!(r#"SELECT COALESCE(MAX(seq), 0) AS "s!: i64" FROM venue_papers"#)
-            .fetch_one(self.reader())
-            .await?;
-        Ok(self.max_seq().await? + venues)
+        Ok(self.max_seq().await? + self.venue_max_seq().await?)
     }
 
     pub async fn venue_paper_count(&self) -> Result<i64> {

@@ -29,7 +29,8 @@ pub(super) async fn paper(State(app): State<App>, Path(raw): Path<String>) -> Re
 
 /// What the search parameters are, for the message a malformed query string gets.
 const SEARCH_PARAMS_HELP: &str = "Parameters: q (the query), limit (1-100), offset (a number), category \
-    (e.g. cs.CL,cs.IR), from and until (YYYY-MM-DD), sort (relevance or date).";
+    (e.g. cs.CL,cs.IR), from and until (YYYY-MM-DD), sort (relevance or date), source (all, arxiv or venues: \
+    conference papers are in venue_results, or in results with source=venues).";
 
 /// `/api/search`: the search page's fields (read by [`super::search::Form`], as the page and its feed read
 /// them) with `limit` and `offset` for paging.
@@ -50,11 +51,30 @@ pub(super) async fn search(
     };
     let (limit, offset) = (number("limit", 20)?.clamp(1, 100), number("offset", 0)?);
     let opts = form.options(limit, offset, None)?;
-    let results = super::search::run(&app, &form.query, opts).await?;
+    let source =
+        form.source().map_err(|e| WebError::bad_request(format!("{} {SEARCH_PARAMS_HELP}", e.public_message())))?;
+    if source == super::search::SourceFilter::Venues {
+        // Venue papers carry their conference, not arXiv categories: a category filter does not apply.
+        let opts = crate::search::SearchOptions { categories: Vec::new(), ..opts };
+        let results = super::search::run_venues(&app, &form.query, opts).await?;
+        return Ok(Json(
+            json!({ "source": "venues", "total": results.total, "note": results.note, "results": results.hits }),
+        ));
+    }
+    let results = super::search::run(&app, &form.query, opts.clone()).await?;
+    if source == super::search::SourceFilter::Arxiv || !form.category.is_empty() {
+        return Ok(Json(
+            json!({ "source": "arxiv", "total": results.total, "note": results.note, "results": results.hits }),
+        ));
+    }
+    let venues = super::search::run_venues(&app, &form.query, opts).await?;
     Ok(Json(json!({
+        "source": "all",
         "total": results.total,
         "note": results.note,
         "results": results.hits,
+        "venue_total": venues.total,
+        "venue_results": venues.hits,
     })))
 }
 

@@ -34,6 +34,11 @@ struct SearchPage {
     shown_from: usize,
     shown_to: usize,
     papers: Vec<PaperView>,
+    /// Which papers the search reads: `all` (arXiv, then proceedings not shown as arXiv papers), `arxiv`, `venues`.
+    source: &'static str,
+    /// Conference papers matching: the results with `source=venues`, else a section after the arXiv results.
+    venue_papers: Vec<super::venues::VenuePaperView>,
+    venue_total: usize,
     prev_page: Option<String>,
     next_page: Option<String>,
     feed_url: String,
@@ -50,9 +55,33 @@ pub struct Form {
     pub from: String,
     pub until: String,
     pub sort: String,
+    /// `all` (the default), `arxiv` or `venues`.
+    pub source: String,
     pub skip: usize,
     pub show: usize,
 }
+
+/// Which papers a search reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SourceFilter {
+    /// arXiv papers, then (first page) the conference papers not already shown as their arXiv version.
+    All,
+    Arxiv,
+    Venues,
+}
+
+impl SourceFilter {
+    fn as_str(self) -> &'static str {
+        match self {
+            SourceFilter::All => "all",
+            SourceFilter::Arxiv => "arxiv",
+            SourceFilter::Venues => "venues",
+        }
+    }
+}
+
+/// Conference papers shown after the arXiv results (first page of `source=all`).
+const VENUE_SECTION: usize = 10;
 
 impl Form {
     pub fn read(params: &HashMap<String, String>) -> Self {
@@ -64,6 +93,7 @@ impl Form {
             from: get("from"),
             until: get("until"),
             sort: get("sort"),
+            source: get("source"),
             skip: get("skip").parse().unwrap_or(0).min(10_000),
             show: get("show").parse().unwrap_or(DEFAULT_SHOW).clamp(1, 100),
         }
@@ -92,11 +122,26 @@ impl Form {
         })
     }
 
+    /// The source filter, or what to fix.
+    pub fn source(&self) -> Result<SourceFilter, WebError> {
+        match self.source.as_str() {
+            "" | "all" => Ok(SourceFilter::All),
+            "arxiv" => Ok(SourceFilter::Arxiv),
+            "venues" => Ok(SourceFilter::Venues),
+            _ => Err(WebError::bad_request("source must be all, arxiv or venues.")),
+        }
+    }
+
     /// The query string for these fields at another offset.
     fn url(&self, path: &str, skip: usize) -> String {
         let mut u = format!("{path}?query={}", percent_encode(&self.query));
-        for (k, v) in [("category", &self.category), ("from", &self.from), ("until", &self.until), ("sort", &self.sort)]
-        {
+        for (k, v) in [
+            ("category", &self.category),
+            ("from", &self.from),
+            ("until", &self.until),
+            ("sort", &self.sort),
+            ("source", &self.source),
+        ] {
             if !v.is_empty() {
                 u.push_str(&format!("&{k}={}", percent_encode(v)));
             }
@@ -125,6 +170,16 @@ fn search_available(app: &crate::app::App) -> Result<(), WebError> {
 pub async fn run(app: &crate::app::App, query: &str, opts: SearchOptions) -> Result<SearchResults, WebError> {
     search_available(app)?;
     let index = app.index.clone();
+    let query = query.to_string();
+    tokio::task::spawn_blocking(move || index.search(&query, &opts))
+        .await
+        .map_err(|e| WebError::Internal(e.to_string()))?
+        .map_err(WebError::from)
+}
+
+/// [`run`] over the venue papers' index.
+pub async fn run_venues(app: &crate::app::App, query: &str, opts: SearchOptions) -> Result<SearchResults, WebError> {
+    let index = app.venue_index.clone();
     let query = query.to_string();
     tokio::task::spawn_blocking(move || index.search(&query, &opts))
         .await
@@ -184,6 +239,7 @@ async fn render(
         ("from", &form.from),
         ("until", &form.until),
         ("sort", &form.sort),
+        ("source", &form.source),
     ]
     .into_iter()
     .filter(|(_, v)| !v.is_empty())
@@ -210,6 +266,9 @@ async fn render(
         shown_from: 0,
         shown_to: 0,
         papers: Vec::new(),
+        source: "all",
+        venue_papers: Vec::new(),
+        venue_total: 0,
         prev_page: None,
         next_page: None,
         feed_url: form.url("/arxiv/search/feed", 0),
@@ -226,7 +285,17 @@ async fn render(
                 status = e.status();
                 page.message = Some(e.public_message());
             }
-            Ok(opts) => match run(&state.app, &form.query, opts).await {
+            Ok(opts) if form.source().is_err() || form.source == "venues" => match form.source() {
+                Err(e) => {
+                    status = e.status();
+                    page.message = Some(e.public_message());
+                }
+                Ok(_) => {
+                    page.source = SourceFilter::Venues.as_str();
+                    status = venue_results(state, form, opts, &mut page).await?;
+                }
+            },
+            Ok(opts) => match run(&state.app, &form.query, opts.clone()).await {
                 Err(WebError::Search(crate::search::SearchError::BadQuery(m))) => {
                     status = StatusCode::BAD_REQUEST;
                     page.message = Some(m);
@@ -269,9 +338,59 @@ async fn render(
                         .then(|| format!("{}{oq}", form.url("/arxiv/search", form.skip + form.show)));
                     page.chrome =
                         page.chrome.with_feed(format!("Papertide search: {}", form.query), page.feed_url.clone());
+                    page.source = form.source().map_or("all", SourceFilter::as_str);
+                    // Conference papers after the arXiv ones, on the first page: those whose arXiv version is not
+                    // shown here (one work, shown once). Category filters are arXiv's: they leave this out.
+                    if page.source == "all" && form.skip == 0 && form.category.is_empty() {
+                        let venue_opts =
+                            SearchOptions { limit: VENUE_SECTION * 2, offset: 0, categories: Vec::new(), ..opts };
+                        if let Ok(found) = run_venues(&state.app, &form.query, venue_opts).await {
+                            let keys: Vec<String> = found.hits.iter().map(|h| h.id.clone()).collect();
+                            let shown: std::collections::HashSet<&str> = ids.iter().map(String::as_str).collect();
+                            let venue = state.app.store.venue_papers(&keys).await?;
+                            page.venue_papers = venue
+                                .iter()
+                                .filter(|v| v.arxiv_id.as_ref().is_none_or(|id| !shown.contains(id.as_str())))
+                                .take(VENUE_SECTION)
+                                .map(super::venues::VenuePaperView::new)
+                                .collect();
+                            page.venue_total = found.total;
+                        }
+                    }
                 }
             },
         }
     }
     Ok((status, page.render().map_err(render_error)?))
+}
+
+/// `source=venues`: the conference papers matching, paged like arXiv results.
+async fn venue_results(
+    state: &WebState,
+    form: &Form,
+    opts: SearchOptions,
+    page: &mut SearchPage,
+) -> Result<StatusCode, WebError> {
+    // arXiv category codes filter arXiv papers; venue papers carry their conference instead.
+    let opts = SearchOptions { categories: Vec::new(), ..opts };
+    let results = match run_venues(&state.app, &form.query, opts).await {
+        Err(WebError::Search(crate::search::SearchError::BadQuery(m))) => {
+            page.message = Some(m);
+            return Ok(StatusCode::BAD_REQUEST);
+        }
+        other => other?,
+    };
+    let keys: Vec<String> = results.hits.iter().map(|h| h.id.clone()).collect();
+    let papers = state.app.store.venue_papers(&keys).await?;
+    page.searched = true;
+    page.total = results.total;
+    page.venue_total = results.total;
+    page.note = results.note;
+    page.shown_from = if papers.is_empty() { 0 } else { form.skip + 1 };
+    page.shown_to = form.skip + papers.len();
+    page.venue_papers = papers.iter().map(super::venues::VenuePaperView::new).collect();
+    let reachable = results.total.min(10_000);
+    page.prev_page = (form.skip > 0).then(|| form.url("/arxiv/search", form.skip.saturating_sub(form.show)));
+    page.next_page = (form.skip + form.show < reachable).then(|| form.url("/arxiv/search", form.skip + form.show));
+    Ok(StatusCode::OK)
 }

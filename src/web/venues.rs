@@ -91,7 +91,7 @@ pub struct VenuePaperView {
 }
 
 impl VenuePaperView {
-    fn new(p: &StoredVenuePaper) -> Self {
+    pub(super) fn new(p: &StoredVenuePaper) -> Self {
         let key = p.key.to_string();
         VenuePaperView {
             url: format!("/venue/paper/{key}"),
