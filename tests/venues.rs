@@ -104,6 +104,13 @@ async fn acl_volume_from_ingest_to_listing_feed_and_arxiv_link() {
     let html = String::from_utf8(body).unwrap();
     assert!(html.contains("Parameter-Efficient Detoxification") && html.contains("href=\"/arxiv/2401.06947\""));
     assert!(html.contains("https://aclanthology.org/2024.hucllm-1.3/"));
+    // A venue paper without an arXiv version lists related arXiv papers (lexical); a linked one points to its
+    // arXiv version's list instead.
+    let (_, body) = get_bytes(&app, "/venue/paper/acl:2024.hucllm-1.1").await;
+    let html = String::from_utf8(body).unwrap();
+    assert!(html.contains("Related arXiv papers") && html.contains("<li><a href=\"/arxiv/24"), "{html}");
+    let (_, body) = get_bytes(&app, "/venue/paper/acl:2024.hucllm-1.3").await;
+    assert!(!String::from_utf8(body).unwrap().contains("Related arXiv papers"));
     // The arXiv paper shows its venue.
     let (_, body) = get_bytes(&app, "/arxiv/2401.06947").await;
     let html = String::from_utf8(body).unwrap();

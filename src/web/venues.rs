@@ -141,6 +141,15 @@ struct ListingPage {
 struct PaperPage {
     chrome: Chrome,
     p: VenuePaperView,
+    /// Related arXiv papers of a venue paper without an arXiv version (a linked one links to its version's).
+    related: Vec<RelatedLink>,
+}
+
+/// One related arXiv paper on a venue paper's page.
+struct RelatedLink {
+    id: String,
+    title_html: String,
+    source: String,
 }
 
 fn html(page: impl Template) -> Result<Page, WebError> {
@@ -170,9 +179,10 @@ pub(super) async fn venue(
         VenuePath::Paper(key) => {
             cached(&state, format!("venue:paper:{key}"), &headers, async {
                 let p = state.app.store.venue_paper(&key).await?.ok_or_else(|| not_stored(&key))?;
+                let related = if p.arxiv_id.is_none() { related_lexical(&state.app, &p).await } else { Vec::new() };
                 let view = VenuePaperView::new(&p);
                 let chrome = Chrome::new(view.title.clone());
-                html(PaperPage { chrome, p: view })
+                html(PaperPage { chrome, p: view, related })
             })
             .await
         }
@@ -184,6 +194,31 @@ pub(super) async fn venue(
             let page_no = params::whole("page", q.get("page").map(String::as_str))?.unwrap_or(1).max(1);
             let key = format!("venue:{edition}|{}|{page_no}", track.as_deref().unwrap_or(""));
             cached(&state, key, &headers, listing(&state.app, edition, track, page_no)).await
+        }
+    }
+}
+
+/// The arXiv papers most related to a venue paper by the lexical first stage (whole-text TF-IDF and key-term
+/// BM25, cheap, in process): the cross-encoder's lists are kept per arXiv paper (jobs, the `related` table),
+/// which a venue paper without an arXiv version is not. A failure leaves the list empty (logged).
+async fn related_lexical(app: &App, p: &StoredVenuePaper) -> Vec<RelatedLink> {
+    if p.abstract_text.is_empty() {
+        return Vec::new();
+    }
+    let text = crate::store::PaperText {
+        id: p.key.to_string(),
+        title: p.title.clone(),
+        abstract_text: p.abstract_text.clone(),
+        withdrawn: false,
+    };
+    match app.related.candidates(&text).await {
+        Ok(cands) => crate::related::pipeline::lexical_items(&cands, app.related.config().top_k)
+            .into_iter()
+            .map(|r| RelatedLink { title_html: text::rich(&r.title, &[]), id: r.id, source: r.source })
+            .collect(),
+        Err(e) => {
+            tracing::warn!(key = %p.key, "related arXiv papers of a venue paper: {e}");
+            Vec::new()
         }
     }
 }
