@@ -104,6 +104,15 @@ async fn acl_volume_from_ingest_to_listing_feed_and_arxiv_link() {
     let html = String::from_utf8(body).unwrap();
     assert!(html.contains("Parameter-Efficient Detoxification") && html.contains("href=\"/arxiv/2401.06947\""));
     assert!(html.contains("https://aclanthology.org/2024.hucllm-1.3/"));
+    // For you on a venue listing: the reader's preference term first, saying why; stars of arXiv papers count.
+    let (status, body) = get_bytes(&app, "/venue/HUCLLM.2024?order=foryou&prefer=detoxification").await;
+    let html = String::from_utf8(body).unwrap();
+    assert_eq!(status, 200);
+    let first = html.find("<article class=\"paper venue-paper\"").unwrap();
+    assert!(html[first..].starts_with("<article class=\"paper venue-paper\" id=\"p-acl:2024.hucllm-1.3\""), "{html}");
+    assert!(html.contains("mentions detoxification"));
+    let (_, body) = get_bytes(&app, "/venue/HUCLLM.2024?order=foryou&stars=2401.06947").await;
+    assert!(String::from_utf8(body).unwrap().contains("Close to your starred"));
     // A venue paper without an arXiv version lists related arXiv papers (lexical); a linked one points to its
     // arXiv version's list instead.
     let (_, body) = get_bytes(&app, "/venue/paper/acl:2024.hucllm-1.1").await;

@@ -10,7 +10,7 @@ use std::collections::HashMap;
 
 use super::{IngestError, RunSummary};
 use crate::app::App;
-use crate::domain::{ArxivId, Conference, PaperKey, VenueRecord};
+use crate::domain::{ArxivId, Conference, PaperKey};
 use crate::net::http::{FetchError, Fetched, Validators};
 use crate::search::SearchOptions;
 use crate::store::{LinkMethod, StoredVenuePaper, VenueOutcome};
@@ -72,7 +72,7 @@ async fn store(
     parsed: Parsed,
     checkpoint: Option<(&str, &str)>,
     summary: &mut RunSummary,
-) -> Result<Vec<VenueRecord>, IngestError> {
+) -> Result<(), IngestError> {
     summary.fetched += (parsed.records.len() + parsed.skipped.len()) as u64;
     for s in parsed.skipped {
         summary.skip(s);
@@ -85,7 +85,7 @@ async fn store(
     summary.truncated += outcome.truncated as u64;
     app.index_venues().await;
     app.touch();
-    Ok(parsed.records)
+    Ok(())
 }
 
 /// A venue published as one file (ACL XML, PMLR BibTeX): a conditional GET, parse, store, then keep the

@@ -203,11 +203,23 @@ pub async fn rank(
     interests: &Interests,
     client: Option<IpAddr>,
 ) -> Result<Ranked, WebError> {
+    rank_with(state, ids, interests, client, "arXiv's order").await
+}
+
+/// [`rank`] for a page whose default order is not arXiv's (`default_order` names it in the note), and whose
+/// papers may be venue papers: their texts come from the venue store when `ids` are venue keys.
+pub async fn rank_with(
+    state: &WebState,
+    ids: Vec<String>,
+    interests: &Interests,
+    client: Option<IpAddr>,
+    default_order: &str,
+) -> Result<Ranked, WebError> {
     let star_ids: Vec<String> = interests.stars.iter().map(|s| s.as_str().to_string()).collect();
     // In the order the reader starred them, so "closest" ties name the earlier star.
     let stars = state.app.store.paper_texts(&star_ids).await?;
     let mut note = match (stars.len(), interests.prefer.len()) {
-        (0, 0) => "Star papers or add preference keywords to order by interest; this is arXiv's order.".to_string(),
+        (0, 0) => format!("Star papers or add preference keywords to order by interest; this is {default_order}."),
         (s, p) => format!(
             "Ordered by closeness to {s} starred paper{} and {p} preference term{}.",
             if s == 1 { "" } else { "s" },
@@ -246,7 +258,11 @@ pub async fn rank(
         })?
         .map_err(|e| WebError::Internal(e.to_string()))?;
     // In the result's default order, which ties keep.
-    let papers = state.app.store.paper_texts(&ids).await?;
+    let papers = if ids.iter().any(|id| id.contains(':')) {
+        venue_texts(state, &ids).await?
+    } else {
+        state.app.store.paper_texts(&ids).await?
+    };
     let lexicon = state.app.related.lexicon().clone();
     let prefer = interests.prefer.clone();
     tokio::task::spawn_blocking(move || {
@@ -274,6 +290,23 @@ pub async fn rank(
     })
     .await
     .map_err(|e| WebError::Internal(e.to_string()))
+}
+
+/// The texts of venue papers (`acl:…` keys), in the order of `keys`, as For you reads them.
+async fn venue_texts(state: &WebState, keys: &[String]) -> Result<Vec<crate::store::PaperText>, WebError> {
+    Ok(state
+        .app
+        .store
+        .venue_papers(keys)
+        .await?
+        .into_iter()
+        .map(|p| crate::store::PaperText {
+            id: p.key.to_string(),
+            title: p.title,
+            abstract_text: p.abstract_text,
+            withdrawn: false,
+        })
+        .collect())
 }
 
 #[cfg(test)]

@@ -15,6 +15,7 @@ use serde_json::{Value, json};
 use super::cache::{Page, cached};
 use super::error::render_error;
 use super::feeds::{Channel, xml_chars};
+use super::foryou::Order;
 use super::views::{AuthorView, Chrome, author_search, percent_encode};
 use super::{WebError, WebState, params, text};
 use crate::app::App;
@@ -61,7 +62,7 @@ pub fn parse(rest: &str) -> Result<VenuePath, WebError> {
     if body.contains('/') {
         return Err(WebError::not_found("There is nothing here; try /venue, /venue/ICLR or /venue/ICLR.2025."));
     }
-    let ends_in_year = body.len() > 4 && body[body.len() - 4..].bytes().all(|b| b.is_ascii_digit());
+    let ends_in_year = body.len() > 4 && body.as_bytes()[body.len() - 4..].iter().all(u8::is_ascii_digit);
     if ends_in_year {
         let e = Edition::parse(body).map_err(|e| WebError::bad_request(e.to_string()))?;
         return Ok(VenuePath::Conference { conference: e.conference, year: Some(e.year), feed });
@@ -88,6 +89,8 @@ pub struct VenuePaperView {
     pub source_url: String,
     pub source_label: &'static str,
     pub arxiv_id: Option<String>,
+    /// Why "For you" put the paper where it is.
+    pub why: Option<String>,
 }
 
 impl VenuePaperView {
@@ -109,6 +112,7 @@ impl VenuePaperView {
             source_url: p.key.source_url(),
             source_label: p.source.label(),
             arxiv_id: p.arxiv_id.as_ref().map(ToString::to_string),
+            why: None,
         }
     }
 }
@@ -134,6 +138,7 @@ struct ListingPage {
     prev_page: Option<String>,
     next_page: Option<String>,
     papers: Vec<VenuePaperView>,
+    order: super::foryou::OrderControl,
 }
 
 #[derive(Template)]
@@ -172,8 +177,11 @@ pub(super) async fn venue(
     State(state): State<WebState>,
     Path(rest): Path<String>,
     query: Result<Query<HashMap<String, String>>, QueryRejection>,
-    headers: HeaderMap,
+    req: axum::extract::Request,
 ) -> Result<Response, WebError> {
+    let (parts, _) = req.into_parts();
+    let headers = parts.headers;
+    let peer = parts.extensions.get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip());
     let Query(q) = query.map_err(|_| WebError::bad_request("The query string could not be read."))?;
     match parse(&rest)? {
         VenuePath::Paper(key) => {
@@ -192,8 +200,15 @@ pub(super) async fn venue(
             let edition = resolve(&state.app, conference, year).await?;
             let track = q.get("track").map(|t| t.trim().to_string()).filter(|t| !t.is_empty());
             let page_no = params::whole("page", q.get("page").map(String::as_str))?.unwrap_or(1).max(1);
+            let order = Order::read(&q)?;
+            if order.is_for_you() {
+                // Personal: never in the shared page cache, never cached by the browser or a proxy.
+                let page = listing(&state, edition, track, page_no, &order, peer).await?;
+                let page = Page { cache_control: "private, no-store", ..page };
+                return Ok(page.respond(&headers));
+            }
             let key = format!("venue:{edition}|{}|{page_no}", track.as_deref().unwrap_or(""));
-            cached(&state, key, &headers, listing(&state.app, edition, track, page_no)).await
+            cached(&state, key, &headers, listing(&state, edition, track, page_no, &order, peer)).await
         }
     }
 }
@@ -241,9 +256,35 @@ async fn resolve(app: &App, conference: Conference, year: Option<u16>) -> Result
         .ok_or_else(|| WebError::not_found(format!("No {conference} edition is stored yet; see /venue for what is.")))
 }
 
-async fn listing(app: &App, edition: Edition, track: Option<String>, page_no: usize) -> Result<Page, WebError> {
+/// Most papers of one edition For you orders (a main conference has a few thousand).
+const FOR_YOU_POOL: i64 = 10_000;
+
+async fn listing(
+    state: &WebState,
+    edition: Edition,
+    track: Option<String>,
+    page_no: usize,
+    order: &Order,
+    client: Option<std::net::IpAddr>,
+) -> Result<Page, WebError> {
+    let app = &state.app;
     let offset = (page_no - 1).saturating_mul(PAGE);
-    let (papers, total) = app.store.venue_listing(&edition, track.as_deref(), PAGE as i64, offset as i64).await?;
+    let mut order_note = None;
+    let mut why = HashMap::new();
+    let (papers, total) = match order {
+        Order::ForYou(interests) => {
+            let (all, total) = app.store.venue_listing(&edition, track.as_deref(), FOR_YOU_POOL, 0).await?;
+            let keys: Vec<String> = all.iter().map(|p| p.key.to_string()).collect();
+            let ranked = super::foryou::rank_with(state, keys, interests, client, "the listing's order").await?;
+            order_note = Some(ranked.note);
+            why = ranked.why;
+            let window: Vec<String> = ranked.ids.into_iter().skip(offset).take(PAGE).collect();
+            let mut by_key: HashMap<String, StoredVenuePaper> =
+                all.into_iter().map(|p| (p.key.to_string(), p)).collect();
+            (window.iter().filter_map(|k| by_key.remove(k)).collect::<Vec<_>>(), total)
+        }
+        Order::Default => app.store.venue_listing(&edition, track.as_deref(), PAGE as i64, offset as i64).await?,
+    };
     let all = app.store.venue_tracks(&edition).await?;
     if all.is_empty() {
         return Err(WebError::not_found(format!("{edition} is not stored; see /venue for the editions that are.")));
@@ -271,8 +312,20 @@ async fn listing(app: &App, edition: Edition, track: Option<String>, page_no: us
         .collect();
     let shown_from = if papers.is_empty() { 0 } else { offset + 1 };
     let shown_to = offset + papers.len();
-    let prev_page = (page_no > 1).then(|| url(track.as_deref(), page_no - 1));
-    let next_page = ((shown_to as i64) < total).then(|| url(track.as_deref(), page_no + 1));
+    // Paging keeps the For-you order (and its interests).
+    let oq = order.query();
+    let with_order = |u: String| match (oq.is_empty(), u.contains('?')) {
+        (true, _) => u,
+        (false, true) => format!("{u}{oq}"),
+        (false, false) => format!("{u}?{}", oq.trim_start_matches('&')),
+    };
+    let prev_page = (page_no > 1).then(|| with_order(url(track.as_deref(), page_no - 1)));
+    let next_page = ((shown_to as i64) < total).then(|| with_order(url(track.as_deref(), page_no + 1)));
+    let first = url(track.as_deref(), 1);
+    let order_base = if first.contains('?') { format!("{first}&") } else { format!("{first}?") };
+    let hidden: Vec<(String, String)> = track.iter().map(|t| ("track".to_string(), t.clone())).collect();
+    let order_control =
+        super::foryou::OrderControl::new(order, "Listing order", &order_base, &base, hidden, order_note);
     let title = match &track {
         Some(t) => format!("{} {} · {t}", edition.conference, edition.year),
         None => format!("{} {}", edition.conference, edition.year),
@@ -287,8 +340,12 @@ async fn listing(app: &App, edition: Edition, track: Option<String>, page_no: us
         shown_to,
         prev_page,
         next_page,
-        papers: papers.iter().map(VenuePaperView::new).collect(),
+        papers: papers
+            .iter()
+            .map(|p| VenuePaperView { why: why.remove(&p.key.to_string()), ..VenuePaperView::new(p) })
+            .collect(),
         edition,
+        order: order_control,
     })
 }
 
@@ -447,5 +504,9 @@ mod tests {
         assert_eq!(parse("latest").unwrap_err().status().as_u16(), 404);
         assert_eq!(parse("ICLR.2025/x/y").unwrap_err().status().as_u16(), 404);
         assert_eq!(parse("<b>").unwrap_err().status().as_u16(), 400);
+        // Multi-byte characters near the end are a bad request, not a panic on a char boundary.
+        for bad in ["ICLé", "xé12", "ICLR.20é"] {
+            assert_eq!(parse(bad).unwrap_err().status().as_u16(), 400, "{bad}");
+        }
     }
 }
