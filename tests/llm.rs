@@ -636,3 +636,32 @@ async fn browser_sees_the_summary_stream_in() {
     assert_eq!(failed.matches("<strong>done</strong>").count(), 2, "{failed}");
     assert!(failed.contains("summary-error") && failed.contains("context too long"), "{failed}");
 }
+
+/// A conference paper without an arXiv version (the recorded ACL volume) is summarised from its abstract: no
+/// arXiv HTML is asked for, the answers are cached under its key, and its summary page links back to it.
+#[tokio::test]
+async fn a_venue_paper_is_summarised_from_its_abstract() {
+    let fake = FakeLlm::start().await;
+    fake.script([Behavior::ok()]);
+    let h = harness(Some(llm_config(&fake))).await;
+    let xml = include_bytes!("fixtures/venues/acl-2024.hucllm.xml");
+    let parsed = papertide::venues::acl::parse_volume(xml, "2024.hucllm-1").unwrap();
+    h.app.store.upsert_venue_batch(&parsed.records, None).await.unwrap();
+
+    let s = h.stream("/api/papers/acl:2024.hucllm-1.1/summary?lang=en").await;
+    assert_eq!(s.kinds().last(), Some(&"complete"), "{:?}", s.kinds());
+    assert_eq!(s.of("context")[0]["full_text"], false, "abstract only");
+    let reqs = fake.requests();
+    assert_eq!(reqs.len(), 6);
+    let first_turn = reqs[0].body["messages"][1]["content"].as_str().unwrap();
+    assert!(first_turn.contains("Human Speech Perception in Noise"), "{first_turn}");
+    assert_eq!(h.app.store.summary_row(&h.key("acl:2024.hucllm-1.1")).await.unwrap(), Some(true));
+
+    let (status, html) = h.page("/venue/paper/acl:2024.hucllm-1.1/summary?lang=en").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("data-cached=\"1\"") && html.contains("href=\"/venue/paper/acl:2024.hucllm-1.1\""), "{html}");
+    let (_, html) = h.page("/venue/paper/acl:2024.hucllm-1.1").await;
+    assert!(html.contains("href=\"/venue/paper/acl:2024.hucllm-1.1/summary\""), "the venue page links its summary");
+    // A key that is not stored is a 404 in the stream's own error form.
+    assert_eq!(h.get("/api/papers/acl:2024.hucllm-1.99/summary").await.status(), StatusCode::NOT_FOUND);
+}

@@ -9,7 +9,44 @@ use scraper::node::Node;
 use scraper::{ElementRef, Html, Selector};
 
 use crate::net::http::{FetchError, HttpClient};
-use crate::store::StoredPaper;
+use crate::store::{StoredPaper, StoredVenuePaper};
+
+/// What a summary is of: an arXiv paper, or a venue paper (a conference paper without an arXiv version here).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Subject {
+    /// The summary's cache key: the arXiv id, or the venue paper's key (`acl:2024.acl-long.12`).
+    pub key: String,
+    pub title: String,
+    pub authors: Vec<String>,
+    pub abstract_text: String,
+    /// The arXiv id whose HTML rendering is the full text; `None` for venue papers (their full text, a PDF, is
+    /// out of scope: the answers rest on the abstract).
+    pub html_id: Option<String>,
+}
+
+impl From<&StoredPaper> for Subject {
+    fn from(p: &StoredPaper) -> Self {
+        Subject {
+            key: p.id.to_string(),
+            title: p.title.clone(),
+            authors: p.authors.clone(),
+            abstract_text: p.abstract_text.clone(),
+            html_id: Some(p.id.to_string()),
+        }
+    }
+}
+
+impl From<&StoredVenuePaper> for Subject {
+    fn from(p: &StoredVenuePaper) -> Self {
+        Subject {
+            key: p.key.to_string(),
+            title: p.title.clone(),
+            authors: p.authors.clone(),
+            abstract_text: p.abstract_text.clone(),
+            html_id: None,
+        }
+    }
+}
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct PaperContext {
@@ -23,7 +60,7 @@ pub struct PaperContext {
 }
 
 impl PaperContext {
-    pub fn abstract_only(paper: &StoredPaper) -> Self {
+    pub fn abstract_only(paper: &Subject) -> Self {
         PaperContext {
             title: paper.title.clone(),
             authors: paper.authors.clone(),
@@ -38,20 +75,21 @@ const FETCH_LIMIT: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// Fetches the HTML rendering through the app's polite arXiv client. A 404 (no rendering) or any failure
 /// falls back to the abstract: a summary from the abstract beats no summary.
-pub async fn build(http: &HttpClient, html_base_url: &str, paper: &StoredPaper, token_budget: usize) -> PaperContext {
+pub async fn build(http: &HttpClient, html_base_url: &str, paper: &Subject, token_budget: usize) -> PaperContext {
     let mut ctx = PaperContext::abstract_only(paper);
-    let url = format!("{}/{}", html_base_url.trim_end_matches('/'), paper.id);
+    let Some(html_id) = paper.html_id.as_deref() else { return ctx };
+    let url = format!("{}/{html_id}", html_base_url.trim_end_matches('/'));
     // The arXiv client retries 5xx for minutes; a reader waiting for a summary should not.
     let fetched = tokio::time::timeout(FETCH_LIMIT, http.get(&url, None)).await;
     let html = match fetched {
         Ok(Ok(fetched)) => String::from_utf8_lossy(&fetched.body).into_owned(),
         Ok(Err(FetchError::Status { status: 404, .. })) => return ctx,
         Err(_) => {
-            tracing::warn!(paper = %paper.id, "arXiv HTML took too long; summarising from the abstract");
+            tracing::warn!(paper = %paper.key, "arXiv HTML took too long; summarising from the abstract");
             return ctx;
         }
         Ok(Err(e)) => {
-            tracing::warn!(paper = %paper.id, error = %e, "no full text for the summary; using the abstract");
+            tracing::warn!(paper = %paper.key, error = %e, "no full text for the summary; using the abstract");
             return ctx;
         }
     };

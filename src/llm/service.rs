@@ -18,7 +18,7 @@ use super::render::answer_html;
 use super::{LlmConfig, UNCONFIGURED};
 use crate::net::http::HttpClient;
 use crate::net::limits::RateLimiter;
-use crate::store::{Store, StoreError, StoredPaper, StoredSummary, SummaryAnswer, SummaryKey};
+use crate::store::{Store, StoreError, StoredSummary, SummaryAnswer, SummaryKey};
 
 /// Why the summary service could not be built from its configuration.
 #[derive(Debug, thiserror::Error)]
@@ -109,12 +109,12 @@ impl Service {
         self: &Arc<Self>,
         store: &Store,
         http: &HttpClient,
-        paper: &StoredPaper,
+        paper: &context::Subject,
         lang: Lang,
         client: IpAddr,
         regenerate: bool,
     ) -> Result<Opened, StoreError> {
-        let key = self.key(paper.id.as_str(), lang);
+        let key = self.key(&paper.key, lang);
         if !regenerate && let Some(cached) = store.complete_summary(&key).await? {
             return Ok(Opened::Stream(Subscription::fixed(self.cached_events(&key, &cached))));
         }
@@ -219,11 +219,11 @@ impl Drop for Task {
 }
 
 impl Task {
-    async fn run(self, paper: StoredPaper, lang: Lang) {
+    async fn run(self, paper: context::Subject, lang: Lang) {
         let g = &self.generation;
         let svc = &self.service;
         let _permit = svc.queue.acquire(|position| g.publish("queued", json!({ "position": position }))).await;
-        tracing::info!(paper = %paper.id, lang = lang.code(), model = svc.model(), "generating a summary");
+        tracing::info!(paper = %paper.key, lang = lang.code(), model = svc.model(), "generating a summary");
         let ctx = context::build(&self.http, &svc.cfg.html_base_url, &paper, svc.cfg.context_token_budget).await;
         g.publish("context", json!({ "full_text": ctx.body.is_some(), "truncated": ctx.truncated }));
         let prompts = svc.prompts.lang(lang);
@@ -251,7 +251,7 @@ impl Task {
                     texts.push(done.text);
                 }
                 Err(e) => {
-                    tracing::warn!(paper = %paper.id, lang = lang.code(), error = %e, "summary generation failed");
+                    tracing::warn!(paper = %paper.key, lang = lang.code(), error = %e, "summary generation failed");
                     self.save(&answers, false, ctx.body.is_some()).await;
                     g.publish("error", json!({ "message": format!("The LLM could not answer: {e}") }));
                     return;
@@ -264,7 +264,7 @@ impl Task {
         let complete = cut_off.is_empty();
         let stored = self.save(&answers, complete, ctx.body.is_some()).await;
         g.publish("complete", json!({ "cached": false, "complete": complete, "stored": stored, "cut_off": cut_off }));
-        tracing::info!(paper = %paper.id, lang = lang.code(), complete, "summary generated");
+        tracing::info!(paper = %paper.key, lang = lang.code(), complete, "summary generated");
     }
 
     async fn save(&self, answers: &[SummaryAnswer], complete: bool, full_text: bool) -> bool {

@@ -19,10 +19,10 @@ use serde_json::json;
 
 use super::WebError;
 use crate::app::App;
-use crate::domain::ArxivId;
+use crate::domain::PaperKey;
+use crate::llm::context::Subject;
 use crate::llm::render::answer_html;
 use crate::llm::{Lang, Opened, Service, Subscription, UNCONFIGURED};
-use crate::store::StoredPaper;
 
 #[derive(Debug, Default, Deserialize)]
 pub struct SummaryParams {
@@ -58,7 +58,7 @@ pub(super) async fn summary_stream(
 ) -> Response {
     let result = async {
         let lang = parse_lang(params.lang.as_deref())?;
-        let id = ArxivId::parse(raw_id).map_err(|e| WebError::BadRequest(e.to_string()))?;
+        let id = PaperKey::parse(raw_id).map_err(|e| WebError::BadRequest(e.to_string()))?;
         let Some(service) = &app.llm else {
             return Ok(sse(Subscription::fixed(Service::unconfigured_events()), idle_limit(app)).into_response());
         };
@@ -93,11 +93,13 @@ fn idle_limit(app: &App) -> Duration {
     Duration::from_secs(app.config.server.sse_idle_timeout_s.max(1))
 }
 
-async fn find_paper(app: &App, id: &ArxivId) -> Result<StoredPaper, WebError> {
-    app.store
-        .get_paper(id)
-        .await?
-        .ok_or_else(|| WebError::NotFound(format!("paper {id} is not in this Papertide's store")))
+/// What to summarise: the stored arXiv paper, or the stored venue paper a key names.
+async fn find_paper(app: &App, id: &PaperKey) -> Result<Subject, WebError> {
+    let found = match id {
+        PaperKey::Arxiv(arxiv) => app.store.get_paper(arxiv).await?.as_ref().map(Subject::from),
+        venue => app.store.venue_paper(venue).await?.as_ref().map(Subject::from),
+    };
+    found.ok_or_else(|| WebError::NotFound(format!("paper {id} is not in this Papertide's store")))
 }
 
 /// The summary's events as SSE. Its idle rule: a stream with no event for `idle` ends with an `error` event
@@ -154,6 +156,9 @@ struct CachedAnswer {
 struct SummaryPage<'a> {
     chrome: super::views::Chrome,
     paper_id: &'a str,
+    /// The paper's page and its summary page (arXiv papers under /arxiv, venue papers under /venue/paper).
+    page_url: String,
+    crumb: String,
     title: &'a str,
     lang: &'a str,
     other_lang: &'a str,
@@ -178,21 +183,27 @@ pub async fn summary_page(app: &App, id: &str, lang: Lang) -> Response {
 }
 
 async fn render_page(app: &App, id: &str, lang: Lang) -> Result<String, WebError> {
-    let id = ArxivId::parse(id).map_err(|e| WebError::BadRequest(e.to_string()))?;
+    let id = PaperKey::parse(id).map_err(|e| WebError::BadRequest(e.to_string()))?;
     let paper = find_paper(app, &id).await?;
+    let (page_url, crumb) = match &id {
+        PaperKey::Arxiv(a) => (format!("/arxiv/{a}"), format!("arXiv:{a}")),
+        venue => (format!("/venue/paper/{venue}"), venue.to_string()),
+    };
     let (other_lang, other_lang_name) = match lang {
         Lang::En => ("zh", "中文"),
         Lang::Zh => ("en", "English"),
     };
     let mut page = SummaryPage {
         chrome: super::views::Chrome::new(format!("Summary · {}", paper.title)),
-        paper_id: paper.id.as_str(),
+        paper_id: &paper.key,
+        page_url,
+        crumb,
         title: &paper.title,
         lang: lang.code(),
         other_lang,
         other_lang_name,
         unconfigured: Some(UNCONFIGURED),
-        stream_url: format!("/api/papers/{}/summary?lang={}", paper.id, lang.code()),
+        stream_url: format!("/api/papers/{}/summary?lang={}", paper.key, lang.code()),
         cached: Vec::new(),
         abstract_only: false,
         model: "",
@@ -200,7 +211,7 @@ async fn render_page(app: &App, id: &str, lang: Lang) -> Result<String, WebError
     if let Some(service) = &app.llm {
         page.unconfigured = None;
         page.model = service.model();
-        if let Some(s) = app.store.complete_summary(&service.key(paper.id.as_str(), lang)).await? {
+        if let Some(s) = app.store.complete_summary(&service.key(&paper.key, lang)).await? {
             page.abstract_only = !s.full_text;
             page.cached = s
                 .answers

@@ -36,12 +36,21 @@ pub enum VenuePath {
     LatestFeed,
     /// `/venue/paper/{key}`.
     Paper(PaperKey),
+    /// `/venue/paper/{key}/summary`: its FAQ summary page.
+    Summary(PaperKey),
 }
 
 /// Reads the rest of a `/venue/` path. `paper` and `latest` are words of the site, never conference names.
 pub fn parse(rest: &str) -> Result<VenuePath, WebError> {
     let rest = rest.trim_matches('/');
     if let Some(key) = rest.strip_prefix("paper/") {
+        // `…/summary` is the summary page, unless what precedes it is no key (a PMLR id may end in "summary").
+        if let Some(k) = key.strip_suffix("/summary")
+            && let Ok(k) = PaperKey::parse(k)
+            && k.source().is_some()
+        {
+            return Ok(VenuePath::Summary(k));
+        }
         let key = PaperKey::parse(key).map_err(|e| WebError::bad_request(e.to_string()))?;
         if key.source().is_none() {
             return Err(WebError::not_found(format!("{key} is an arXiv paper: see /arxiv/{key}.")));
@@ -193,6 +202,10 @@ pub(super) async fn venue(
                 html(PaperPage { chrome, p: view, related })
             })
             .await
+        }
+        VenuePath::Summary(key) => {
+            let lang = super::summary::parse_lang(q.get("lang").map(String::as_str))?;
+            Ok(super::summary::summary_page(&state.app, &key.to_string(), lang).await)
         }
         VenuePath::LatestFeed => feed(&state, None, None, &headers).await,
         VenuePath::Conference { conference, year, feed: true } => feed(&state, Some(conference), year, &headers).await,
@@ -441,6 +454,9 @@ pub(super) async fn api(
                 "papers": serde_json::to_value(papers).map_err(internal)?,
             })))
         }
+        VenuePath::Summary(key) => Err(WebError::not_found(format!(
+            "A summary is a stream: /api/papers/{key}/summary, or the page /venue/paper/{key}/summary."
+        ))),
         VenuePath::Conference { feed: true, .. } | VenuePath::LatestFeed => {
             Err(WebError::not_found("Feeds are RSS, not JSON: drop /api from the address."))
         }
@@ -499,6 +515,9 @@ mod tests {
         ));
         assert!(matches!(parse("neurips/feed").unwrap(), VenuePath::Conference { year: None, feed: true, .. }));
         assert!(matches!(parse("paper/pmlr:v235/smith24a").unwrap(), VenuePath::Paper(_)));
+        assert!(matches!(parse("paper/pmlr:v235/smith24a/summary").unwrap(), VenuePath::Summary(_)));
+        assert!(matches!(parse("paper/acl:2024.acl-long.1/summary").unwrap(), VenuePath::Summary(_)));
+        assert!(matches!(parse("paper/pmlr:v235/summary").unwrap(), VenuePath::Paper(_)), "a paper named summary");
         assert_eq!(parse("paper/2406.01234").unwrap_err().status().as_u16(), 404);
         assert_eq!(parse("paper/acl:../x").unwrap_err().status().as_u16(), 400);
         assert_eq!(parse("latest").unwrap_err().status().as_u16(), 404);
