@@ -322,4 +322,25 @@ async fn the_bundled_model_is_on_by_default_and_reranks() {
     let html = String::from_utf8(html).unwrap();
     assert_eq!(status, StatusCode::OK);
     assert!(html.contains(&format!("/arxiv/{}", items[0].id)) && !html.contains("lexical"), "{html}");
+
+    // A conference paper without an arXiv version (the recorded ACL volume) gets its related arXiv papers
+    // reranked by the same model, at once, on its page.
+    let xml = include_bytes!("fixtures/venues/acl-2024.hucllm.xml");
+    let parsed = papertide::venues::acl::parse_volume(xml, "2024.hucllm-1").unwrap();
+    app.store.upsert_venue_batch(&parsed.records, None).await.unwrap();
+    let text = papertide::store::PaperText {
+        id: "acl:2024.hucllm-1.3".into(),
+        title: parsed.records[2].title.clone(),
+        abstract_text: parsed.records[2].abstract_text.clone(),
+        withdrawn: false,
+    };
+    let view = app.related.view_text(&text, None).await.unwrap();
+    assert!(view.reranked && view.note.is_none() && view.related.len() == 10, "{view:?}");
+    let (status, html) = get(&app, "/venue/paper/acl:2024.hucllm-1.3").await;
+    let html = String::from_utf8(html).unwrap();
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        html.contains("Related arXiv papers") && html.contains(&format!("/arxiv/{}", view.related[0].id)),
+        "{html}"
+    );
 }

@@ -259,6 +259,40 @@ impl RelatedService {
         })
     }
 
+    /// Related arXiv papers of a text that is not a stored arXiv paper (a venue paper without an arXiv
+    /// version): the lexical candidates reranked by the cross-encoder at once, on the related pool (whose size
+    /// caps concurrent cross-encoder work), when a model is loaded and `client` has not used up its rate; else
+    /// the lexical list, saying why. Not stored: lists are kept per arXiv paper (the caller's page cache keeps
+    /// this one).
+    pub async fn view_text(&self, paper: &PaperText, client: Option<IpAddr>) -> Result<RelatedView, RelatedError> {
+        let lexical = self.candidates(paper).await?;
+        let lexical_view = |note: &str| RelatedView {
+            status: RelatedStatus::Ready,
+            related: pipeline::lexical_items(&lexical, self.cfg.top_k),
+            note: Some(note.to_string()),
+            reranked: false,
+        };
+        let Some(engine) = self.engine() else {
+            let note = self.unavailable.read().map(|n| n.clone()).unwrap_or_default();
+            return Ok(lexical_view(&note));
+        };
+        if let Some(Err(_)) = client.map(|c| self.limiter.check(c)) {
+            return Ok(lexical_view(
+                "Too many related-paper computations from your address right now; these are lexical matches.",
+            ));
+        }
+        let (cfg, store, rt) = (self.cfg.clone(), self.store.clone(), tokio::runtime::Handle::current());
+        let (p, cands) = (paper.clone(), lexical.clone());
+        let reranked = self
+            .pool
+            .run(move || -> Result<_, RelatedError> {
+                let lookup = |id: &str| rt.block_on(store.paper_texts(&[id.to_string()])).ok()?.pop();
+                Ok(pipeline::rerank(&engine, &cfg, &p, &cands, &lookup)?)
+            })
+            .await??;
+        Ok(RelatedView { status: RelatedStatus::Ready, related: reranked.items, note: None, reranked: true })
+    }
+
     async fn paper(&self, id: &str) -> Result<PaperText, RelatedError> {
         self.store.paper_texts(&[id.to_string()]).await?.pop().ok_or_else(|| RelatedError::NotFound(id.to_string()))
     }

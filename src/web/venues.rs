@@ -157,6 +157,8 @@ struct PaperPage {
     p: VenuePaperView,
     /// Related arXiv papers of a venue paper without an arXiv version (a linked one links to its version's).
     related: Vec<RelatedLink>,
+    /// Why the list is lexical, when it is.
+    related_note: Option<String>,
 }
 
 /// One related arXiv paper on a venue paper's page.
@@ -196,10 +198,11 @@ pub(super) async fn venue(
         VenuePath::Paper(key) => {
             cached(&state, format!("venue:paper:{key}"), &headers, async {
                 let p = state.app.store.venue_paper(&key).await?.ok_or_else(|| not_stored(&key))?;
-                let related = if p.arxiv_id.is_none() { related_lexical(&state.app, &p).await } else { Vec::new() };
+                let (related, related_note) =
+                    if p.arxiv_id.is_none() { related_list(&state.app, &p, peer).await } else { (Vec::new(), None) };
                 let view = VenuePaperView::new(&p);
                 let chrome = Chrome::new(view.title.clone());
-                html(PaperPage { chrome, p: view, related })
+                html(PaperPage { chrome, p: view, related, related_note })
             })
             .await
         }
@@ -226,12 +229,16 @@ pub(super) async fn venue(
     }
 }
 
-/// The arXiv papers most related to a venue paper by the lexical first stage (whole-text TF-IDF and key-term
-/// BM25, cheap, in process): the cross-encoder's lists are kept per arXiv paper (jobs, the `related` table),
-/// which a venue paper without an arXiv version is not. A failure leaves the list empty (logged).
-async fn related_lexical(app: &App, p: &StoredVenuePaper) -> Vec<RelatedLink> {
+/// The arXiv papers most related to a venue paper without an arXiv version: the related pipeline on its text
+/// (lexical candidates reranked by the cross-encoder when one is loaded, within the per-client rate), with the
+/// note to show. A failure leaves the list empty (logged).
+async fn related_list(
+    app: &App,
+    p: &StoredVenuePaper,
+    client: Option<std::net::IpAddr>,
+) -> (Vec<RelatedLink>, Option<String>) {
     if p.abstract_text.is_empty() {
-        return Vec::new();
+        return (Vec::new(), None);
     }
     let text = crate::store::PaperText {
         id: p.key.to_string(),
@@ -239,14 +246,17 @@ async fn related_lexical(app: &App, p: &StoredVenuePaper) -> Vec<RelatedLink> {
         abstract_text: p.abstract_text.clone(),
         withdrawn: false,
     };
-    match app.related.candidates(&text).await {
-        Ok(cands) => crate::related::pipeline::lexical_items(&cands, app.related.config().top_k)
-            .into_iter()
-            .map(|r| RelatedLink { title_html: text::rich(&r.title, &[]), id: r.id, source: r.source })
-            .collect(),
+    match app.related.view_text(&text, client).await {
+        Ok(view) => (
+            view.related
+                .into_iter()
+                .map(|r| RelatedLink { title_html: text::rich(&r.title, &[]), id: r.id, source: r.source })
+                .collect(),
+            view.note,
+        ),
         Err(e) => {
             tracing::warn!(key = %p.key, "related arXiv papers of a venue paper: {e}");
-            Vec::new()
+            (Vec::new(), None)
         }
     }
 }
