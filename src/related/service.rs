@@ -285,9 +285,9 @@ impl RelatedService {
         let (p, cands) = (paper.clone(), lexical.clone());
         let reranked = self
             .pool
-            .run(move || -> Result<_, RelatedError> {
+            .run(move || {
                 let lookup = |id: &str| rt.block_on(store.paper_texts(&[id.to_string()])).ok()?.pop();
-                Ok(pipeline::rerank(&engine, &cfg, &p, &cands, &lookup)?)
+                pipeline::rerank(&engine, &cfg, &p, &cands, &lookup)
             })
             .await??;
         Ok(RelatedView { status: RelatedStatus::Ready, related: reranked.items, note: None, reranked: true })
