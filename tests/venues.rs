@@ -207,12 +207,17 @@ async fn a_source_that_refuses_is_reported_not_hammered_and_bad_records_are_coun
 #[tokio::test]
 async fn pmlr_volume_bibtex_is_ingested() {
     let server = FakeServer::start().await;
-    server.script("/v246/assets/bib/bibliography.bib", [Reply::ok(fixture("pmlr-v246-pgm24.bib"))]);
+    // A 500 and a body cut short first: both retried by the decorator, then the file.
+    server.script(
+        "/v246/assets/bib/bibliography.bib",
+        [Reply::Status500, Reply::Truncated, Reply::ok(fixture("pmlr-v246-pgm24.bib"))],
+    );
     let dir = tempfile::tempdir().unwrap();
     let app = App::open(config(dir.path(), &server)).await.unwrap();
     let s = ingest(&app, "pmlr:246").await;
     assert!(s.errors.is_empty(), "{s}");
     assert_eq!(s.new, 33, "{s}");
+    assert_eq!(server.hits("/v246/assets/bib/bibliography.bib"), 3);
     let p = app.store.venue_paper(&PaperKey::parse("pmlr:v246/pena24a").unwrap()).await.unwrap().unwrap();
     assert_eq!(p.title, "Alternative Measures of Direct and Indirect Effects");
     assert_eq!(p.authors, ["Jose M. Peña"], "TeX accents decoded for display");
