@@ -198,11 +198,17 @@ pub(super) async fn venue(
         VenuePath::Paper(key) => {
             cached(&state, format!("venue:paper:{key}"), &headers, async {
                 let p = state.app.store.venue_paper(&key).await?.ok_or_else(|| not_stored(&key))?;
-                let (related, related_note) =
-                    if p.arxiv_id.is_none() { related_list(&state.app, &p, peer).await } else { (Vec::new(), None) };
+                let (related, related_note, reranked) = if p.arxiv_id.is_none() {
+                    related_list(&state.app, &p, peer).await
+                } else {
+                    (Vec::new(), None, false)
+                };
+                // A lexical list given for want of this reader's rate is theirs alone: not kept for others.
+                let fallback = p.arxiv_id.is_none() && !reranked && state.app.related.engine().is_some();
                 let view = VenuePaperView::new(&p);
                 let chrome = Chrome::new(view.title.clone());
-                html(PaperPage { chrome, p: view, related, related_note })
+                let page = html(PaperPage { chrome, p: view, related, related_note })?;
+                Ok(if fallback { page.transient() } else { page })
             })
             .await
         }
@@ -231,14 +237,14 @@ pub(super) async fn venue(
 
 /// The arXiv papers most related to a venue paper without an arXiv version: the related pipeline on its text
 /// (lexical candidates reranked by the cross-encoder when one is loaded, within the per-client rate), with the
-/// note to show. A failure leaves the list empty (logged).
+/// note to show and whether it is reranked. A failure leaves the list empty (logged).
 async fn related_list(
     app: &App,
     p: &StoredVenuePaper,
     client: Option<std::net::IpAddr>,
-) -> (Vec<RelatedLink>, Option<String>) {
+) -> (Vec<RelatedLink>, Option<String>, bool) {
     if p.abstract_text.is_empty() {
-        return (Vec::new(), None);
+        return (Vec::new(), None, false);
     }
     let text = crate::store::PaperText {
         id: p.key.to_string(),
@@ -253,10 +259,11 @@ async fn related_list(
                 .map(|r| RelatedLink { title_html: text::rich(&r.title, &[]), id: r.id, source: r.source })
                 .collect(),
             view.note,
+            view.reranked,
         ),
         Err(e) => {
             tracing::warn!(key = %p.key, "related arXiv papers of a venue paper: {e}");
-            (Vec::new(), None)
+            (Vec::new(), None, false)
         }
     }
 }
