@@ -91,19 +91,10 @@ impl<'a> XmlStream<'a> {
     }
 
     fn malformed(&self, e: quick_xml::Error) -> XmlError {
-        use quick_xml::errors::SyntaxError;
-        match e {
-            // Markup left open at the end of the input is a cut-off document, not bad XML.
-            quick_xml::Error::Syntax(
-                SyntaxError::UnclosedTag
-                | SyntaxError::UnclosedCData
-                | SyntaxError::UnclosedComment
-                | SyntaxError::UnclosedPI
-                | SyntaxError::UnclosedXmlDecl
-                | SyntaxError::UnclosedDoctype,
-            ) => self.truncated(),
-            e => XmlError::Malformed { position: self.reader.error_position(), message: e.to_string() },
+        if is_cut_off(&e, false) {
+            return self.truncated();
         }
+        XmlError::Malformed { position: self.reader.error_position(), message: e.to_string() }
     }
 
     fn truncated(&self) -> XmlError {
@@ -169,6 +160,24 @@ impl<'a> XmlStream<'a> {
     /// Skips the element just opened, with everything inside it.
     pub fn skip(&mut self) -> Result<(), XmlError> {
         self.read_text().map(drop)
+    }
+}
+
+/// Whether a reader error means the input ended with markup left open (a cut-off download, not bad XML);
+/// with `missing_end`, an element never closed counts too (readers that check end tags against start tags).
+pub fn is_cut_off(e: &quick_xml::Error, missing_end: bool) -> bool {
+    use quick_xml::errors::{IllFormedError, SyntaxError};
+    match e {
+        quick_xml::Error::Syntax(
+            SyntaxError::UnclosedTag
+            | SyntaxError::UnclosedCData
+            | SyntaxError::UnclosedComment
+            | SyntaxError::UnclosedPI
+            | SyntaxError::UnclosedXmlDecl
+            | SyntaxError::UnclosedDoctype,
+        ) => true,
+        quick_xml::Error::IllFormed(IllFormedError::MissingEndTag(_)) => missing_end,
+        _ => false,
     }
 }
 

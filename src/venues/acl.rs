@@ -197,20 +197,8 @@ impl Broken {
 
 impl From<quick_xml::Error> for Broken {
     fn from(e: quick_xml::Error) -> Self {
-        use quick_xml::errors::{IllFormedError, SyntaxError};
-        match e {
-            // Markup left open at the end of the input is a cut-off download, not bad XML.
-            quick_xml::Error::Syntax(
-                SyntaxError::UnclosedTag
-                | SyntaxError::UnclosedCData
-                | SyntaxError::UnclosedComment
-                | SyntaxError::UnclosedPI
-                | SyntaxError::UnclosedXmlDecl
-                | SyntaxError::UnclosedDoctype,
-            )
-            | quick_xml::Error::IllFormed(IllFormedError::MissingEndTag(_)) => Broken::Truncated,
-            e => Broken::Malformed(e.to_string()),
-        }
+        // Markup left open at the end of the input is a cut-off download, not bad XML.
+        if crate::arxiv::xml::is_cut_off(&e, true) { Broken::Truncated } else { Broken::Malformed(e.to_string()) }
     }
 }
 
