@@ -196,12 +196,23 @@ async fn a_source_that_refuses_is_reported_not_hammered_and_bad_records_are_coun
     let mut broken = format!("{}{}", &xml[..start], &xml[title_end..]);
     let cut = broken.match_indices("<paper id=").nth(4).map(|(i, _)| i + 20).unwrap();
     broken.truncate(cut);
-    server.script("/data/xml/2024.scalellm.xml", [Reply::ok(broken)]);
+    server.script(
+        "/data/xml/2024.scalellm.xml",
+        [
+            Reply::ok(broken).with_header("etag", "\"cut\""),
+            Reply::NotModifiedIfEtag { etag: "\"whole\"".into(), body: fixture("acl-2024.scalellm.xml").into() },
+        ],
+    );
     let s = ingest(&app, "acl:2024.scalellm-1").await;
     assert!(s.skipped >= 2, "the untitled paper and the cut: {s}");
     assert!(s.skip_reasons.keys().any(|r| r.contains("title")), "{s}");
     let stored = app.store.venue_paper_count().await.unwrap();
     assert!((2..=3).contains(&stored), "the complete papers are kept: {stored}");
+    // The cut file's validators are not kept: the next run asks for it whole (unconditionally) and gets it all.
+    let again = ingest(&app, "acl:2024.scalellm-1").await;
+    let last = server.requests_to("/data/xml/2024.scalellm.xml").pop().unwrap();
+    assert_eq!(last.header("if-none-match"), None, "{again}");
+    assert_eq!(app.store.venue_paper_count().await.unwrap(), 5, "{again}");
 }
 
 #[tokio::test]

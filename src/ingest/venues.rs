@@ -101,8 +101,13 @@ async fn whole_file(
     let body = fetched.body.clone();
     match off_runtime(move || parse(&body)).await? {
         Ok(parsed) => {
+            let whole = parsed.whole();
             store(app, parsed, None, summary).await?;
-            save_validators(app, url, &fetched).await?;
+            if whole {
+                save_validators(app, url, &fetched).await?;
+            } else {
+                summary.notes.push(format!("{target}: {url} was read only in part: the next run fetches it whole"));
+            }
         }
         Err(e) => summary.error(format!("{target}: {url}: {e}")),
     }
@@ -207,8 +212,10 @@ async fn cvf(app: &App, conference: &str, summary: &mut RunSummary) -> Result<()
     };
     let html = String::from_utf8_lossy(&fetched.body).into_owned();
     let (page, conf) = (html.clone(), conference.to_string());
+    let mut whole = true;
     match off_runtime(move || venues::cvf::parse_listing(&page, &conf)).await? {
         Ok(parsed) if !parsed.records.is_empty() || !parsed.skipped.is_empty() => {
+            whole = parsed.whole();
             store(app, parsed, None, summary).await?;
         }
         Ok(_) => {
@@ -240,7 +247,11 @@ async fn cvf(app: &App, conference: &str, summary: &mut RunSummary) -> Result<()
             return Ok(());
         }
     }
-    save_validators(app, &url, &fetched).await?;
+    if whole {
+        save_validators(app, &url, &fetched).await?;
+    } else {
+        summary.notes.push(format!("{target}: {url} was read only in part: the next run fetches it whole"));
+    }
     cvf_abstracts(app, &target, summary).await
 }
 

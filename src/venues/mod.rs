@@ -23,6 +23,15 @@ pub struct Parsed {
     pub total: Option<u64>,
 }
 
+impl Parsed {
+    /// Whether the document was read to its end: no skipped entry says it broke off or turned unreadable (the
+    /// parsers' reasons `truncated …` and `malformed XML …`). A file read only in part must be fetched whole
+    /// again next time, so its cache validators are not kept.
+    pub fn whole(&self) -> bool {
+        !self.skipped.iter().any(|s| s.reason.starts_with("truncated") || s.reason.starts_with("malformed"))
+    }
+}
+
 /// A document that is not the format asked for at all (not a single record can be read from it).
 #[derive(Debug, thiserror::Error)]
 pub enum ParseError {
