@@ -196,8 +196,6 @@ fn typed(rows: Vec<Row>) -> Result<Vec<StoredVenuePaper>> {
     rows.into_iter().map(StoredVenuePaper::try_from).collect()
 }
 
-/// `ORDER BY` of listings: the track, then the source's own order of keys would be arbitrary; titles read
-/// better and are stable across refreshes.
 impl Store {
     /// Stores a batch of venue records in one transaction, with `checkpoint` (key, value) when given, so a
     /// killed paging run resumes after the last stored page without losing or duplicating anything. A record
@@ -338,7 +336,8 @@ impl Store {
         Ok(papers)
     }
 
-    /// An edition's papers, one track or all, by title; with the count for paging.
+    /// An edition's papers, one track or all, by title (the sources' own orders differ and may shift between
+    /// refreshes; titles read well and stay put); with the count for paging.
     pub async fn venue_listing(
         &self,
         edition: &Edition,
