@@ -298,16 +298,9 @@ async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
                 }
             };
             if let Some(crate::ingest::Source::Venue(v)) = req.source
-                && req.venue.is_none()
-                && !config.venues.follow.iter().any(|t| t.source() == v)
+                && let Err(e) = req.venue_targets(v, &config.venues.follow)
             {
-                let flag = match v {
-                    VenueSource::OpenReview => "--venue ICLR.cc/2025/Conference",
-                    VenueSource::Acl => "--volume 2024.acl-long",
-                    VenueSource::Pmlr => "--volume 235",
-                    VenueSource::Cvf => "--conference CVPR2024",
-                };
-                eprintln!("error: --source {} needs {flag}, or a followed venue in [venues] follow", v.as_str());
+                eprintln!("error: {e}");
                 return Ok(ExitCode::from(2));
             }
             let app = App::open(config).await?;

@@ -614,9 +614,77 @@ static PRECOMPOSED: &[(char, char, char)] = &[
     ('~', 'y', 'ỹ'),
 ];
 
+/// Lowercase ASCII base letters of Latin-1 (U+00C0–U+00FF) and Latin Extended-A (U+0100–U+017F), one byte per
+/// code point; `*` marks the letters spelled with two (æ, þ, ß, ĳ, œ), `-` the two signs (×, ÷).
+const LATIN1: &[u8; 64] = b"aaaaaa*ceeeeiiiidnooooo-ouuuuy**aaaaaa*ceeeeiiiidnooooo-ouuuuy*y";
+const LATIN_EXT_A: &[u8] = concat!(
+    "aaaaaa",
+    "cccccccc",
+    "dddd",
+    "eeeeeeeeee",
+    "gggggggg",
+    "hhhh",
+    "iiiiiiiiii",
+    "**",
+    "jj",
+    "kkk",
+    "llllllllll",
+    "nnnnnnnnn",
+    "oooooo",
+    "**",
+    "rrrrrr",
+    "ssssssss",
+    "tttttt",
+    "uuuuuuuuuuuu",
+    "ww",
+    "yyy",
+    "zzzzzz",
+    "s"
+)
+.as_bytes();
+
+/// One letter strings, so [`latin_ascii`] can answer `&'static str` for every table entry.
+const ASCII_LOWER: [&str; 26] = [
+    "a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k", "l", "m", "n", "o", "p", "q", "r", "s", "t", "u", "v", "w",
+    "x", "y", "z",
+];
+
+/// The lowercase ASCII spelling of a Latin-1 or Latin Extended-A letter (`É` → `e`, `ß` → `ss`, `Ł` → `l`), the
+/// transliteration PMLR's ids (Rails' `parameterize`) and the venue → arXiv matcher both fold accents with;
+/// `None` for every other character (ASCII included) and for the two signs × and ÷.
+pub fn latin_ascii(c: char) -> Option<&'static str> {
+    let b = match c {
+        '\u{c0}'..='\u{ff}' => LATIN1[c as usize - 0xc0],
+        '\u{100}'..='\u{17f}' => LATIN_EXT_A[c as usize - 0x100],
+        _ => return None,
+    };
+    match b {
+        b'*' => Some(match c {
+            'Æ' | 'æ' => "ae",
+            'Þ' | 'þ' => "th",
+            'ß' => "ss",
+            'Ĳ' | 'ĳ' => "ij",
+            _ => "oe",
+        }),
+        b'a'..=b'z' => Some(ASCII_LOWER[usize::from(b - b'a')]),
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn latin_letters_fold_to_ascii() {
+        assert_eq!(LATIN1.len(), 64);
+        assert_eq!(LATIN_EXT_A.len(), 128);
+        let fold = |s: &str| s.chars().map(|c| latin_ascii(c).unwrap_or("?")).collect::<String>();
+        assert_eq!(fold("ÉßŁØÆœĳÞ"), "essloaeoeijth");
+        assert_eq!(latin_ascii('a'), None, "ASCII is the caller's");
+        assert_eq!(latin_ascii('×'), None);
+        assert_eq!(latin_ascii('α'), None);
+    }
     use proptest::prelude::*;
 
     #[test]

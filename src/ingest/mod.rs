@@ -31,6 +31,19 @@ pub enum IngestError {
     Read { path: String, source: std::io::Error },
     #[error("{0}")]
     Other(String),
+    /// A venue source run with no venue named and none of that source followed.
+    #[error("--source {} needs {}, or a followed venue in [venues] follow", .0.as_str(), example_flag(*.0))]
+    NoVenue(VenueSource),
+}
+
+/// How a venue of `source` is named on the command line, for messages.
+fn example_flag(source: VenueSource) -> &'static str {
+    match source {
+        VenueSource::OpenReview => "--venue ICLR.cc/2025/Conference",
+        VenueSource::Acl => "--volume 2024.acl-long",
+        VenueSource::Pmlr => "--volume 235",
+        VenueSource::Cvf => "--conference CVPR2024",
+    }
 }
 
 /// Which arXiv interface a run reads.
@@ -74,6 +87,19 @@ pub struct IngestRequest {
     pub venue: Option<VenueTarget>,
 }
 
+impl IngestRequest {
+    /// The venues a run of venue source `source` reads: the one named, else the source's followed ones in
+    /// `follow`; [`IngestError::NoVenue`] when there are none (the command line checks it before opening the
+    /// data directory, so it is a bad argument there).
+    pub fn venue_targets(&self, source: VenueSource, follow: &[VenueTarget]) -> Result<Vec<VenueTarget>, IngestError> {
+        let targets: Vec<VenueTarget> = match &self.venue {
+            Some(t) => vec![t.clone()],
+            None => follow.iter().filter(|t| t.source() == source).cloned().collect(),
+        };
+        if targets.is_empty() { Err(IngestError::NoVenue(source)) } else { Ok(targets) }
+    }
+}
+
 /// One `papertide ingest` run, as the request asks; returns its summary (also recorded in the store).
 pub async fn run_once(app: &App, req: &IngestRequest) -> Result<RunSummary, IngestError> {
     let started = Instant::now();
@@ -96,22 +122,7 @@ pub async fn run_once(app: &App, req: &IngestRequest) -> Result<RunSummary, Inge
             }
         }
         Source::Venue(v) => {
-            let targets: Vec<VenueTarget> = match &req.venue {
-                Some(t) => vec![t.clone()],
-                None => app.config.venues.follow.iter().filter(|t| t.source() == v).cloned().collect(),
-            };
-            if targets.is_empty() {
-                return Err(IngestError::Other(format!(
-                    "--source {} needs a venue ({}) or a followed one in [venues] follow",
-                    v.as_str(),
-                    match v {
-                        VenueSource::OpenReview => "--venue ICLR.cc/2025/Conference",
-                        VenueSource::Acl => "--volume 2024.acl-long",
-                        VenueSource::Pmlr => "--volume 235",
-                        VenueSource::Cvf => "--conference CVPR2024",
-                    }
-                )));
-            }
+            let targets = req.venue_targets(v, &app.config.venues.follow)?;
             for t in &targets {
                 venues::run(app, t, &mut summary).await?;
             }

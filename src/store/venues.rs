@@ -29,6 +29,19 @@ pub struct StoredVenuePaper {
     pub seq: i64,
 }
 
+/// A venue paper's text as the related pipeline and For you read it (keyed by its venue key; venue papers are
+/// never withdrawn).
+impl From<&StoredVenuePaper> for super::PaperText {
+    fn from(p: &StoredVenuePaper) -> Self {
+        super::PaperText {
+            id: p.key.to_string(),
+            title: p.title.clone(),
+            abstract_text: p.abstract_text.clone(),
+            withdrawn: false,
+        }
+    }
+}
+
 /// How a venue paper was linked to its arXiv version.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]

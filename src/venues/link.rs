@@ -76,46 +76,16 @@ pub fn family_name(name: &str) -> String {
     last.chars().flat_map(fold).filter(|c| c.is_alphabetic()).flat_map(char::to_lowercase).collect()
 }
 
-/// Folds the Latin accents names and titles carry to ASCII ("é" → "e", "ß" → "ss", "ø" → "o"); other
-/// characters pass unchanged.
+/// Folds the Latin accents names and titles carry to ASCII (`tex::latin_ascii`: "é" → "e", "ß" → "ss",
+/// "ø" → "o"); other characters pass unchanged.
 fn fold(c: char) -> impl Iterator<Item = char> {
-    let s: &str = match c {
-        'à' | 'á' | 'â' | 'ã' | 'ä' | 'å' | 'ā' | 'ă' | 'ą' => "a",
-        'À' | 'Á' | 'Â' | 'Ã' | 'Ä' | 'Å' | 'Ā' | 'Ă' | 'Ą' => "A",
-        'ç' | 'ć' | 'č' => "c",
-        'Ç' | 'Ć' | 'Č' => "C",
-        'è' | 'é' | 'ê' | 'ë' | 'ē' | 'ę' | 'ě' => "e",
-        'È' | 'É' | 'Ê' | 'Ë' | 'Ē' | 'Ę' | 'Ě' => "E",
-        'ì' | 'í' | 'î' | 'ï' | 'ı' => "i",
-        'Ì' | 'Í' | 'Î' | 'Ï' | 'İ' => "I",
-        'ñ' | 'ń' | 'ň' => "n",
-        'Ñ' | 'Ń' | 'Ň' => "N",
-        'ò' | 'ó' | 'ô' | 'õ' | 'ö' | 'ø' | 'ő' => "o",
-        'Ò' | 'Ó' | 'Ô' | 'Õ' | 'Ö' | 'Ø' | 'Ő' => "O",
-        'ù' | 'ú' | 'û' | 'ü' | 'ů' | 'ű' => "u",
-        'Ù' | 'Ú' | 'Û' | 'Ü' | 'Ů' | 'Ű' => "U",
-        'ý' | 'ÿ' => "y",
-        'Ý' => "Y",
-        'š' | 'ś' | 'ş' => "s",
-        'Š' | 'Ś' | 'Ş' => "S",
-        'ž' | 'ź' | 'ż' => "z",
-        'Ž' | 'Ź' | 'Ż' => "Z",
-        'ř' => "r",
-        'Ř' => "R",
-        'ł' => "l",
-        'Ł' => "L",
-        'ß' => "ss",
-        'æ' => "ae",
-        'œ' => "oe",
-        _ => "",
-    };
     let mut buf = [None, None];
-    if s.is_empty() {
-        buf[0] = Some(c);
-    } else {
-        let mut it = s.chars();
-        buf[0] = it.next();
-        buf[1] = it.next();
+    match tex::latin_ascii(c) {
+        Some(s) => {
+            let mut it = s.chars();
+            buf = [it.next(), it.next()];
+        }
+        None => buf[0] = Some(c),
     }
     buf.into_iter().flatten()
 }

@@ -217,55 +217,17 @@ fn plain_lowercase(family: &str) -> String {
     out
 }
 
-/// Lowercase ASCII base letters of Latin-1 (U+00C0–U+00FF) and Latin Extended-A (U+0100–U+017F), one byte per
-/// code point; `*` marks the letters spelled with two (æ, þ, ß, ĳ, œ), `-` the two signs (×, ÷).
-const LATIN1: &[u8; 64] = b"aaaaaa*ceeeeiiiidnooooo-ouuuuy**aaaaaa*ceeeeiiiidnooooo-ouuuuy*y";
-const LATIN_EXT_A: &[u8] = concat!(
-    "aaaaaa",
-    "cccccccc",
-    "dddd",
-    "eeeeeeeeee",
-    "gggggggg",
-    "hhhh",
-    "iiiiiiiiii",
-    "**",
-    "jj",
-    "kkk",
-    "llllllllll",
-    "nnnnnnnnn",
-    "oooooo",
-    "**",
-    "rrrrrr",
-    "ssssssss",
-    "tttttt",
-    "uuuuuuuuuuuu",
-    "ww",
-    "yyy",
-    "zzzzzz",
-    "s"
-)
-.as_bytes();
-
 fn fold_to_ascii(c: char, out: &mut String) {
-    let table = |t: &[u8], first: char| t.get((c as usize).wrapping_sub(first as usize)).copied();
-    let folded = match c {
-        'a'..='z' | '0'..='9' | '-' | '_' => Some(c as u8),
-        'A'..='Z' => Some(c.to_ascii_lowercase() as u8),
-        '\u{c0}'..='\u{ff}' => table(LATIN1, '\u{c0}'),
-        '\u{100}'..='\u{17f}' => table(LATIN_EXT_A, '\u{100}'),
-        _ => None,
-    };
-    match folded {
-        Some(b'*') => out.push_str(match c {
-            'Æ' | 'æ' => "ae",
-            'Þ' | 'þ' => "th",
-            'ß' => "ss",
-            'Ĳ' | 'ĳ' => "ij",
-            _ => "oe",
-        }),
-        Some(b) => out.push(char::from(b)),
-        None if c.is_whitespace() => out.push(' '),
-        None => out.push('?'),
+    match c {
+        'a'..='z' | '0'..='9' | '-' | '_' => out.push(c),
+        'A'..='Z' => out.push(c.to_ascii_lowercase()),
+        _ => match tex::latin_ascii(c) {
+            Some(s) => out.push_str(s),
+            None if c.is_whitespace() => out.push(' '),
+            // The two signs among the Latin-1 letters (×, ÷).
+            None if ('\u{c0}'..='\u{17f}').contains(&c) => out.push('-'),
+            None => out.push('?'),
+        },
     }
 }
 
@@ -1116,8 +1078,6 @@ mod tests {
 
     #[test]
     fn ascii_folding_and_parameterize() {
-        assert_eq!(LATIN1.len(), 64);
-        assert_eq!(LATIN_EXT_A.len(), 128);
         assert_eq!(plain_lowercase(r"Pe\~na"), "pena");
         assert_eq!(plain_lowercase(r"Echave-Sustaeta Rodr{\'i}guez"), "echave-sustaeta rodriguez");
         assert_eq!(plain_lowercase("ŁÓDŹ Øre Straße Ærø Ğİş őű ž"), "lodz ore strasse aero gis ou z");

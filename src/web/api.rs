@@ -54,8 +54,6 @@ pub(super) async fn search(
     let source =
         form.source().map_err(|e| WebError::bad_request(format!("{} {SEARCH_PARAMS_HELP}", e.public_message())))?;
     if source == super::search::SourceFilter::Venues {
-        // Venue papers carry their conference, not arXiv categories: a category filter does not apply.
-        let opts = crate::search::SearchOptions { categories: Vec::new(), ..opts };
         let results = super::search::run_venues(&app, &form.query, opts).await?;
         return Ok(Json(
             json!({ "source": "venues", "total": results.total, "note": results.note, "results": results.hits }),

@@ -294,19 +294,7 @@ pub async fn rank_with(
 
 /// The texts of venue papers (`acl:…` keys), in the order of `keys`, as For you reads them.
 async fn venue_texts(state: &WebState, keys: &[String]) -> Result<Vec<crate::store::PaperText>, WebError> {
-    Ok(state
-        .app
-        .store
-        .venue_papers(keys)
-        .await?
-        .into_iter()
-        .map(|p| crate::store::PaperText {
-            id: p.key.to_string(),
-            title: p.title,
-            abstract_text: p.abstract_text,
-            withdrawn: false,
-        })
-        .collect())
+    Ok(state.app.store.venue_papers(keys).await?.iter().map(crate::store::PaperText::from).collect())
 }
 
 #[cfg(test)]

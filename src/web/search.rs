@@ -169,18 +169,21 @@ fn search_available(app: &crate::app::App) -> Result<(), WebError> {
 /// Runs a search on the blocking pool (tantivy is CPU work): the page, its feed and `/api/search`.
 pub async fn run(app: &crate::app::App, query: &str, opts: SearchOptions) -> Result<SearchResults, WebError> {
     search_available(app)?;
-    let index = app.index.clone();
-    let query = query.to_string();
-    tokio::task::spawn_blocking(move || index.search(&query, &opts))
-        .await
-        .map_err(|e| WebError::Internal(e.to_string()))?
-        .map_err(WebError::from)
+    search_in(&app.index, query, opts).await
 }
 
-/// [`run`] over the venue papers' index.
+/// [`run`] over the venue papers' index. arXiv category filters do not apply there (venue papers carry their
+/// conference instead), so they are dropped here rather than by every caller.
 pub async fn run_venues(app: &crate::app::App, query: &str, opts: SearchOptions) -> Result<SearchResults, WebError> {
-    let index = app.venue_index.clone();
-    let query = query.to_string();
+    search_in(&app.venue_index, query, SearchOptions { categories: Vec::new(), ..opts }).await
+}
+
+async fn search_in(
+    index: &crate::search::SearchIndex,
+    query: &str,
+    opts: SearchOptions,
+) -> Result<SearchResults, WebError> {
+    let (index, query) = (index.clone(), query.to_string());
     tokio::task::spawn_blocking(move || index.search(&query, &opts))
         .await
         .map_err(|e| WebError::Internal(e.to_string()))?
@@ -342,8 +345,7 @@ async fn render(
                     // Conference papers after the arXiv ones, on the first page: those whose arXiv version is not
                     // shown here (one work, shown once). Category filters are arXiv's: they leave this out.
                     if page.source == "all" && form.skip == 0 && form.category.is_empty() {
-                        let venue_opts =
-                            SearchOptions { limit: VENUE_SECTION * 2, offset: 0, categories: Vec::new(), ..opts };
+                        let venue_opts = SearchOptions { limit: VENUE_SECTION * 2, offset: 0, ..opts };
                         if let Ok(found) = run_venues(&state.app, &form.query, venue_opts).await {
                             let keys: Vec<String> = found.hits.iter().map(|h| h.id.clone()).collect();
                             let shown: std::collections::HashSet<&str> = ids.iter().map(String::as_str).collect();
@@ -371,8 +373,6 @@ async fn venue_results(
     opts: SearchOptions,
     page: &mut SearchPage,
 ) -> Result<StatusCode, WebError> {
-    // arXiv category codes filter arXiv papers; venue papers carry their conference instead.
-    let opts = SearchOptions { categories: Vec::new(), ..opts };
     let results = match run_venues(&state.app, &form.query, opts).await {
         Err(WebError::Search(crate::search::SearchError::BadQuery(m))) => {
             page.message = Some(m);

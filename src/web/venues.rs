@@ -246,12 +246,7 @@ async fn related_list(
     if p.abstract_text.is_empty() {
         return (Vec::new(), None, false);
     }
-    let text = crate::store::PaperText {
-        id: p.key.to_string(),
-        title: p.title.clone(),
-        abstract_text: p.abstract_text.clone(),
-        withdrawn: false,
-    };
+    let text = crate::store::PaperText::from(p);
     match app.related.view_text(&text, client).await {
         Ok(view) => (
             view.related
