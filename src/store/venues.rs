@@ -229,9 +229,10 @@ impl Store {
             let source = rec.source().as_str();
             let (c, cut) = columns(rec);
             out.truncated += usize::from(cut);
-            let old = sqlx::query!(
-                "SELECT title, title_raw, abstract, abstract_raw, authors, keywords, track, pdf_url, doi, \
-                 source_arxiv_id, published, conference, year FROM venue_papers WHERE key = ?",
+            let old = sqlx::query_as!(
+                Columns,
+                "SELECT title, title_raw, abstract AS abstract_text, abstract_raw, authors, keywords, track, pdf_url, \
+                 doi, source_arxiv_id, published, conference, year FROM venue_papers WHERE key = ?",
                 key
             )
             .fetch_optional(&mut *tx)
@@ -241,7 +242,7 @@ impl Store {
                 // Optional metadata never goes from known to unknown: a CVF listing re-read without abstracts
                 // keeps the abstracts fetched from paper pages, a source that drops a PDF link keeps the old.
                 if c.abstract_raw.is_empty() && !o.abstract_raw.is_empty() {
-                    c.abstract_text = o.r#abstract.clone();
+                    c.abstract_text = o.abstract_text.clone();
                     c.abstract_raw = o.abstract_raw.clone();
                 }
                 if c.keywords == "[]" {
@@ -252,22 +253,7 @@ impl Store {
                 c.doi = c.doi.or_else(|| o.doi.clone());
                 c.source_arxiv_id = c.source_arxiv_id.or_else(|| o.source_arxiv_id.clone());
                 c.published = c.published.or_else(|| o.published.clone());
-                let same = Columns {
-                    title: o.title.clone(),
-                    title_raw: o.title_raw.clone(),
-                    abstract_text: o.r#abstract.clone(),
-                    abstract_raw: o.abstract_raw.clone(),
-                    authors: o.authors.clone(),
-                    keywords: o.keywords.clone(),
-                    track: o.track.clone(),
-                    pdf_url: o.pdf_url.clone(),
-                    doi: o.doi.clone(),
-                    source_arxiv_id: o.source_arxiv_id.clone(),
-                    published: o.published.clone(),
-                    conference: o.conference.clone(),
-                    year: o.year,
-                } == c;
-                if same {
+                if *o == c {
                     out.unchanged += 1;
                     continue;
                 }
