@@ -103,11 +103,7 @@ async fn whole_file(
         Ok(parsed) => {
             let whole = parsed.whole();
             store(app, parsed, None, summary).await?;
-            if whole {
-                save_validators(app, url, &fetched).await?;
-            } else {
-                summary.notes.push(format!("{target}: {url} was read only in part: the next run fetches it whole"));
-            }
+            save_validators(app, target, url, &fetched, whole, summary).await?;
         }
         Err(e) => summary.error(format!("{target}: {url}: {e}")),
     }
@@ -137,8 +133,19 @@ async fn fetch_conditional(
     }
 }
 
-async fn save_validators(app: &App, url: &str, f: &Fetched) -> Result<(), IngestError> {
-    if f.etag.is_some() || f.last_modified.is_some() {
+/// Keeps a fetched file's cache validators for the next conditional GET, but only when the file was read
+/// `whole`: one read in part (cut off, unreadable) is noted and fetched whole again next time.
+async fn save_validators(
+    app: &App,
+    target: &VenueTarget,
+    url: &str,
+    f: &Fetched,
+    whole: bool,
+    summary: &mut RunSummary,
+) -> Result<(), IngestError> {
+    if !whole {
+        summary.notes.push(format!("{target}: {url} was read only in part: the next run fetches it whole"));
+    } else if f.etag.is_some() || f.last_modified.is_some() {
         app.store.put_feed_validators(url, f.etag.as_deref(), f.last_modified.as_deref()).await?;
     }
     Ok(())
@@ -247,11 +254,7 @@ async fn cvf(app: &App, conference: &str, summary: &mut RunSummary) -> Result<()
             return Ok(());
         }
     }
-    if whole {
-        save_validators(app, &url, &fetched).await?;
-    } else {
-        summary.notes.push(format!("{target}: {url} was read only in part: the next run fetches it whole"));
-    }
+    save_validators(app, &target, &url, &fetched, whole, summary).await?;
     cvf_abstracts(app, &target, summary).await
 }
 
