@@ -95,7 +95,10 @@ pub fn parse_volume(xml: &[u8], volume: &str) -> Result<Parsed, ParseError> {
             what: volume.to_string(),
             reason: format!("no such volume: the collection holds {}", list_or_none(&others)),
         }),
-        Err(broken) => parsed.skipped.push(Skipped { what: volume.to_string(), reason: broken.reason() }),
+        Err(broken) => {
+            parsed.partial = true;
+            parsed.skipped.push(Skipped { what: volume.to_string(), reason: broken.reason() });
+        }
     }
     Ok(parsed)
 }
@@ -627,11 +630,13 @@ mod tests {
         assert_eq!(keys(&parsed), ["acl:2024.scalellm-1.1", "acl:2024.scalellm-1.2"]);
         assert_eq!(parsed.skipped.len(), 1);
         assert!(parsed.skipped[0].reason.starts_with("truncated document"), "{:?}", parsed.skipped);
+        assert!(!parsed.whole());
         // A cut right after the volume closes loses nothing.
         let end = SCALELLM.find("</volume>").unwrap() + "</volume>".len();
         let parsed = parse_volume(&SCALELLM.as_bytes()[..end], "2024.scalellm-1").unwrap();
         assert_eq!(parsed.records.len(), 5);
         assert!(parsed.skipped.is_empty());
+        assert!(parsed.whole());
     }
 
     #[test]
@@ -640,6 +645,7 @@ mod tests {
         let parsed = parse_volume(bad.as_bytes(), "2024.hucllm-1").unwrap();
         assert!(parsed.records.is_empty());
         assert!(parsed.skipped[0].reason.starts_with("malformed XML"), "{:?}", parsed.skipped);
+        assert!(!parsed.whole());
     }
 
     #[test]
@@ -647,6 +653,8 @@ mod tests {
         let parsed = parse_volume(SCALELLM.as_bytes(), "2024.scalellm-2").unwrap();
         assert!(parsed.records.is_empty());
         assert_eq!(parsed.skipped[0].reason, "no such volume: the collection holds 1");
+        // Read to its end: a skip, but the file is whole (its validators are kept).
+        assert!(parsed.whole());
         let parsed = parse_volume(SCALELLM.as_bytes(), "scalellm").unwrap();
         assert!(parsed.skipped[0].reason.starts_with("invalid volume id"));
         assert!(parse_volume(SCALELLM.as_bytes(), "2024.hucllm-1").is_err());

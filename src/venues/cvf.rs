@@ -68,6 +68,7 @@ pub fn parse_listing(html: &str, conference: &str) -> Result<Parsed, ParseError>
     let mut results: Vec<(String, Result<VenueRecord, String>)> =
         titles.iter().enumerate().map(|(index, dt)| read_paper(*dt, index, conference, &edition)).collect();
     let truncated = !html.to_ascii_lowercase().contains("</html>");
+    parsed.partial = truncated;
     if truncated && let Some((what, _)) = results.pop() {
         let reason = "truncated document: the page ends inside or after this paper".to_string();
         parsed.skipped.push(Skipped { what, reason });
@@ -318,6 +319,8 @@ mod tests {
         assert_eq!(parsed.skipped.len(), 1);
         assert_eq!(parsed.skipped[0].what, "Doe_Second_Paper_CVPR_2024_paper");
         assert!(parsed.skipped[0].reason.starts_with("truncated document"));
+        assert!(!parsed.whole());
+        assert!(parse_listing(LISTING, "CVPR2024").unwrap().whole());
     }
 
     #[test]

@@ -21,14 +21,16 @@ pub struct Parsed {
     pub skipped: Vec<Skipped>,
     /// The whole listing's size where the source says (OpenReview's `count`), for paging.
     pub total: Option<u64>,
+    /// The document broke off or turned unreadable before its end (a cut-off download, bad markup): what came
+    /// before is in `records`, and a skipped entry says where it stopped. Set by the parser that saw it.
+    pub partial: bool,
 }
 
 impl Parsed {
-    /// Whether the document was read to its end: no skipped entry says it broke off or turned unreadable (the
-    /// parsers' reasons `truncated …` and `malformed XML …`). A file read only in part must be fetched whole
-    /// again next time, so its cache validators are not kept.
+    /// Whether the document was read to its end. A file read only in part must be fetched whole again next
+    /// time, so its cache validators are not kept.
     pub fn whole(&self) -> bool {
-        !self.skipped.iter().any(|s| s.reason.starts_with("truncated") || s.reason.starts_with("malformed"))
+        !self.partial
     }
 }
 
