@@ -151,6 +151,10 @@ pub struct JudgedArgs<'a> {
     /// Writes every system's uncondensed top 10 per query here (JSONL `{query, system, top}`), for judging
     /// the papers no judgment covers (`scripts/judge_packets.py`).
     pub lists_out: Option<PathBuf>,
+    /// Writes each query's product candidates with their cross-encoder score (both pair orders), lexical ranks
+    /// and TF-IDF cosine here (JSONL `{query, candidates: [{id, ce, ce_rev, tfidf_cos, tfidf_rank, bm25_rank}]}`,
+    /// model-less order), so orderings built from them (fusion weights) can be studied offline without rescoring.
+    pub scores_out: Option<PathBuf>,
     /// Build (or reuse) a CUR index with this many anchor queries and add the pipeline-with-CUR rows (0: none).
     pub anchor_queries: usize,
     pub seed: u64,
@@ -221,6 +225,10 @@ pub async fn run(args: JudgedArgs<'_>) -> anyhow::Result<()> {
         Some(p) => Some(std::io::BufWriter::new(std::fs::File::create(p).with_context(|| format!("{}", p.display()))?)),
         None => None,
     };
+    let mut scores_out = match &args.scores_out {
+        Some(p) => Some(std::io::BufWriter::new(std::fs::File::create(p).with_context(|| format!("{}", p.display()))?)),
+        None => None,
+    };
     for (qi, q) in queries.iter().enumerate() {
         let j = &judged[*q];
         let Some(paper) = app.store.paper_texts(&[(*q).clone()]).await?.pop() else {
@@ -233,7 +241,7 @@ pub async fn run(args: JudgedArgs<'_>) -> anyhow::Result<()> {
             app.index.more_like(&terms, &[paper.id.as_str()], 50)?.into_iter().map(|h| h.id).collect();
         let qtext = crate::rerank::paper_text(&paper.title, &paper.abstract_text);
         let pool_texts = app.store.paper_texts(&j.keys().cloned().collect::<Vec<_>>()).await?;
-        let (tfidf, pool_tfidf): (Vec<String>, Vec<(String, f32)>) = {
+        let (tfidf, pool_tfidf, cand_cos): (Vec<String>, Vec<(String, f32)>, Vec<f32>) = {
             let guard = app.related.lexicon().read().map_err(|_| anyhow::anyhow!("lock poisoned"))?;
             let l = guard.as_ref().context("TF-IDF index not built")?;
             let qv = l.vector(&qtext);
@@ -250,7 +258,14 @@ pub async fn run(args: JudgedArgs<'_>) -> anyhow::Result<()> {
                     )
                 })
                 .collect();
-            (top, pool)
+            let cand_cos = cands
+                .iter()
+                .map(|c| {
+                    let v = l.vector(&crate::rerank::paper_text(&c.paper.title, &c.paper.abstract_text));
+                    crate::related::affinity::cosine(&qv, &v)
+                })
+                .collect();
+            (top, pool, cand_cos)
         };
         let lexical: Vec<String> = cands.iter().map(|c| c.paper.id.clone()).collect();
         // The exact stage over the candidates, timed as a reader's first view would run it.
@@ -262,6 +277,21 @@ pub async fn run(args: JudgedArgs<'_>) -> anyhow::Result<()> {
         ce_ms += t.elapsed().as_secs_f64() * 1e3;
         ce_pairs += pairs.len();
         let ce: Vec<(String, f32)> = lexical.iter().cloned().zip(scores).collect();
+        if let Some(out) = scores_out.as_mut() {
+            // The pairs in the other order too (candidate first), to study symmetric scoring.
+            let rev: Vec<(&str, &str)> = item_texts.iter().map(|d| (d.as_str(), qt.as_str())).collect();
+            let rev = engine.ce.score_pairs(&rev)?;
+            let rows: Vec<_> = cands
+                .iter()
+                .zip(&ce)
+                .zip(cand_cos.iter().zip(&rev))
+                .map(|((c, (id, s)), (cos, r))| {
+                    serde_json::json!({"id": id, "ce": s, "ce_rev": r, "tfidf_cos": cos,
+                        "tfidf_rank": c.tfidf, "bm25_rank": c.bm25})
+                })
+                .collect();
+            writeln!(out, "{}", serde_json::json!({"query": q, "candidates": rows}))?;
+        }
         // Pool: the judged candidates, scored by the cross-encoder (reusing the scores already computed).
         let known: HashMap<&str, f32> = ce.iter().map(|(id, s)| (id.as_str(), *s)).collect();
         let missing: Vec<&PaperText> = pool_texts.iter().filter(|t| !known.contains_key(t.id.as_str())).collect();
@@ -315,8 +345,8 @@ pub async fn run(args: JudgedArgs<'_>) -> anyhow::Result<()> {
             eprintln!("queries: {}/{} ({:.0} s)", qi + 1, queries.len(), t_all.elapsed().as_secs_f64());
         }
     }
-    if let Some(mut out) = lists_out {
-        out.flush()?;
+    for out in [lists_out, scores_out].into_iter().flatten() {
+        out.into_inner().map_err(|e| e.into_error())?.sync_all()?;
     }
     let nq = per[0].len().max(1) as f64;
     let mut rows: Vec<Row> =

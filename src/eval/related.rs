@@ -80,6 +80,10 @@ pub struct EvalRelatedArgs {
     /// With --judgments: every system's top 10 per query, as JSONL (for judging unjudged papers).
     #[arg(long)]
     pub lists_out: Option<PathBuf>,
+    /// With --judgments: each query's product candidates with their cross-encoder score, lexical ranks and
+    /// TF-IDF cosine, as JSONL (for studying orderings offline).
+    #[arg(long)]
+    pub scores_out: Option<PathBuf>,
 }
 
 #[derive(Debug, Default, Clone, Serialize)]
@@ -129,6 +133,7 @@ pub fn run(args: &EvalRelatedArgs) -> anyhow::Result<()> {
             anchor_queries: args.anchor_queries,
             seed: args.seed,
             lists_out: args.lists_out.clone(),
+            scores_out: args.scores_out.clone(),
             tfidf_candidates: args.tfidf_candidates,
             bm25_candidates: args.bm25_candidates,
         })),
