@@ -221,14 +221,11 @@ pub async fn run(args: JudgedArgs<'_>) -> anyhow::Result<()> {
     let mut per: Vec<Vec<QueryScore>> = vec![Vec::new(); names.len()];
     let (mut ce_pairs, mut ce_ms, mut cur_ce_pairs, mut cur_ms) = (0usize, 0f64, 0usize, 0f64);
     let t_all = Instant::now();
-    let mut lists_out = match &args.lists_out {
-        Some(p) => Some(std::io::BufWriter::new(std::fs::File::create(p).with_context(|| format!("{}", p.display()))?)),
-        None => None,
+    let create = |p: &Option<PathBuf>| -> anyhow::Result<Option<std::io::BufWriter<std::fs::File>>> {
+        let Some(p) = p else { return Ok(None) };
+        Ok(Some(std::io::BufWriter::new(std::fs::File::create(p).with_context(|| format!("{}", p.display()))?)))
     };
-    let mut scores_out = match &args.scores_out {
-        Some(p) => Some(std::io::BufWriter::new(std::fs::File::create(p).with_context(|| format!("{}", p.display()))?)),
-        None => None,
-    };
+    let (mut lists_out, mut scores_out) = (create(&args.lists_out)?, create(&args.scores_out)?);
     for (qi, q) in queries.iter().enumerate() {
         let j = &judged[*q];
         let Some(paper) = app.store.paper_texts(&[(*q).clone()]).await?.pop() else {

@@ -80,8 +80,8 @@ pub struct EvalRelatedArgs {
     /// With --judgments: every system's top 10 per query, as JSONL (for judging unjudged papers).
     #[arg(long)]
     pub lists_out: Option<PathBuf>,
-    /// With --judgments: each query's product candidates with their cross-encoder score, lexical ranks and
-    /// TF-IDF cosine, as JSONL (for studying orderings offline).
+    /// With --judgments: each query's product candidates with their cross-encoder scores (both pair orders),
+    /// lexical ranks and TF-IDF cosine, as JSONL (for studying final orders offline: scripts/fusion_sweep.py).
     #[arg(long)]
     pub scores_out: Option<PathBuf>,
 }
