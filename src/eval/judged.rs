@@ -243,25 +243,13 @@ pub async fn run(args: JudgedArgs<'_>) -> anyhow::Result<()> {
             let l = guard.as_ref().context("TF-IDF index not built")?;
             let qv = l.vector(&qtext);
             let top = l.similar_to(&qv, &[paper.id.as_str()], 50).into_iter().map(|(id, _)| id.to_string()).collect();
-            let pool = pool_texts
-                .iter()
-                .map(|t| {
-                    (
-                        t.id.clone(),
-                        crate::related::affinity::cosine(
-                            &qv,
-                            &l.vector(&crate::rerank::paper_text(&t.title, &t.abstract_text)),
-                        ),
-                    )
-                })
-                .collect();
-            let cand_cos = cands
-                .iter()
-                .map(|c| {
-                    let v = l.vector(&crate::rerank::paper_text(&c.paper.title, &c.paper.abstract_text));
-                    crate::related::affinity::cosine(&qv, &v)
-                })
-                .collect();
+            let cos = |t: &PaperText| {
+                crate::related::affinity::cosine(&qv, &l.vector(&crate::rerank::paper_text(&t.title, &t.abstract_text)))
+            };
+            let pool = pool_texts.iter().map(|t| (t.id.clone(), cos(t))).collect();
+            // The candidates' cosines feed --scores-out only.
+            let cand_cos =
+                if scores_out.is_some() { cands.iter().map(|c| cos(&c.paper)).collect() } else { Vec::new() };
             (top, pool, cand_cos)
         };
         let lexical: Vec<String> = cands.iter().map(|c| c.paper.id.clone()).collect();
