@@ -17,24 +17,48 @@ import random
 import statistics as st
 
 
+def read_judgments(path):
+    """{query: {candidate: rating}}"""
+    judged = {}
+    for line in open(path):
+        j = json.loads(line)
+        judged.setdefault(j["query"], {})[j["candidate"]] = j["rating"]
+    return judged
+
+
+def ndcg(j, top):
+    """Condensed nDCG@5 of the ranked ids `top` under one query's judgments `j` (unjudged ids dropped), and the
+    share of the uncondensed top 5 that `j` judges; None when the query has no relevant paper."""
+    gains = [j[c] for c in top if c in j][:5]
+    idcg = sum(r / math.log2(i + 2) for i, r in enumerate(sorted(j.values(), reverse=True)[:5]))
+    if idcg == 0:
+        return None
+    return sum(r / math.log2(i + 2) for i, r in enumerate(gains)) / idcg, sum(c in j for c in top[:5]) / 5
+
+
+def report(name, pq):
+    v = [x[0] for x in pq.values()]
+    jd = [x[1] for x in pq.values()]
+    print(f"{sum(v) / len(v):.3f}  judged@5 {sum(jd) / len(jd):.2f}  n={len(v)}  {name}")
+
+
+def paired(label, a_, b_):
+    """Paired bootstrap (2,000 resamples of queries) of a_ − b_ over the queries both score."""
+    d = [a_[q][0] - b_[q][0] for q in a_ if q in b_]
+    rng = random.Random(1)
+    bs = sorted(sum(d[rng.randrange(len(d))] for _ in d) / len(d) for _ in range(2000))
+    print(f"paired, {label}: {sum(d) / len(d):+.3f} [{bs[50]:+.3f}, {bs[1949]:+.3f}]"
+          f", better {sum(x > 1e-9 for x in d)}, worse {sum(x < -1e-9 for x in d)}")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--judgments", required=True, help="judged pairs, JSONL {query, candidate, rating}")
     ap.add_argument("--scores", required=True, help="`eval related --scores-out` file")
     a = ap.parse_args()
-    judged = {}
-    for line in open(a.judgments):
-        j = json.loads(line)
-        judged.setdefault(j["query"], {})[j["candidate"]] = j["rating"]
-    rows = [json.loads(line) for line in open(a.scores)]
-
-    def ndcg(q, top):
-        j = judged[q]
-        gains = [j[c] for c in top if c in j][:5]
-        idcg = sum(r / math.log2(i + 2) for i, r in enumerate(sorted(j.values(), reverse=True)[:5]))
-        if idcg == 0:
-            return None
-        return sum(r / math.log2(i + 2) for i, r in enumerate(gains)) / idcg, sum(c in j for c in top[:5]) / 5
+    judged = read_judgments(a.judgments)
+    # Lines with "cur" (the CUR pipeline's scored papers, with an index) are studied by cur_hub_sweep.py.
+    rows = [r for r in map(json.loads, open(a.scores)) if "candidates" in r]
 
     def per_query(order):
         out = {}
@@ -44,7 +68,7 @@ def main():
                 continue
             s = order(c)
             top = [c[i]["id"] for i in sorted(range(len(c)), key=lambda i: (-s[i], c[i]["id"]))]
-            v = ndcg(q, top)
+            v = ndcg(judged[q], top)
             if v is not None:
                 out[q] = v
         return out
@@ -87,15 +111,9 @@ def main():
     res = {}
     for name, f in orders.items():
         res[name] = pq = per_query(f)
-        v = [x[0] for x in pq.values()]
-        jd = [x[1] for x in pq.values()]
-        print(f"{sum(v) / len(v):.3f}  judged@5 {sum(jd) / len(jd):.2f}  n={len(v)}  {name}")
-    a_, b_ = res["z(CE) + 1.0 z(TF-IDF cos)"], res["RRF k=60, CE weight 0.5 (the product)"]
-    d = [a_[q][0] - b_[q][0] for q in a_]
-    rng = random.Random(1)
-    bs = sorted(sum(d[rng.randrange(len(d))] for _ in d) / len(d) for _ in range(2000))
-    print(f"paired, z(CE) + z(TF-IDF cos) vs the product: {sum(d) / len(d):+.3f} [{bs[50]:+.3f}, {bs[1949]:+.3f}]"
-          f", better {sum(x > 1e-9 for x in d)}, worse {sum(x < -1e-9 for x in d)}")
+        report(name, pq)
+    paired("z(CE) + z(TF-IDF cos) vs the product", res["z(CE) + 1.0 z(TF-IDF cos)"],
+           res["RRF k=60, CE weight 0.5 (the product)"])
 
 
 if __name__ == "__main__":

@@ -733,6 +733,8 @@ pub fn run(args: &EvalCurArgs) -> anyhow::Result<()> {
         round_size: args.kriging_round_size,
         noise: args.kriging_noise,
         prior_weight: args.kriging_prior_weight,
+        // Recall of the model's own top 10 is measured here, hubs included: no hubness correction.
+        ..KrigingOptions::default()
     };
     let index = make_index(&qr_order[..max_ki.min(qr_order.len())], AnchorMethod::PivotedQr)?;
     let mut kriging_ms = Vec::new();

@@ -161,6 +161,8 @@ pub struct JudgedArgs<'a> {
     /// Candidate counts (default: the product's).
     pub tfidf_candidates: Option<usize>,
     pub bm25_candidates: Option<usize>,
+    /// The CUR pipeline's hubness correction λ (default: the product's, `[related] cur_hub_weight`).
+    pub cur_hub_weight: Option<f32>,
 }
 
 pub async fn run(args: JudgedArgs<'_>) -> anyhow::Result<()> {
@@ -180,6 +182,9 @@ pub async fn run(args: JudgedArgs<'_>) -> anyhow::Result<()> {
     }
     if let Some(n) = args.bm25_candidates {
         config.related.bm25_candidates = n;
+    }
+    if let Some(w) = args.cur_hub_weight {
+        config.related.cur_hub_weight = w;
     }
     let app = App::open(config).await?;
     if app.store.paper_count().await? == 0 {
@@ -299,11 +304,27 @@ pub async fn run(args: JudgedArgs<'_>) -> anyhow::Result<()> {
         ];
         if has_cur {
             let t = Instant::now();
-            let all = crate::related::RelatedConfig { top_k: 50, ..cfg.clone() };
+            // Every scored paper (the lists file keeps the top 10; --scores-out wants them all).
+            let all = crate::related::RelatedConfig { top_k: usize::MAX, ..cfg.clone() };
             let lookup = |id: &str| all_texts.get(id).cloned();
             let res = pipeline::rerank(&engine, &all, &paper, &cands, &lookup)?;
             cur_ms += t.elapsed().as_secs_f64() * 1e3;
             cur_ce_pairs += res.ce_pairs;
+            if let Some(out) = scores_out.as_mut() {
+                // What the CUR pipeline scored, with each paper's anchor mean (its hubness), to study a
+                // hubness-corrected final order offline.
+                let guard = engine.cur.read().map_err(|_| anyhow::anyhow!("lock poisoned"))?;
+                let cur = guard.as_ref().context("no CUR index")?;
+                let rows: Vec<_> = res
+                    .items
+                    .iter()
+                    .map(|r| {
+                        let mean = cur.position(&r.id).map(|p| cur.item_means()[p]);
+                        serde_json::json!({"id": r.id, "ce": r.score, "source": r.source, "anchor_mean": mean})
+                    })
+                    .collect();
+                writeln!(out, "{}", serde_json::json!({"query": q, "cur": rows}))?;
+            }
             lists[8] = Some(res.items.into_iter().map(|r| r.id).collect());
         }
         if let Some(b) = &baseline {

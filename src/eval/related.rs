@@ -84,6 +84,10 @@ pub struct EvalRelatedArgs {
     /// lexical ranks and TF-IDF cosine, as JSONL (for studying final orders offline: scripts/fusion_sweep.py).
     #[arg(long)]
     pub scores_out: Option<PathBuf>,
+    /// With --judgments and a CUR index: the hubness correction λ of the pipeline with CUR (default:
+    /// `[related] cur_hub_weight`); scores-out then also lists what that pipeline scored (scripts/cur_hub_sweep.py).
+    #[arg(long)]
+    pub cur_hub_weight: Option<f32>,
 }
 
 #[derive(Debug, Default, Clone, Serialize)]
@@ -136,6 +140,7 @@ pub fn run(args: &EvalRelatedArgs) -> anyhow::Result<()> {
             scores_out: args.scores_out.clone(),
             tfidf_candidates: args.tfidf_candidates,
             bm25_candidates: args.bm25_candidates,
+            cur_hub_weight: args.cur_hub_weight,
         })),
         None => rt.block_on(run_async(args)),
     }

@@ -130,12 +130,14 @@ pub fn expected_spec(ce: &CrossEncoder) -> IndexSpec {
 
 fn model_key(ce: &CrossEncoder, cfg: &RelatedConfig, cur: Option<&CurIndex>) -> String {
     let cur = match cur {
-        // "kriging": the CUR search method; lists from the earlier least-squares search go stale.
+        // "kriging": the CUR search method; lists from the earlier least-squares search go stale. The hub
+        // weight changes lists only with an index, so only then is it part of the key.
         Some(c) => format!(
-            "cur-kriging:{}",
+            "cur-kriging:{}:hub{}",
             crate::rerank::cur::store::fingerprint(
                 &c.meta().spec.anchor_query_ids.iter().chain(&c.meta().anchor_item_ids).cloned().collect::<Vec<_>>()
-            )
+            ),
+            cfg.cur_hub_weight
         ),
         None => "nocur".into(),
     };

@@ -147,8 +147,10 @@ pub struct Reranked {
 /// index, the candidates it holds seed an adaptive search of the whole corpus by kriging over the index's
 /// anchor rows ([`crate::rerank::cur::CurIndex::query_kriging`]: their exact scores update a Gaussian-process
 /// estimate of the query's scores on every paper; the best `cur_candidates` not yet scored are scored
-/// exactly, in `cur_rounds` rounds); candidates the index does not hold yet are scored directly. `lookup`
-/// reads a paper's texts (for CUR-found papers).
+/// exactly, in `cur_rounds` rounds); candidates the index does not hold yet are scored directly. With
+/// `cur_hub_weight` λ > 0, the search and the final order use `CE − λ·μ` for the papers the index holds (`μ`:
+/// the paper's mean score over the anchor queries), which keeps "hub" papers out. `lookup` reads a paper's
+/// texts (for CUR-found papers).
 pub fn rerank(
     engine: &Engine,
     cfg: &RelatedConfig,
@@ -184,6 +186,7 @@ pub fn rerank(
         } else {
             let kopts = KrigingOptions {
                 round_size: cfg.cur_candidates.div_ceil(cfg.cur_rounds.max(1)),
+                hub_weight: cfg.cur_hub_weight as f64,
                 ..KrigingOptions::default()
             };
             // No prior: the lexical scores are known for the candidates only, and a prior truncated to
@@ -209,6 +212,11 @@ pub fn rerank(
     let mut seen = HashSet::new();
     scored.retain(|(id, _, _)| id != &paper.id && seen.insert(id.clone()));
     let ce: Vec<(String, f32)> = scored.iter().map(|(id, s, _)| (id.clone(), *s)).collect();
+    let ce = {
+        let guard = engine.cur.read().map_err(|_| RelatedError::Engine(super::engine::EngineError::Poisoned))?;
+        let mean = |id: &str| guard.as_ref().and_then(|c| Some(c.item_means()[c.position(id)?]));
+        hub_corrected(&ce, cfg.cur_hub_weight, mean)
+    };
     let lexical: Vec<String> = cands.iter().map(|c| c.paper.id.clone()).collect();
     let order: HashMap<String, usize> = match cfg.fusion {
         Fusion::Rrf => fuse_ranks(&ce, &lexical),
@@ -231,6 +239,17 @@ pub fn rerank(
         items.push(RelatedItem { id, title: t.title.clone(), score, source: source.into() });
     }
     Ok(Reranked { items, ce_pairs })
+}
+
+/// The hubness correction: each score less `weight` times the paper's mean score over the anchor queries
+/// (`mean`; papers without one keep their score). A "hub" — a paper the model scores high whatever the query
+/// (measured on the dev judgments: such papers crowd related lists) — must stand out for this query to rank
+/// high. With `weight` 1 the order is by how far a paper scores above its usual score.
+pub fn hub_corrected(scored: &[(String, f32)], weight: f32, mean: impl Fn(&str) -> Option<f32>) -> Vec<(String, f32)> {
+    scored
+        .iter()
+        .map(|(id, s)| (id.clone(), if weight == 0.0 { *s } else { *s - weight * mean(id).unwrap_or(0.0) }))
+        .collect()
 }
 
 fn lexical_source(cands: &[Candidate], id: &str) -> &'static str {
@@ -302,5 +321,21 @@ mod tests {
         // comes after them (1/61 + 1/63 > 2/62).
         let lex = vec!["a".to_string(), "c".to_string(), "b".to_string()];
         assert_eq!(fuse_ranks(&scored, &lex), ["a", "b", "c"]);
+    }
+
+    #[test]
+    fn the_hub_correction_lowers_papers_every_query_scores_high() {
+        let scored = vec![("hub".to_string(), 3.0), ("a".to_string(), 2.0), ("b".to_string(), 1.0)];
+        let mean = |id: &str| match id {
+            "hub" => Some(2.5),
+            "a" => Some(-1.0),
+            _ => None,
+        };
+        // Off: the scores untouched, the hub first.
+        assert_eq!(hub_corrected(&scored, 0.0, mean), scored);
+        assert_eq!(rank_by_score(&hub_corrected(&scored, 0.0, mean)), ["hub", "a", "b"]);
+        // λ = 1: hub 3 − 2.5 = 0.5, a 2 + 1 = 3, b (no mean) 1.
+        assert_eq!(hub_corrected(&scored, 1.0, mean)[1].1, 3.0);
+        assert_eq!(rank_by_score(&hub_corrected(&scored, 1.0, mean)), ["a", "b", "hub"]);
     }
 }

@@ -30,11 +30,15 @@ pub struct KrigingOptions {
     pub noise: f64,
     /// `β`: weight of the z-scored caller prior in the mean.
     pub prior_weight: f64,
+    /// `λ`: each round picks the items with the highest `posterior − λ·μ_j` rather than the highest
+    /// posterior. An item every query scores highly (a "hub": high `μ_j`) then has to look unusually good
+    /// for this query to be picked (the hubness correction of CSLS, Lample et al. 2018). 0 = plain kriging.
+    pub hub_weight: f64,
 }
 
 impl Default for KrigingOptions {
     fn default() -> Self {
-        Self { round_size: 5, noise: 1.0, prior_weight: 0.3 }
+        Self { round_size: 5, noise: 1.0, prior_weight: 0.3, hub_weight: 0.0 }
     }
 }
 
@@ -59,9 +63,9 @@ impl CurIndex {
 
     /// Kriging retrieval: scores the `initial` items (the anchor items when `None`; unknown ids are
     /// skipped), then in rounds of `round_size` scores the unscored items with the highest posterior
-    /// mean, `k_r` in all, and returns the top `k` of everything scored. Excluded items inform the fit
-    /// but are never returned. Spends exactly `|initial| + k_r` CE calls (fewer only when the index has
-    /// fewer items).
+    /// mean (less `hub_weight·μ_j`), `k_r` in all, and returns the top `k` of everything scored. Excluded
+    /// items inform the fit but are never returned. Spends exactly `|initial| + k_r` CE calls (fewer only
+    /// when the index has fewer items).
     #[allow(clippy::too_many_arguments)]
     pub fn query_kriging(
         &self,
@@ -80,7 +84,12 @@ impl CurIndex {
         let mut remaining = opts.k_r;
         let step = kopts.round_size.max(1);
         while remaining > 0 {
-            let s = self.posterior_mean(mu, &mean, &search.fit, kopts.noise);
+            let mut s = self.posterior_mean(mu, &mean, &search.fit, kopts.noise);
+            if kopts.hub_weight != 0.0 {
+                for (x, &m) in s.iter_mut().zip(mu) {
+                    *x -= kopts.hub_weight as f32 * m;
+                }
+            }
             let scored = search.score_top(&s, step.min(remaining))?;
             if scored == 0 {
                 break;
@@ -94,6 +103,9 @@ impl CurIndex {
     fn prior_mean(&self, mu: &[f32], prior: Option<&[f32]>, opts: &KrigingOptions) -> Result<Vec<f64>, CurError> {
         if !(opts.noise > 0.0 && opts.noise.is_finite()) {
             return Err(CurError::Invalid(format!("kriging noise must be a positive number, got {}", opts.noise)));
+        }
+        if !opts.hub_weight.is_finite() {
+            return Err(CurError::Invalid(format!("kriging hub weight must be a number, got {}", opts.hub_weight)));
         }
         let mut mean: Vec<f64> = mu.iter().map(|&m| m as f64).collect();
         if let Some(p) = prior {

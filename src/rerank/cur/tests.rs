@@ -314,6 +314,11 @@ fn kriging_spends_exactly_its_budget_and_never_returns_excluded() {
         .query_kriging(&counting, "q", &[], QueryOptions { k: 3, k_r: 3 }, &bad, None, None, &|id| c.text(id))
         .unwrap_err();
     assert!(err.to_string().contains("noise"), "{err}");
+    let bad = KrigingOptions { hub_weight: f64::NAN, ..KrigingOptions::default() };
+    let err = index
+        .query_kriging(&counting, "q", &[], QueryOptions { k: 3, k_r: 3 }, &bad, None, None, &|id| c.text(id))
+        .unwrap_err();
+    assert!(err.to_string().contains("hub weight"), "{err}");
     let err = index
         .query_kriging(
             &counting,
@@ -394,4 +399,58 @@ proptest::proptest! {
         let drift = loose.iter().zip(mu).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
         proptest::prop_assert!(drift / scale < 1e-4, "drift {}", drift / scale);
     }
+}
+
+/// The low-rank scorer plus a fixed bonus for "hub" items (their text says HUB): papers any query scores high.
+struct HubScorer(LowRankScorer);
+
+impl PairScorer for HubScorer {
+    fn score(&self, pairs: &[(&str, &str)]) -> Result<Vec<f32>, ScorerError> {
+        let base = self.0.score(pairs)?;
+        Ok(base.into_iter().zip(pairs).map(|(s, (_, d))| if d.contains("HUB") { s + 20.0 } else { s }).collect())
+    }
+    fn model_id(&self) -> String {
+        "synthetic-hubs".into()
+    }
+}
+
+#[test]
+fn the_hub_weight_keeps_the_kriging_search_off_papers_every_query_scores_high() {
+    let mut c = corpus(200);
+    let hubs: Vec<usize> = (40..50).collect();
+    for &h in &hubs {
+        c.abstracts[h].push_str(" HUB");
+    }
+    let scorer = HubScorer(LowRankScorer::new(4, 9));
+    let index = build(&scorer, &c, 12, &opts(6, AnchorMethod::Random { seed: 1 }));
+    let mu = index.item_means();
+    assert!(hubs.iter().all(|&h| mu[h] > 15.0), "the index sees the hubs in its anchor rows");
+    let (q, seeds) = (190, 100..106);
+    let exact = exact_row(&scorer, &c, q);
+    let picked = |hub_weight: f64| -> Vec<usize> {
+        let kopts = KrigingOptions { noise: 1e-6, round_size: 5, hub_weight, ..KrigingOptions::default() };
+        let initial: Vec<&str> = c.ids[seeds.clone()].iter().map(String::as_str).collect();
+        let o = QueryOptions { k: 200, k_r: 10 };
+        let res =
+            index.query_kriging(&scorer, &c.titles[q], &[], o, &kopts, Some(&initial), None, &|id| c.text(id)).unwrap();
+        let mut p: Vec<usize> = res.items.iter().map(|s| s.pos).filter(|p| !seeds.contains(p)).collect();
+        p.sort();
+        p
+    };
+    // With the rank-4 rows recovered from 6 seeds, each round picks the best by its criterion: plain kriging the
+    // highest scores, which are the hubs' ...
+    let best_by = |key: &dyn Fn(usize) -> f32| -> Vec<usize> {
+        let mut order: Vec<usize> = (0..200).filter(|p| !seeds.contains(p)).collect();
+        order.sort_by(|&a, &b| key(b).total_cmp(&key(a)));
+        let mut top = order[..10].to_vec();
+        top.sort();
+        top
+    };
+    let plain = picked(0.0);
+    assert_eq!(plain, best_by(&|p| exact[p]));
+    assert_eq!(plain, hubs);
+    // ... the corrected search the papers this query scores furthest above their mean over the anchor queries.
+    let corrected = picked(1.0);
+    assert_eq!(corrected, best_by(&|p| exact[p] - mu[p]));
+    assert!(corrected.iter().filter(|p| hubs.contains(p)).count() <= 2, "{corrected:?}");
 }
