@@ -66,32 +66,27 @@ def main():
                 out[q] = v
         return out
 
-    def no_cur(items, lex_rank, n_lex):  # the lexical candidates only, as without an index
-        ce = [x["ce"] if i in lex_rank else -1e9 for i, x in enumerate(items)]
-        s = rrf_order(ce, lex_rank, n_lex)
-        return [s[i] if i in lex_rank else -1.0 for i in range(len(items))]
-
-    def no_cur_corrected(lam):  # the lexical candidates only, ordered by ce − λ·anchor_mean
+    def corrected(lam, with_cur):
+        """RRF of the rank by ce − λ·anchor_mean and the lexical rank; without CUR only the lexical candidates
+        are ranked (the index serves their means only)."""
         def f(items, lex_rank, n_lex):
-            ce = [x["ce"] - lam * (x["anchor_mean"] or 0.0) if i in lex_rank else -1e9 for i, x in enumerate(items)]
+            keep = [with_cur or i in lex_rank for i in range(len(items))]
+            ce = [x["ce"] - lam * (x["anchor_mean"] or 0.0) if keep[i] else -1e9 for i, x in enumerate(items)]
             s = rrf_order(ce, lex_rank, n_lex)
-            return [s[i] if i in lex_rank else -1.0 for i in range(len(items))]
+            return [s[i] if keep[i] else -1.0 for i in range(len(items))]
         return f
 
-    def corrected(lam):
-        def f(items, lex_rank, n_lex):
-            return rrf_order([x["ce"] - lam * (x["anchor_mean"] or 0.0) for x in items], lex_rank, n_lex)
-        return f
-
-    orders = {"without CUR (the lexical candidates, product order)": no_cur}
+    orders = {"without CUR (the lexical candidates, product order)": corrected(0.0, False)}
     for lam in (0.0, 0.5, 1.0, 1.5, 2.0):
-        orders[f"with CUR, ce − {lam}·anchor_mean"] = corrected(lam)
+        orders[f"with CUR, ce − {lam}·anchor_mean"] = corrected(lam, True)
         if lam > 0:
-            orders[f"without CUR, ce − {lam}·anchor_mean"] = no_cur_corrected(lam)
+            orders[f"without CUR, ce − {lam}·anchor_mean"] = corrected(lam, False)
     res = {}
     for name, f in orders.items():
         res[name] = pq = per_query(name, f)
         report(name, pq)
+    if lists_out:
+        lists_out.close()
     base = res["without CUR (the lexical candidates, product order)"]
     for name in list(orders)[1:]:
         paired(f"{name} vs without CUR", res[name], base)

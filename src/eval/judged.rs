@@ -314,14 +314,11 @@ pub async fn run(args: JudgedArgs<'_>) -> anyhow::Result<()> {
                 // What the CUR pipeline scored, with each paper's anchor mean (its hubness), to study a
                 // hubness-corrected final order offline.
                 let guard = engine.cur.read().map_err(|_| anyhow::anyhow!("lock poisoned"))?;
-                let cur = guard.as_ref().context("no CUR index")?;
+                let mean = pipeline::hub_means(Some(guard.as_ref().context("no CUR index")?));
                 let rows: Vec<_> = res
                     .items
                     .iter()
-                    .map(|r| {
-                        let mean = cur.position(&r.id).map(|p| cur.item_means()[p]);
-                        serde_json::json!({"id": r.id, "ce": r.score, "source": r.source, "anchor_mean": mean})
-                    })
+                    .map(|r| serde_json::json!({"id": r.id, "ce": r.score, "source": r.source, "anchor_mean": mean(&r.id)}))
                     .collect();
                 writeln!(out, "{}", serde_json::json!({"query": q, "cur": rows}))?;
             }

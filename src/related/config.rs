@@ -31,7 +31,8 @@ pub struct RelatedConfig {
     pub cur_candidates: usize,
     /// Hubness correction with a CUR index (`λ`, 0 = off): papers are picked by the CUR search and ordered
     /// by `CE − λ·μ`, `μ` being the paper's mean CE score over the index's anchor queries, so a paper the
-    /// model scores high whatever the query must stand out for this one. 1 measured best of 0 / 0.5 / 1 /
+    /// model scores high whatever the query must stand out for this one (a paper the index does not hold is
+    /// corrected by the index's average `μ`). 1 measured best of 0 / 0.5 / 1 /
     /// 1.5 / 2 on the dev judgments with an index; without one it does nothing (README § Related papers).
     #[serde(deserialize_with = "non_negative")]
     pub cur_hub_weight: f32,

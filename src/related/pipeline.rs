@@ -4,7 +4,7 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, RwLock};
 
-use crate::rerank::cur::{KrigingOptions, QueryOptions};
+use crate::rerank::cur::{CurIndex, KrigingOptions, QueryOptions};
 use crate::search::SearchIndex;
 use crate::search::tfidf::TfidfIndex;
 use crate::store::{PaperText, RelatedItem, Store};
@@ -214,8 +214,7 @@ pub fn rerank(
     let ce: Vec<(String, f32)> = scored.iter().map(|(id, s, _)| (id.clone(), *s)).collect();
     let ce = {
         let guard = engine.cur.read().map_err(|_| RelatedError::Engine(super::engine::EngineError::Poisoned))?;
-        let mean = |id: &str| guard.as_ref().and_then(|c| Some(c.item_means()[c.position(id)?]));
-        hub_corrected(&ce, cfg.cur_hub_weight, mean)
+        hub_corrected(&ce, cfg.cur_hub_weight, hub_means(guard.as_ref().filter(|_| cfg.cur_hub_weight != 0.0)))
     };
     let lexical: Vec<String> = cands.iter().map(|c| c.paper.id.clone()).collect();
     let order: HashMap<String, usize> = match cfg.fusion {
@@ -250,6 +249,15 @@ pub fn hub_corrected(scored: &[(String, f32)], weight: f32, mean: impl Fn(&str) 
         .iter()
         .map(|(id, s)| (id.clone(), if weight == 0.0 { *s } else { *s - weight * mean(id).unwrap_or(0.0) }))
         .collect()
+}
+
+/// Each paper's mean score over the anchor queries of `cur`, for [`hub_corrected`]. A paper the index does
+/// not hold (a new paper its own job has not appended yet, or one outside an index built for a category) gets
+/// the index's average mean: corrected on the same footing as the rest, neither favoured nor penalised (the
+/// means are far from 0, so leaving its score alone would shift it by the average). No index: none.
+pub fn hub_means(cur: Option<&CurIndex>) -> impl Fn(&str) -> Option<f32> + '_ {
+    let average = cur.filter(|c| !c.is_empty()).map(|c| c.item_means().iter().sum::<f32>() / c.len() as f32);
+    move |id| cur.and_then(|c| Some(c.item_means()[c.position(id)?])).or(average)
 }
 
 fn lexical_source(cands: &[Candidate], id: &str) -> &'static str {
@@ -337,5 +345,29 @@ mod tests {
         // λ = 1: hub 3 − 2.5 = 0.5, a 2 + 1 = 3, b (no mean) 1.
         assert_eq!(hub_corrected(&scored, 1.0, mean)[1].1, 3.0);
         assert_eq!(rank_by_score(&hub_corrected(&scored, 1.0, mean)), ["a", "b", "hub"]);
+    }
+
+    #[test]
+    fn papers_outside_the_index_are_corrected_by_its_average_mean() {
+        use crate::rerank::cur::synthetic::LowRankScorer;
+        use crate::rerank::cur::{AnchorMethod, BuildOptions};
+        let ids: Vec<String> = (0..30).map(|i| format!("2501.{i:05}")).collect();
+        let texts: Vec<String> = (0..30).map(|i| format!("paper {i}")).collect();
+        let items: Vec<(&str, &str)> = ids.iter().map(String::as_str).zip(texts.iter().map(String::as_str)).collect();
+        let o = BuildOptions {
+            max_length: 128,
+            k_i: 3,
+            anchor_method: AnchorMethod::Random { seed: 1 },
+            rcond: 1e-5,
+            chunk_items: 8,
+        };
+        let scorer = LowRankScorer::new(3, 5);
+        let index = CurIndex::build(&scorer, &items[..4], &items, &o, None, &mut |_| {}).unwrap();
+        let means = index.item_means();
+        let average = means.iter().sum::<f32>() / means.len() as f32;
+        let mean = hub_means(Some(&index));
+        assert_eq!(mean(&ids[7]), Some(means[7]), "a paper the index holds: its own mean");
+        assert_eq!(mean("2612.00001"), Some(average), "one it does not hold: the index's average");
+        assert_eq!(hub_means(None)("2612.00001"), None, "no index: no correction");
     }
 }
