@@ -163,6 +163,8 @@ pub struct JudgedArgs<'a> {
     pub bm25_candidates: Option<usize>,
     /// The CUR pipeline's hubness correction λ (default: the product's, `[related] cur_hub_weight`).
     pub cur_hub_weight: Option<f32>,
+    /// The engine's dtype (`--dtype`): bf16 runs the linear layers in bf16 where the CPU has it natively.
+    pub dtype: crate::rerank::Dtype,
 }
 
 pub async fn run(args: JudgedArgs<'_>) -> anyhow::Result<()> {
@@ -177,6 +179,7 @@ pub async fn run(args: JudgedArgs<'_>) -> anyhow::Result<()> {
     let mut config = Config { data_dir: dir, ..Config::default() };
     config.related.model = args.model.clone();
     config.related.background = false;
+    config.related.dtype = args.dtype;
     if let Some(n) = args.tfidf_candidates {
         config.related.tfidf_candidates = n;
     }

@@ -56,8 +56,10 @@ pub struct EvalRelatedArgs {
     /// CUR candidates scored exactly in the full pipeline.
     #[arg(long, default_value_t = 30)]
     pub cur_candidates: usize,
+    /// Tokens per pair for the known-item evaluation (with --judgments the model's own `papertide.json` decides).
     #[arg(long, default_value_t = 128)]
     pub max_length: usize,
+    /// Engine dtype: f32, or bf16 (native on AVX-512 BF16 and AMX CPUs; f32 elsewhere).
     #[arg(long, default_value = "f32")]
     pub dtype: crate::rerank::Dtype,
     #[arg(long, default_value_t = 20261123)]
@@ -141,6 +143,7 @@ pub fn run(args: &EvalRelatedArgs) -> anyhow::Result<()> {
             tfidf_candidates: args.tfidf_candidates,
             bm25_candidates: args.bm25_candidates,
             cur_hub_weight: args.cur_hub_weight,
+            dtype: args.dtype,
         })),
         None => rt.block_on(run_async(args)),
     }
