@@ -214,7 +214,7 @@ pub fn rerank(
     let ce: Vec<(String, f32)> = scored.iter().map(|(id, s, _)| (id.clone(), *s)).collect();
     let ce = {
         let guard = engine.cur.read().map_err(|_| RelatedError::Engine(super::engine::EngineError::Poisoned))?;
-        hub_corrected(&ce, cfg.cur_hub_weight, hub_means(guard.as_ref().filter(|_| cfg.cur_hub_weight != 0.0)))
+        hub_corrected(&ce, cfg.cur_hub_weight, hub_means(guard.as_ref()))
     };
     let lexical: Vec<String> = cands.iter().map(|c| c.paper.id.clone()).collect();
     let order: HashMap<String, usize> = match cfg.fusion {
@@ -254,10 +254,20 @@ pub fn hub_corrected(scored: &[(String, f32)], weight: f32, mean: impl Fn(&str) 
 /// Each paper's mean score over the anchor queries of `cur`, for [`hub_corrected`]. A paper the index does
 /// not hold (a new paper its own job has not appended yet, or one outside an index built for a category) gets
 /// the index's average mean: corrected on the same footing as the rest, neither favoured nor penalised (the
-/// means are far from 0, so leaving its score alone would shift it by the average). No index: none.
+/// means are far from 0, so leaving its score alone would shift it by the average). No index: none. The
+/// average (a pass over every paper's mean) is taken at the first paper the index lacks, so a list whose papers
+/// are all indexed, or one [`hub_corrected`] never asks (weight 0), does not pay for it.
 pub fn hub_means(cur: Option<&CurIndex>) -> impl Fn(&str) -> Option<f32> + '_ {
-    let average = cur.filter(|c| !c.is_empty()).map(|c| c.item_means().iter().sum::<f32>() / c.len() as f32);
-    move |id| cur.and_then(|c| Some(c.item_means()[c.position(id)?])).or(average)
+    let average = std::cell::OnceCell::new();
+    move |id| {
+        let c = cur?;
+        match c.position(id) {
+            Some(p) => Some(c.item_means()[p]),
+            None => {
+                *average.get_or_init(|| (!c.is_empty()).then(|| c.item_means().iter().sum::<f32>() / c.len() as f32))
+            }
+        }
+    }
 }
 
 fn lexical_source(cands: &[Candidate], id: &str) -> &'static str {
