@@ -8,13 +8,14 @@
   - all-MiniLM-L6-v2 bi-encoder (mean pooling, normalised), cosine over "title. abstract" (--bi-encoder DIR).
 
 Corpus: every paper of --corpus-judgments (the whole judged set: 5,539 papers, about the size of the held-back
-evaluation's 4,955). Queries: those of --judgments (a split file). Two scores per system, as `papertide eval
+evaluation's 4,955), or with --corpus-ids a fixed list of papers plus the queries (judgments of papers outside
+it set aside; scripts/replica_corpus.py). Queries: those of --judgments (a split file). Two scores per system, as `papertide eval
 related` computes them: "condensed" (the system's ranking of the whole corpus, unjudged papers removed, top 5)
 and "pool" (the query's judged candidates ranked by the system). nDCG@5 with linear gains 0/1/2; P@5 = share of
 the top 5 rated >= 1; judged@5 = share of the uncondensed top 5 that is judged (below 1, the condensed score is
 optimistic: judge the rest blind with scripts/judge_packets.py, from --lists-out).
 
-  python3 scripts/eval_baselines.py --judgments data/relatedness/dev.jsonl [--bi-encoder DIR] [--lists-out F]
+  python3 scripts/eval_baselines.py --judgments data/relatedness/dev.jsonl [--corpus-ids F] [--bi-encoder DIR] [--lists-out F]
 Needs: scikit-learn, numpy (and torch + transformers for the bi-encoder).
 """
 import argparse
@@ -54,6 +55,7 @@ def main():
     ap.add_argument("--judgments", required=True)
     ap.add_argument("--corpus-judgments", default="../shared/data/relatedness/judgments.jsonl")
     ap.add_argument("--corpus", default="../shared/data/arxiv-cs-2025-2026.jsonl.gz")
+    ap.add_argument("--corpus-ids", help="rank this corpus instead (one id per line; scripts/replica_corpus.py)")
     ap.add_argument("--bi-encoder", help="all-MiniLM-L6-v2 directory (BertModel weights)")
     ap.add_argument("--lists-out", help="write each system's uncondensed top 5 per query here (JSONL), for judging")
     a = ap.parse_args()
@@ -61,7 +63,14 @@ def main():
     from sklearn.feature_extraction.text import TfidfVectorizer
     import gzip
 
-    papers = sorted({x for j in read_judgments(a.corpus_judgments) for x in (j["query"], j["candidate"])})
+    judgments = read_judgments(a.judgments)
+    if a.corpus_ids:
+        # A fixed corpus (scripts/replica_corpus.py) plus the queries; judgments of other papers set aside.
+        with open(a.corpus_ids) as f:
+            ids = {line.strip() for line in f if line.strip() and not line.startswith("#")}
+        papers = sorted(ids | {j["query"] for j in judgments})
+    else:
+        papers = sorted({x for j in read_judgments(a.corpus_judgments) for x in (j["query"], j["candidate"])})
     want = set(papers)
     text = {}
     with (gzip.open(a.corpus, "rt") if a.corpus.endswith(".gz") else open(a.corpus)) as f:
@@ -71,8 +80,10 @@ def main():
                 text[p["id"]] = paper_text(p["title"], p["abstract"])
     pos = {p: i for i, p in enumerate(papers)}
     groups = {}
-    for j in read_judgments(a.judgments):
-        groups.setdefault(j["query"], []).append((j["candidate"], j["rating"]))
+    for j in judgments:
+        groups.setdefault(j["query"], [])
+        if j["candidate"] in want:
+            groups[j["query"]].append((j["candidate"], j["rating"]))
     pairs = [(q, c) for q, cs in groups.items() for c, _ in cs]
     docs = [text[p] for p in papers]
     rows = {}

@@ -8,7 +8,7 @@ J (linear gains, papers J does not judge dropped; `judged@5` = share of the unco
 and a paired bootstrap of score fusion against the product's reciprocal-rank fusion. Choose on the dev split,
 report on test.
 
-  python3 scripts/fusion_sweep.py --judgments /tmp/dev-full.jsonl --scores /tmp/dev-scores.jsonl
+  python3 scripts/fusion_sweep.py --judgments /tmp/dev-full.jsonl --scores /tmp/dev-scores.jsonl [--lists-out F]
 """
 import argparse
 import json
@@ -55,12 +55,15 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--judgments", required=True, help="judged pairs, JSONL {query, candidate, rating}")
     ap.add_argument("--scores", required=True, help="`eval related --scores-out` file")
+    ap.add_argument("--lists-out", help="write every order's top 10 per query here (JSONL {query, system, top}, "
+                    "for scripts/judge_packets.py)")
     a = ap.parse_args()
     judged = read_judgments(a.judgments)
+    lists_out = open(a.lists_out, "w") if a.lists_out else None
     # Lines with "cur" (the CUR pipeline's scored papers, with an index) are studied by cur_hub_sweep.py.
     rows = [r for r in map(json.loads, open(a.scores)) if "candidates" in r]
 
-    def per_query(order):
+    def per_query(name, order):
         out = {}
         for r in rows:
             q, c = r["query"], r["candidates"]
@@ -68,6 +71,8 @@ def main():
                 continue
             s = order(c)
             top = [c[i]["id"] for i in sorted(range(len(c)), key=lambda i: (-s[i], c[i]["id"]))]
+            if lists_out:
+                lists_out.write(json.dumps({"query": q, "system": name, "top": top[:10]}) + "\n")
             v = ndcg(judged[q], top)
             if v is not None:
                 out[q] = v
@@ -110,8 +115,10 @@ def main():
         orders[f"z(CE both orders) + {a_} z(TF-IDF cos)"] = zsum(a_, 1.0)
     res = {}
     for name, f in orders.items():
-        res[name] = pq = per_query(f)
+        res[name] = pq = per_query(name, f)
         report(name, pq)
+    if lists_out:
+        lists_out.close()
     paired("z(CE) + z(TF-IDF cos) vs the product", res["z(CE) + 1.0 z(TF-IDF cos)"],
            res["RRF k=60, CE weight 0.5 (the product)"])
 

@@ -71,7 +71,8 @@ pub enum EvalCommand {
     /// CUR (ANNCUR) retrieval against exact cross-encoder scores on a corpus slice: Top-k-Recall@m.
     Cur(crate::eval::cur::EvalCurArgs),
     /// Related papers: nDCG@5 / P@5 on judged pairs (--judgments), or known-item MRR@10 / Recall@1; cost per paper.
-    Related(crate::eval::related::EvalRelatedArgs),
+    // Boxed: the largest argument set, which would size every `Command`.
+    Related(Box<crate::eval::related::EvalRelatedArgs>),
     /// "For you" on the relatedness judgments: a simulated reader's starred paper among a day of others.
     Foryou(crate::eval::foryou::EvalForYouArgs),
     /// Venue → arXiv linking: precision and recall of the matcher on a labelled sample from the corpus.

@@ -143,6 +143,9 @@ struct Report {
 pub struct JudgedArgs<'a> {
     pub judgments: &'a Path,
     pub corpus_judgments: &'a Path,
+    /// The corpus as a list of ids (plus the queries) instead of `corpus_judgments`' papers; judgments of
+    /// papers outside it are set aside, so the ideal lists hold only papers a system could have found.
+    pub corpus_ids: Option<&'a Path>,
     pub data: &'a Path,
     pub model: Option<String>,
     pub baseline_model: Option<String>,
@@ -169,11 +172,17 @@ pub struct JudgedArgs<'a> {
 
 pub async fn run(args: JudgedArgs<'_>) -> anyhow::Result<()> {
     let judgments = read_judgments(args.judgments)?;
-    let judged = group(&judgments);
-    let mut wanted: HashSet<String> = judgments.iter().flat_map(|j| [j.query.clone(), j.candidate.clone()]).collect();
-    if args.corpus_judgments.is_file() {
-        wanted.extend(read_judgments(args.corpus_judgments)?.into_iter().flat_map(|j| [j.query, j.candidate]));
-    }
+    let (judged, wanted) = match args.corpus_ids {
+        Some(path) => restrict_to_corpus(&judgments, read_ids(path)?),
+        None => {
+            let mut wanted: HashSet<String> =
+                judgments.iter().flat_map(|j| [j.query.clone(), j.candidate.clone()]).collect();
+            if args.corpus_judgments.is_file() {
+                wanted.extend(read_judgments(args.corpus_judgments)?.into_iter().flat_map(|j| [j.query, j.candidate]));
+            }
+            (group(&judgments), wanted)
+        }
+    };
     let tmp = tempfile::tempdir()?;
     let dir = args.data_dir.clone().unwrap_or_else(|| tmp.path().to_path_buf());
     let mut config = Config { data_dir: dir, ..Config::default() };
@@ -218,17 +227,19 @@ pub async fn run(args: JudgedArgs<'_>) -> anyhow::Result<()> {
     let names = [
         "BM25 key terms (the former model-less list)",
         "TF-IDF cosine, whole text (uni+bigrams)",
-        "model-less list: TF-IDF ⊕ BM25 rank fusion",
+        "model-less list: TF-IDF order, then BM25",
         "cross-encoder order alone, over those candidates",
-        "cross-encoder ⊕ lexical rank fusion",
+        "cross-encoder ⊕ lexical rank fusion (RRF)",
         "pool: cross-encoder ranks the judged candidates",
         "pool: TF-IDF cosine ranks the judged candidates",
         "former product: shared CE (title→abstract) over BM25 40, ⊕ BM25",
         "pipeline with CUR (kriging, 30 more candidates), configured order",
+        "cross-encoder ⊕ TF-IDF cosine score fusion (z-scores)",
     ];
     let mut per: Vec<Vec<QueryScore>> = vec![Vec::new(); names.len()];
     let (mut ce_pairs, mut ce_ms, mut cur_ce_pairs, mut cur_ms) = (0usize, 0f64, 0usize, 0f64);
     let t_all = Instant::now();
+    let mut ran = 0usize;
     let create = |p: &Option<PathBuf>| -> anyhow::Result<Option<std::io::BufWriter<std::fs::File>>> {
         let Some(p) = p else { return Ok(None) };
         Ok(Some(std::io::BufWriter::new(std::fs::File::create(p).with_context(|| format!("{}", p.display()))?)))
@@ -240,6 +251,7 @@ pub async fn run(args: JudgedArgs<'_>) -> anyhow::Result<()> {
             eprintln!("query {q} is not in the corpus: skipped");
             continue;
         };
+        ran += 1;
         let cands = app.related.candidates(&paper).await?;
         let terms = app.index.key_terms(&paper.title, &paper.abstract_text, cfg.key_terms)?;
         let bm25: Vec<String> =
@@ -255,9 +267,8 @@ pub async fn run(args: JudgedArgs<'_>) -> anyhow::Result<()> {
                 crate::related::affinity::cosine(&qv, &l.vector(&crate::rerank::paper_text(&t.title, &t.abstract_text)))
             };
             let pool = pool_texts.iter().map(|t| (t.id.clone(), cos(t))).collect();
-            // The candidates' cosines feed --scores-out only.
-            let cand_cos =
-                if scores_out.is_some() { cands.iter().map(|c| cos(&c.paper)).collect() } else { Vec::new() };
+            // The candidates' cosines: score fusion's second signal (and --scores-out's).
+            let cand_cos = cands.iter().map(|c| cos(&c.paper)).collect();
             (top, pool, cand_cos)
         };
         let lexical: Vec<String> = cands.iter().map(|c| c.paper.id.clone()).collect();
@@ -304,13 +315,14 @@ pub async fn run(args: JudgedArgs<'_>) -> anyhow::Result<()> {
             Some(pipeline::rank_by_score(&pool_tfidf)),
             None,
             None,
+            Some(crate::related::fusion::fuse_scores(&ce, &cand_cos, cfg.lexical_weight)),
         ];
         if has_cur {
             let t = Instant::now();
             // Every scored paper (the lists file keeps the top 10; --scores-out wants them all).
             let all = crate::related::RelatedConfig { top_k: usize::MAX, ..cfg.clone() };
             let lookup = |id: &str| all_texts.get(id).cloned();
-            let res = pipeline::rerank(&engine, &all, &paper, &cands, &lookup)?;
+            let res = pipeline::rerank(&engine, &all, &paper, &cands, app.related.lexicon(), &lookup)?;
             cur_ms += t.elapsed().as_secs_f64() * 1e3;
             cur_ce_pairs += res.ce_pairs;
             if let Some(out) = scores_out.as_mut() {
@@ -354,7 +366,8 @@ pub async fn run(args: JudgedArgs<'_>) -> anyhow::Result<()> {
     for out in [lists_out, scores_out].into_iter().flatten() {
         out.into_inner().map_err(|e| e.into_error())?.sync_all()?;
     }
-    let nq = per[0].len().max(1) as f64;
+    // Costs are per query run (a fixed-corpus run may hold queries not yet scorable).
+    let nq = ran.max(1) as f64;
     let mut rows: Vec<Row> =
         names.iter().zip(&per).filter(|(_, s)| !s.is_empty()).map(|(n, s)| summarize(n, s)).collect();
     for r in rows.iter_mut() {
@@ -400,10 +413,31 @@ pub async fn run(args: JudgedArgs<'_>) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Reads a corpus list: one arXiv id per line (blank lines and `#` comments skipped).
+fn read_ids(path: &Path) -> anyhow::Result<HashSet<String>> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    Ok(text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')).map(str::to_owned).collect())
+}
+
+/// The judgments and corpus of a fixed-corpus run: the corpus is `ids` plus every query; each query keeps
+/// only its judgments of papers in the corpus (it stays a query even with none left: its lists are still
+/// written for judging, and it is scored once it has a positive).
+fn restrict_to_corpus(judgments: &[Judgment], mut ids: HashSet<String>) -> (Judged, HashSet<String>) {
+    let mut judged: Judged = HashMap::new();
+    for j in judgments {
+        judged.entry(j.query.clone()).or_default();
+    }
+    ids.extend(judged.keys().cloned());
+    for j in judgments.iter().filter(|j| ids.contains(&j.candidate)) {
+        judged.entry(j.query.clone()).or_default().insert(j.candidate.clone(), j.rating);
+    }
+    (judged, ids)
+}
+
 /// Imports the papers of `wanted` from a Kaggle JSONL(.gz) file.
 async fn import(app: &App, data: &Path, wanted: &HashSet<String>) -> anyhow::Result<()> {
     let records = super::read_corpus(data, |r| wanted.contains(r.record.id.to_string().as_str()))?;
-    eprintln!("corpus: {} of {} judged papers found in {}", records.len(), wanted.len(), data.display());
+    eprintln!("corpus: {} of {} papers found in {}", records.len(), wanted.len(), data.display());
     super::store_corpus(app, &records).await
 }
 
@@ -443,6 +477,24 @@ mod tests {
         assert!((r.ndcg5 - 0.5).abs() < 1e-12 && (r.p5 - 0.6).abs() < 1e-12 && (r.judged5 - 0.7).abs() < 1e-12);
         assert!(r.ndcg5_ci.0 <= r.ndcg5 && r.ndcg5 <= r.ndcg5_ci.1 && r.ndcg5_ci.0 >= 0.0 && r.ndcg5_ci.1 <= 1.0);
         assert_eq!(r.queries, 2);
+    }
+
+    #[test]
+    fn a_fixed_corpus_keeps_every_query_and_only_the_judgments_it_can_score() {
+        let j = |q: &str, c: &str, rating| Judgment { query: q.into(), candidate: c.into(), rating };
+        let judgments = [j("q1", "a", 2), j("q1", "z", 2), j("q2", "z", 1)];
+        let ids: HashSet<String> = ["a", "b"].iter().map(|s| s.to_string()).collect();
+        let (kept, corpus) = restrict_to_corpus(&judgments, ids);
+        // z is outside the corpus: it would raise q1's ideal with a paper no system could list.
+        assert_eq!(kept["q1"], judged(&[("a", 2)]));
+        assert!(kept["q2"].is_empty(), "q2 stays a query (its lists are written for judging)");
+        let mut c: Vec<&str> = corpus.iter().map(String::as_str).collect();
+        c.sort();
+        assert_eq!(c, ["a", "b", "q1", "q2"]);
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("ids.txt");
+        std::fs::write(&p, "# a comment\n2501.00001\n\n 2501.00002 \n").unwrap();
+        assert_eq!(read_ids(&p).unwrap().len(), 2);
     }
 
     #[test]

@@ -34,6 +34,11 @@ pub struct EvalRelatedArgs {
     /// With --judgments: the corpus is every paper this (full) judgment file names.
     #[arg(long, default_value = "../shared/data/relatedness/judgments.jsonl")]
     pub corpus_judgments: PathBuf,
+    /// With --judgments: the corpus is instead these papers (one arXiv id per line) plus the queries, and
+    /// judgments of papers outside it are set aside: the held-back protocol's shape (random other papers,
+    /// not each query's neighbours), e.g. `data/relatedness/replica-corpus.txt`.
+    #[arg(long)]
+    pub corpus_ids: Option<PathBuf>,
     /// With --judgments: also score the former product (this known-item cross-encoder over BM25, fused).
     #[arg(long)]
     pub baseline_model: Option<String>,
@@ -131,6 +136,7 @@ pub fn run(args: &EvalRelatedArgs) -> anyhow::Result<()> {
         Some(judgments) => rt.block_on(super::judged::run(super::judged::JudgedArgs {
             judgments,
             corpus_judgments: &args.corpus_judgments,
+            corpus_ids: args.corpus_ids.as_deref(),
             data: &args.data,
             model: args.model.clone(),
             baseline_model: args.baseline_model.clone(),
@@ -268,7 +274,7 @@ async fn run_async(args: &EvalRelatedArgs) -> anyhow::Result<()> {
             all.top_k = usize::MAX;
             all.fusion = crate::related::Fusion::Ce;
             let cands = pipeline::merge(&ranked_ids(&lexical), &[], lookup);
-            let res = pipeline::rerank(&engine, &all, &probe, &cands, &lookup)?;
+            let res = pipeline::rerank(&engine, &all, &probe, &cands, app.related.lexicon(), &lookup)?;
             let scored: Vec<(String, f32)> = res.items.iter().map(|r| (r.id.clone(), r.score)).collect();
             let fused = pipeline::fuse_ranks(&scored, &ranked_ids(&lexical));
             let (rr, r1) = reciprocal_rank(&fused, &q.id);

@@ -9,7 +9,7 @@ use crate::rerank::cur::{CurError, CurIndex, IndexSpec};
 use crate::rerank::{CrossEncoder, EngineOptions, PairFormat, PairTexts, paper_text};
 use crate::store::PaperText;
 
-use super::RelatedConfig;
+use super::{Fusion, RelatedConfig};
 
 /// Appended items are written to disk at most this often (a crash loses at most this much appending,
 /// which the start-up catch-up redoes).
@@ -151,6 +151,10 @@ fn model_key(ce: &CrossEncoder, cfg: &RelatedConfig, cur: Option<&CurIndex>) -> 
         cfg.bm25_candidates,
         cfg.tfidf_candidates,
         cfg.cur_candidates,
-        cfg.fusion
+        // Score fusion's weight changes the order, so it is part of the key (rank fusion keeps its old key).
+        match cfg.fusion {
+            Fusion::Score => format!("Score{}", cfg.lexical_weight),
+            other => format!("{other:?}"),
+        }
     )
 }

@@ -5,12 +5,13 @@
 //! union (by default the bundled relatedness model, `models/related-minilm-l6`). Lists are stored in SQLite
 //! (`related`) and computed by a durable job queue (`jobs`): for every newly ingested paper, on a first view,
 //! and when the model or anchors change (stale lists, newest papers first). Without a model, lists are the
-//! lexical candidates in rank-fusion order, with a note saying so.
+//! lexical candidates in the model-less order (TF-IDF cosine, then BM25), with a note saying so.
 
 pub mod affinity;
 pub mod bulk;
 mod config;
 pub mod engine;
+pub mod fusion;
 pub mod pipeline;
 mod service;
 

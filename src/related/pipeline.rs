@@ -25,7 +25,7 @@ pub struct Candidate {
     pub paper: PaperText,
     pub bm25: Option<usize>,
     pub tfidf: Option<usize>,
-    /// The reciprocal-rank fusion of the two lexical ranks: the model-less order.
+    /// A score that decreases along the model-less order ([`merge`]): shown as a model-less list's `score`.
     pub lexical_score: f64,
 }
 
@@ -96,31 +96,34 @@ pub fn lexical_lists(
     Ok((bm25, tfidf))
 }
 
-/// Merges two ranked id lists into candidates in reciprocal-rank-fusion order (ties by id); ids `text` cannot
-/// resolve are dropped. A paper missing from one list counts as ranked just after that list's last.
+/// Merges two ranked id lists into candidates in the model-less order: the TF-IDF list's papers in its order,
+/// then the papers only BM25 found, in its order (ties cannot occur); ids `text` cannot resolve are dropped.
+/// `lexical_score` is `1 / (61 + position)` in that order (a dropped id still takes its position: it was a hit).
+///
+/// Why TF-IDF first and not the reciprocal-rank fusion of the two lists (the order before 2026-12-02): whole-text
+/// TF-IDF alone ranked at least as well as the fusion on all four judged sets (dev and test, over the judged
+/// pools and over a corpus of random papers: +0.005 to +0.022 nDCG@5), BM25's key terms mostly adding papers
+/// that share a phrase but not the problem. BM25 still widens the pool the cross-encoder scores.
 pub fn merge(bm25: &[String], tfidf: &[String], text: impl Fn(&str) -> Option<PaperText>) -> Vec<Candidate> {
     let rank = |list: &[String]| -> HashMap<String, usize> {
-        list.iter().enumerate().map(|(i, id)| (id.clone(), i)).collect()
+        list.iter().enumerate().rev().map(|(i, id)| (id.clone(), i)).collect()
     };
     let (rb, rt) = (rank(bm25), rank(tfidf));
     let mut seen = HashSet::new();
-    let mut out: Vec<Candidate> = bm25
+    tfidf
         .iter()
-        .chain(tfidf)
+        .chain(bm25)
         .filter(|id| seen.insert(id.as_str()))
-        .filter_map(|id| {
+        .enumerate()
+        .filter_map(|(position, id)| {
             let (b, t) = (rb.get(id).copied(), rt.get(id).copied());
-            let score = |r: Option<usize>, list: &[String]| {
-                if list.is_empty() { 0.0 } else { 1.0 / (RRF_K + r.unwrap_or(list.len()) as f64 + 1.0) }
-            };
-            Some(Candidate { paper: text(id)?, bm25: b, tfidf: t, lexical_score: score(b, bm25) + score(t, tfidf) })
+            let lexical_score = 1.0 / (RRF_K + position as f64 + 1.0);
+            Some(Candidate { paper: text(id)?, bm25: b, tfidf: t, lexical_score })
         })
-        .collect();
-    out.sort_by(|a, b| b.lexical_score.total_cmp(&a.lexical_score).then_with(|| a.paper.id.cmp(&b.paper.id)));
-    out
+        .collect()
 }
 
-/// The model-less list: the candidates in lexical order; `score` is the fused lexical score.
+/// The model-less list: the candidates in lexical order; `score` is their `lexical_score`.
 pub fn lexical_items(cands: &[Candidate], top_k: usize) -> Vec<RelatedItem> {
     cands
         .iter()
@@ -150,12 +153,13 @@ pub struct Reranked {
 /// exactly, in `cur_rounds` rounds); candidates the index does not hold yet are scored directly. With
 /// `cur_hub_weight` λ > 0, the search and the final order use `CE − λ·μ` for the papers the index holds (`μ`:
 /// the paper's mean score over the anchor queries), which keeps "hub" papers out. `lookup` reads a paper's
-/// texts (for CUR-found papers).
+/// texts (for CUR-found papers); `lexicon` gives the TF-IDF cosines of score fusion.
 pub fn rerank(
     engine: &Engine,
     cfg: &RelatedConfig,
     paper: &PaperText,
     cands: &[Candidate],
+    lexicon: &Lexicon,
     lookup: &dyn Fn(&str) -> Option<PaperText>,
 ) -> Result<Reranked, RelatedError> {
     let query = engine.query_text(paper);
@@ -217,7 +221,12 @@ pub fn rerank(
         hub_corrected(&ce, cfg.cur_hub_weight, hub_means(guard.as_ref()))
     };
     let lexical: Vec<String> = cands.iter().map(|c| c.paper.id.clone()).collect();
+    let text = |id: &str| by_id.get(id).copied().or_else(|| found.get(id));
     let order: HashMap<String, usize> = match cfg.fusion {
+        Fusion::Score => match tfidf_cosines(lexicon, paper, &ce, text) {
+            Some(cos) => super::fusion::fuse_scores(&ce, &cos, cfg.lexical_weight),
+            None => fuse_ranks(&ce, &lexical),
+        },
         Fusion::Rrf => fuse_ranks(&ce, &lexical),
         Fusion::Ce => rank_by_score(&ce),
     }
@@ -231,13 +240,28 @@ pub fn rerank(
         if items.len() == cfg.top_k {
             break;
         }
-        let Some(t) = by_id.get(id.as_str()).copied().or_else(|| found.get(&id)) else { continue };
+        let Some(t) = text(&id) else { continue };
         if t.withdrawn {
             continue;
         }
         items.push(RelatedItem { id, title: t.title.clone(), score, source: source.into() });
     }
     Ok(Reranked { items, ce_pairs })
+}
+
+/// The whole-text TF-IDF cosine of each scored paper to `paper` (a paper whose text is missing counts 0), or
+/// `None` while the TF-IDF index is not built. The read lock is held for these few vectors only (~1 ms).
+fn tfidf_cosines<'a>(
+    lexicon: &Lexicon,
+    paper: &PaperText,
+    scored: &[(String, f32)],
+    text: impl Fn(&str) -> Option<&'a PaperText>,
+) -> Option<Vec<f32>> {
+    let guard = lexicon.read().ok()?;
+    let l = guard.as_ref()?;
+    let vector = |t: &PaperText| l.vector(&crate::rerank::paper_text(&t.title, &t.abstract_text));
+    let q = vector(paper);
+    Some(scored.iter().map(|(id, _)| text(id).map_or(0.0, |t| super::affinity::cosine(&q, &vector(t)))).collect())
 }
 
 /// The hubness correction: each score less `weight` times the paper's mean score over the anchor queries
@@ -316,19 +340,44 @@ mod tests {
     }
 
     #[test]
-    fn merge_fuses_ranks_and_marks_the_better_source() {
+    fn merge_orders_by_tfidf_then_bm25_and_marks_the_better_source() {
         let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
         let c = merge(&s(&["a", "b", "c"]), &s(&["c", "d", "gone", "a"]), text);
         let order: Vec<&str> = c.iter().map(|c| c.paper.id.as_str()).collect();
-        // c (ranks 2 and 0) and a (0 and 3) are in both lists and lead; d (only TF-IDF's second) beats b (only
-        // BM25's second) since a missing rank counts as just after the list's end, and TF-IDF's list is longer.
-        // "gone" has no text and is dropped (its rank still counts: it was a hit).
-        assert_eq!(order, ["c", "a", "d", "b"]);
-        assert_eq!((c[0].source(), c[1].source(), c[2].source(), c[3].source()), ("tfidf", "bm25", "tfidf", "bm25"));
-        assert!(c.windows(2).all(|w| w[0].lexical_score >= w[1].lexical_score));
+        // TF-IDF's order first (c, d, then a: "gone" has no text and is dropped), then what only BM25 found (b).
+        assert_eq!(order, ["c", "d", "a", "b"]);
+        assert_eq!((c[0].source(), c[1].source(), c[2].source(), c[3].source()), ("tfidf", "tfidf", "bm25", "bm25"));
+        assert_eq!((c[2].bm25, c[2].tfidf), (Some(0), Some(3)), "both ranks are kept");
+        assert!(c.windows(2).all(|w| w[0].lexical_score > w[1].lexical_score));
         // One list empty: the other's order, untouched.
         let c = merge(&s(&["x", "y"]), &[], text);
         assert_eq!(c.iter().map(|c| c.paper.id.clone()).collect::<Vec<_>>(), ids(&s(&["x", "y"])));
+    }
+
+    #[test]
+    fn score_fusion_reads_the_cosines_from_the_shared_index() {
+        let paper = |id: &str, title: &str| PaperText {
+            id: id.into(),
+            title: title.into(),
+            abstract_text: String::new(),
+            withdrawn: false,
+        };
+        let q = paper("q", "sparse attention kernels for long sequences");
+        let same = paper("a", "sparse attention kernels for long sequences");
+        let other = paper("b", "protein folding with graph networks");
+        let lexicon = Lexicon::default();
+        let scored = vec![("a".to_string(), 0.0), ("b".to_string(), 0.0), ("gone".to_string(), 0.0)];
+        let text = |id: &str| [&same, &other].into_iter().find(|p| p.id == id);
+        assert!(tfidf_cosines(&lexicon, &q, &scored, text).is_none(), "no index yet: rank fusion instead");
+        let docs: Vec<(&str, &str)> = (0..4)
+            .map(|i| ["sparse attention kernels for long sequences", "protein folding with graph networks"][i % 2])
+            .enumerate()
+            .map(|(i, t)| (["d0", "d1", "d2", "d3"][i], t))
+            .collect();
+        let opts = crate::search::tfidf::TfidfOptions { min_df: 1, max_df: 1.0, bigrams: true };
+        *lexicon.write().unwrap() = Some(TfidfIndex::build(&docs, opts));
+        let cos = tfidf_cosines(&lexicon, &q, &scored, text).unwrap();
+        assert!((cos[0] - 1.0).abs() < 1e-5 && cos[1] == 0.0 && cos[2] == 0.0, "{cos:?}");
     }
 
     #[test]

@@ -282,12 +282,12 @@ impl RelatedService {
             ));
         }
         let (cfg, store, rt) = (self.cfg.clone(), self.store.clone(), tokio::runtime::Handle::current());
-        let (p, cands) = (paper.clone(), lexical.clone());
+        let (p, cands, lexicon) = (paper.clone(), lexical.clone(), self.lexicon.clone());
         let reranked = self
             .pool
             .run(move || {
                 let lookup = |id: &str| rt.block_on(store.paper_texts(&[id.to_string()])).ok()?.pop();
-                pipeline::rerank(&engine, &cfg, &p, &cands, &lookup)
+                pipeline::rerank(&engine, &cfg, &p, &cands, &lexicon, &lookup)
             })
             .await??;
         Ok(RelatedView { status: RelatedStatus::Ready, related: reranked.items, note: None, reranked: true })
@@ -307,13 +307,13 @@ impl RelatedService {
         let paper = self.paper(id).await?;
         let lexical = self.candidates(&paper).await?;
         let (cfg, store, rt) = (self.cfg.clone(), self.store.clone(), tokio::runtime::Handle::current());
-        let e = engine.clone();
+        let (e, lexicon) = (engine.clone(), self.lexicon.clone());
         let result = self
             .pool
             .run(move || -> Result<_, RelatedError> {
                 // SQLite reads for CUR-found papers, from this pool thread (not a runtime thread).
                 let lookup = |id: &str| rt.block_on(store.paper_texts(&[id.to_string()])).ok()?.pop();
-                let reranked = pipeline::rerank(&e, &cfg, &paper, &lexical, &lookup)?;
+                let reranked = pipeline::rerank(&e, &cfg, &paper, &lexical, &lexicon, &lookup)?;
                 let append = if paper.withdrawn { 0 } else { e.append(&paper)? };
                 Ok((reranked, append))
             })
