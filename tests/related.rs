@@ -164,6 +164,7 @@ async fn first_view_computes_in_the_background_and_stale_lists_refresh() {
     let app = open(dir.path(), Some(&model), None).await;
     let recs = sample(100);
     fill(&app, &recs).await;
+    app.related.build_lexicon().await.unwrap();
     assert!(app.load_related_engine().await);
     // A CUR index over the corpus (k_q = 4 anchor queries: 640 CE pairs), persisted and installed.
     let args = papertide::related::bulk::IndexArgs {
@@ -306,8 +307,22 @@ async fn the_bundled_model_is_on_by_default_and_reranks() {
     let app = App::open(config).await.unwrap();
     let recs = sample(60);
     fill(&app, &recs).await;
-    app.related.build_lexicon().await.unwrap();
     assert!(app.load_related_engine().await, "the bundled model loads");
+    // Before the TF-IDF index is ready (start-up), a list has BM25's candidates only, and says so in its key:
+    // once the index is built it is stale, shown while it is recomputed, then replaced.
+    let early = recs[3].id.to_string();
+    app.related.compute(&early).await.unwrap();
+    let early_key = app.store.get_related(&early).await.unwrap().unwrap().model_key;
+    assert!(early_key.ends_with("|bm25-only"), "{early_key}");
+    assert_eq!(api(&app, &early).await["status"], "ready", "fresh while the index is not built");
+    let full_key = app.related.model_key().unwrap();
+    assert_eq!(format!("{full_key}|bm25-only"), early_key);
+    app.related.build_lexicon().await.unwrap();
+    let v = api(&app, &early).await;
+    assert_eq!((v["status"].as_str(), v["related"].as_array().unwrap().len()), (Some("pending"), 10), "{v}");
+    app.related.compute(&early).await.unwrap();
+    assert_eq!(app.store.get_related(&early).await.unwrap().unwrap().model_key, full_key);
+    assert_eq!(api(&app, &early).await["status"], "ready");
     let engine = app.related.engine().unwrap();
     assert_eq!(engine.ce.format().pair, papertide::rerank::PairTexts::PaperPaper);
     assert_eq!(engine.ce.options().max_length, engine.ce.format().max_length.unwrap(), "its own length by default");

@@ -20,6 +20,8 @@ use crate::store::{JobKind, NewJob, PaperText, RelatedItem, Store};
 const PRIORITY_VIEW: i64 = 100;
 const PRIORITY_NEW: i64 = 50;
 const PRIORITY_STALE: i64 = 10;
+/// The key suffix of lists computed before the TF-IDF index was ready (see `RelatedService::compute_key`).
+const NO_TFIDF: &str = "bm25-only";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -202,9 +204,19 @@ impl RelatedService {
         self.engine.read().ok().and_then(|e| e.clone())
     }
 
-    /// The key lists are computed under now (`None`: no model, lists are lexical and not stored).
+    /// The key of a complete list under the loaded model and settings (`None`: no model, lists are lexical and
+    /// not stored); lists under another key are stale.
     pub fn model_key(&self) -> Option<String> {
         self.engine().map(|e| e.model_key().to_string())
+    }
+
+    /// The key a list computed now is stored under. While the TF-IDF index is still being built (start-up),
+    /// candidates come from BM25 alone and the order cannot use the cosines, so such a list carries the
+    /// `bm25-only` mark: it serves while the index is missing, and once the index is ready it is stale and
+    /// recomputed (on its next view, or at the next start) instead of standing for good.
+    fn compute_key(&self) -> Option<String> {
+        let tfidf = self.lexicon.read().map(|l| l.is_some()).unwrap_or(false);
+        self.model_key().map(|k| if tfidf { k } else { format!("{k}|{NO_TFIDF}") })
     }
 
     /// A paper's list as it stands, scheduling its computation when it is missing or stale (unless `client`
@@ -222,7 +234,9 @@ impl RelatedService {
                 reranked: false,
             });
         };
-        if let Some(s) = stored.as_ref().filter(|s| s.model_key == key) {
+        // A complete list is fresh; a BM25-only one too while the TF-IDF index is still missing.
+        let now = self.compute_key().unwrap_or_default();
+        if let Some(s) = stored.as_ref().filter(|s| s.model_key == key || s.model_key == now) {
             return Ok(RelatedView {
                 status: RelatedStatus::Ready,
                 related: s.items.clone(),
@@ -305,6 +319,9 @@ impl RelatedService {
         };
         let start = Instant::now();
         let paper = self.paper(id).await?;
+        // The key as the candidates are taken (the TF-IDF index may become ready meanwhile: then the list
+        // keeps the key of what it was computed from, and is refreshed later).
+        let key = self.compute_key().ok_or(RelatedError::NoEngine)?;
         let lexical = self.candidates(&paper).await?;
         let (cfg, store, rt) = (self.cfg.clone(), self.store.clone(), tokio::runtime::Handle::current());
         let (e, lexicon) = (engine.clone(), self.lexicon.clone());
@@ -320,7 +337,7 @@ impl RelatedService {
             .await??;
         let (reranked, append_pairs) = result;
         let ms = start.elapsed().as_millis() as u64;
-        self.store.put_related(id, engine.model_key(), &reranked.items, reranked.ce_pairs, ms).await?;
+        self.store.put_related(id, &key, &reranked.items, reranked.ce_pairs, ms).await?;
         Ok((reranked.items, ComputeStats { ce_pairs: reranked.ce_pairs, append_pairs, ms }))
     }
 
