@@ -145,8 +145,9 @@ pub struct Reranked {
 }
 
 /// The exact stage (CPU: call it on the related pool). Every candidate is scored by the cross-encoder in the
-/// model's pair format ([`Engine::query_text`], [`Engine::item_text`]); the list is ordered by the CE score
-/// alone or by its fusion with the lexical order (`cfg.fusion`); `score` is always the CE logit. With a CUR
+/// model's pair format ([`Engine::query_text`], [`Engine::item_text`]); the list is ordered by `cfg.fusion`:
+/// the CE score fused with the TF-IDF cosine ([`super::fusion`]; rank fusion with the lexical order while
+/// the TF-IDF index is missing), that rank fusion, or the CE score alone; `score` is always the CE logit. With a CUR
 /// index, the candidates it holds seed an adaptive search of the whole corpus by kriging over the index's
 /// anchor rows ([`crate::rerank::cur::CurIndex::query_kriging`]: their exact scores update a Gaussian-process
 /// estimate of the query's scores on every paper; the best `cur_candidates` not yet scored are scored
@@ -250,7 +251,8 @@ pub fn rerank(
 }
 
 /// The whole-text TF-IDF cosine of each scored paper to `paper` (a paper whose text is missing counts 0), or
-/// `None` while the TF-IDF index is not built. The read lock is held for these few vectors only (~1 ms).
+/// `None` while the TF-IDF index is not built. The read lock is held for these few vectors only
+/// (1.2 ms a list of ~24 papers, measured on the dev lists).
 fn tfidf_cosines<'a>(
     lexicon: &Lexicon,
     paper: &PaperText,

@@ -214,9 +214,11 @@ impl RelatedService {
     /// candidates come from BM25 alone and the order cannot use the cosines, so such a list carries the
     /// `bm25-only` mark: it serves while the index is missing, and once the index is ready it is stale and
     /// recomputed (on its next view, or at the next start) instead of standing for good.
-    fn compute_key(&self) -> Option<String> {
+    /// `complete` is the engine's key ([`Self::model_key`]), passed in so that a list is keyed by the engine
+    /// that computed it even if another is loaded meanwhile.
+    fn compute_key(&self, complete: &str) -> String {
         let tfidf = self.lexicon.read().map(|l| l.is_some()).unwrap_or(false);
-        self.model_key().map(|k| if tfidf { k } else { format!("{k}|{NO_TFIDF}") })
+        if tfidf { complete.to_string() } else { format!("{complete}|{NO_TFIDF}") }
     }
 
     /// A paper's list as it stands, scheduling its computation when it is missing or stale (unless `client`
@@ -235,7 +237,7 @@ impl RelatedService {
             });
         };
         // A complete list is fresh; a BM25-only one too while the TF-IDF index is still missing.
-        let now = self.compute_key().unwrap_or_default();
+        let now = self.compute_key(&key);
         if let Some(s) = stored.as_ref().filter(|s| s.model_key == key || s.model_key == now) {
             return Ok(RelatedView {
                 status: RelatedStatus::Ready,
@@ -321,7 +323,7 @@ impl RelatedService {
         let paper = self.paper(id).await?;
         // The key as the candidates are taken (the TF-IDF index may become ready meanwhile: then the list
         // keeps the key of what it was computed from, and is refreshed later).
-        let key = self.compute_key().ok_or(RelatedError::NoEngine)?;
+        let key = self.compute_key(engine.model_key());
         let lexical = self.candidates(&paper).await?;
         let (cfg, store, rt) = (self.cfg.clone(), self.store.clone(), tokio::runtime::Handle::current());
         let (e, lexicon) = (engine.clone(), self.lexicon.clone());
