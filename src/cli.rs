@@ -260,10 +260,19 @@ async fn start_related(app: &App) {
             tracing::warn!("related papers' TF-IDF index not built (BM25 candidates only): {e}");
         }
     });
-    if app.load_related_engine().await
-        && let Err(e) = app.related.start_background().await
-    {
-        tracing::warn!("related-papers jobs not started: {e}");
+    if app.load_related_engine().await {
+        // The embedding pass first (stored embeddings load in seconds; only papers without one are embedded,
+        // a few minutes per 10,000 on 2 cores), so that queued lists are computed with the dense stage. It
+        // runs in the background: pages are served meanwhile, with the stored lists.
+        let related = app.related.clone();
+        crate::tasks::spawn_logged("related embeddings and jobs", async move {
+            if let Err(e) = related.prepare_embeddings().await {
+                tracing::warn!("paper embeddings not ready (lists use those there are): {e}");
+            }
+            if let Err(e) = related.start_background().await {
+                tracing::warn!("related-papers jobs not started: {e}");
+            }
+        });
     }
 }
 
@@ -377,6 +386,10 @@ async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
                 }
                 RelatedCommand::Build(args) => {
                     app.related.build_lexicon().await?;
+                    let embedded = app.related.prepare_embeddings().await?;
+                    if embedded > 0 {
+                        println!("embedded {embedded} papers (the model's embedding head)");
+                    }
                     let s = crate::related::bulk::build_lists(&app.related, &args, true).await?;
                     println!(
                         "computed {} related lists ({} failed) in {:.1} s: {} CE pairs for rankings, {} for CUR appends",

@@ -359,3 +359,64 @@ async fn the_bundled_model_is_on_by_default_and_reranks() {
         "{html}"
     );
 }
+
+/// The bundled model's embedding head: every stored paper gets an embedding (stored, so a restart or an
+/// interrupted pass only embeds what is missing), lists add the nearest papers the lexical stage missed and
+/// fuse the embedding cosine, and a text that is not a stored paper (a venue paper) is never indexed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_embedding_head_adds_dense_candidates_and_its_embeddings_are_stored() {
+    let Some(_) = papertide::related::bundled_model_dir() else {
+        eprintln!("skipping: the bundled model ({}) is absent", papertide::related::BUNDLED_MODEL);
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = support::config::loopback(dir.path());
+    config.related.background = false;
+    let app = App::open(config).await.unwrap();
+    let recs = sample(60);
+    fill(&app, &recs).await;
+    assert!(app.load_related_engine().await);
+    app.related.build_lexicon().await.unwrap();
+    let engine = app.related.engine().unwrap();
+    assert_eq!(engine.ce.embedding_dim(), Some(384));
+    let key = app.related.model_key().unwrap();
+    assert!(key.ends_with("|dense:10+w1"), "{key}");
+    let model = engine.ce.model_id().to_string();
+
+    // A list computed before the embedding pass embeds its query and scored papers on the spot, and keeps them.
+    let first = recs[5].id.to_string();
+    let paper = app.store.paper_texts(std::slice::from_ref(&first)).await.unwrap().pop().unwrap();
+    let lexical = app.related.candidates(&paper).await.unwrap().len();
+    app.related.compute(&first).await.unwrap();
+    let early = app.store.embeddings(&model).await.unwrap().len();
+    assert_eq!(early, 1 + lexical, "the query and its candidates");
+    // The pass embeds the rest (all 60, the withdrawn paper too: it can still be viewed), and only once.
+    assert_eq!(app.related.prepare_embeddings().await.unwrap(), 60 - early);
+    assert_eq!(app.store.embeddings(&model).await.unwrap().len(), 60);
+    assert_eq!(app.related.prepare_embeddings().await.unwrap(), 0, "nothing left: a restart embeds nothing");
+    assert_eq!(app.related.dense().read().unwrap().as_ref().unwrap().len(), 60);
+    let stored = app.store.embeddings(&model).await.unwrap();
+    let v = papertide::related::dense::from_blob(&stored[0].1).unwrap();
+    assert!((v.iter().map(|x| x * x).sum::<f32>() - 1.0).abs() < 1e-4, "unit vectors");
+
+    // The dense stage scores exactly `dense_candidates` papers beyond the lexical ones.
+    let me = recs[0].id.to_string();
+    let paper = app.store.paper_texts(std::slice::from_ref(&me)).await.unwrap().pop().unwrap();
+    let lexical = app.related.candidates(&paper).await.unwrap().len();
+    let (items, stats) = app.related.compute(&me).await.unwrap();
+    assert_eq!(items.len(), 10);
+    assert_eq!(stats.ce_pairs, lexical + 10, "{stats:?}");
+    assert!(items.iter().all(|i| ["bm25", "tfidf", "dense"].contains(&i.source.as_str())), "{items:?}");
+
+    // A venue paper's related list uses the embeddings, but its own is neither stored nor indexed.
+    let text = papertide::store::PaperText {
+        id: "acl:2024.hucllm-1.3".into(),
+        title: "Human-centered evaluation of large language models".into(),
+        abstract_text: "We study how people judge the answers of large language models in dialogue.".into(),
+        withdrawn: false,
+    };
+    let view = app.related.view_text(&text, None).await.unwrap();
+    assert!(view.reranked && view.related.len() == 10, "{view:?}");
+    assert_eq!(app.store.embeddings(&model).await.unwrap().len(), 60);
+    assert!(app.related.dense().read().unwrap().as_ref().unwrap().get("acl:2024.hucllm-1.3").is_none());
+}

@@ -102,3 +102,55 @@ fn bundled_model_parity_with_pytorch() {
         }
     }
 }
+
+/// The bundled model's embedding head (`embed_texts`) against the embeddings PyTorch computes for it in f32
+/// (`models/related-minilm-l6/reference_embeddings.jsonl`, `scripts/reference_embeddings.py`: 24 real papers),
+/// on every kernel path: f32 within 1e-4 per component; bf16 (where the path has native bf16) cosine ≥ 0.99.
+#[test]
+fn bundled_model_embedding_parity_with_pytorch() {
+    let dir = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/models/related-minilm-l6"));
+    let path = dir.join("reference_embeddings.jsonl");
+    if !path.is_file() {
+        eprintln!("skipped: {} is absent", path.display());
+        return;
+    }
+    let refs: Vec<(String, usize, Vec<f32>)> = std::fs::read_to_string(&path)
+        .unwrap()
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).unwrap();
+            let e = v["embedding"].as_array().unwrap().iter().map(|x| x.as_f64().unwrap() as f32).collect();
+            (v["text"].as_str().unwrap().to_string(), v["max_length"].as_u64().unwrap() as usize, e)
+        })
+        .collect();
+    assert!(!refs.is_empty());
+    let texts: Vec<&str> = refs.iter().map(|r| r.0.as_str()).collect();
+    for isa in isas() {
+        for dtype in [Dtype::F32, Dtype::Bf16] {
+            let opts = EngineOptions { max_length: 256, threads: 2, dtype, batch_size: 8, isa: Some(isa) };
+            let ce = CrossEncoder::load(dir, opts).unwrap();
+            let dim = ce.embedding_dim().expect("the bundled model has an embedding head");
+            assert_eq!(refs[0].1, 256);
+            let got = ce.embed_texts(&texts).unwrap();
+            assert_eq!(got.len(), texts.len() * dim);
+            let (mut worst, mut min_cos) = (0f32, 1f32);
+            for (r, g) in refs.iter().zip(got.chunks_exact(dim)) {
+                assert_eq!(r.2.len(), dim);
+                worst = r.2.iter().zip(g).map(|(a, b)| (a - b).abs()).fold(worst, f32::max);
+                min_cos = min_cos.min(r.2.iter().zip(g).map(|(a, b)| a * b).sum());
+            }
+            eprintln!(
+                "bundled model embeddings, {} {}: max abs error {worst:.2e}, min cosine {min_cos:.6} over {} texts",
+                isa.name(),
+                ce.kernel_path(),
+                refs.len()
+            );
+            if ce.kernel_path().contains("f32") {
+                assert!(worst < 1e-4, "{}: {worst}", isa.name());
+            } else {
+                assert!(min_cos > 0.99, "{}: {min_cos}", isa.name());
+            }
+        }
+    }
+}

@@ -164,6 +164,8 @@ pub struct JudgedArgs<'a> {
     /// Candidate counts (default: the product's).
     pub tfidf_candidates: Option<usize>,
     pub bm25_candidates: Option<usize>,
+    pub dense_candidates: Option<usize>,
+    pub dense_weight: Option<f32>,
     /// The CUR pipeline's hubness correction λ (default: the product's, `[related] cur_hub_weight`).
     pub cur_hub_weight: Option<f32>,
     /// The engine's dtype (`--dtype`): bf16 runs the linear layers in bf16 where the CPU has it natively.
@@ -190,10 +192,17 @@ pub async fn run(args: JudgedArgs<'_>) -> anyhow::Result<()> {
     config.related.background = false;
     config.related.dtype = args.dtype;
     if let Some(n) = args.tfidf_candidates {
-        config.related.tfidf_candidates = n;
+        config.related.tfidf_candidates = Some(n);
     }
     if let Some(n) = args.bm25_candidates {
         config.related.bm25_candidates = n;
+    }
+    if let Some(n) = args.dense_candidates {
+        config.related.dense_candidates = n;
+    }
+    if let Some(w) = args.dense_weight {
+        anyhow::ensure!(w.is_finite() && w >= 0.0, "--dense-weight must be a number ≥ 0, got {w}");
+        config.related.dense_weight = w;
     }
     if let Some(w) = args.cur_hub_weight {
         config.related.cur_hub_weight = w;
@@ -220,6 +229,12 @@ pub async fn run(args: JudgedArgs<'_>) -> anyhow::Result<()> {
         0
     };
     let has_cur = engine.cur.read().ok().is_some_and(|c| c.is_some());
+    // The corpus's embeddings (when the model has an embedding head), as `serve` prepares them at start-up.
+    let t_embed = Instant::now();
+    let embedded = app.related.prepare_embeddings().await?;
+    if embedded > 0 {
+        eprintln!("embedded {embedded} papers in {:.0} s", t_embed.elapsed().as_secs_f64());
+    }
     let all_texts: HashMap<String, PaperText> =
         app.store.all_paper_texts(None, None).await?.into_iter().map(|t| (t.id.clone(), t)).collect();
     let mut queries: Vec<&String> = judged.keys().collect();
@@ -235,9 +250,11 @@ pub async fn run(args: JudgedArgs<'_>) -> anyhow::Result<()> {
         "former product: shared CE (title→abstract) over BM25 40, ⊕ BM25",
         "pipeline with CUR (kriging, 30 more candidates), configured order",
         "cross-encoder ⊕ TF-IDF cosine score fusion (z-scores)",
+        "product pipeline as configured, without CUR (dense candidates and cosine when the model has them)",
     ];
     let mut per: Vec<Vec<QueryScore>> = vec![Vec::new(); names.len()];
     let (mut ce_pairs, mut ce_ms, mut cur_ce_pairs, mut cur_ms) = (0usize, 0f64, 0usize, 0f64);
+    let (mut product_pairs, mut product_ms) = (0usize, 0f64);
     let t_all = Instant::now();
     let mut ran = 0usize;
     let create = |p: &Option<PathBuf>| -> anyhow::Result<Option<std::io::BufWriter<std::fs::File>>> {
@@ -316,13 +333,15 @@ pub async fn run(args: JudgedArgs<'_>) -> anyhow::Result<()> {
             None,
             None,
             Some(crate::related::fusion::fuse_scores(&ce, &cand_cos, cfg.lexical_weight)),
+            None,
         ];
         if has_cur {
             let t = Instant::now();
             // Every scored paper (the lists file keeps the top 10; --scores-out wants them all).
             let all = crate::related::RelatedConfig { top_k: usize::MAX, ..cfg.clone() };
             let lookup = |id: &str| all_texts.get(id).cloned();
-            let res = pipeline::rerank(&engine, &all, &paper, &cands, app.related.lexicon(), &lookup)?;
+            let res =
+                pipeline::rerank(&engine, &all, &paper, &cands, app.related.lexicon(), app.related.dense(), &lookup)?;
             cur_ms += t.elapsed().as_secs_f64() * 1e3;
             cur_ce_pairs += res.ce_pairs;
             if let Some(out) = scores_out.as_mut() {
@@ -338,6 +357,17 @@ pub async fn run(args: JudgedArgs<'_>) -> anyhow::Result<()> {
                 writeln!(out, "{}", serde_json::json!({"query": q, "cur": rows}))?;
             }
             lists[8] = Some(res.items.into_iter().map(|r| r.id).collect());
+        }
+        {
+            // The product's exact stage as a list job runs it (its embeddings are all stored by now).
+            let t = Instant::now();
+            let nocur = crate::related::RelatedConfig { cur_candidates: 0, ..cfg.clone() };
+            let lookup = |id: &str| all_texts.get(id).cloned();
+            let res =
+                pipeline::rerank(&engine, &nocur, &paper, &cands, app.related.lexicon(), app.related.dense(), &lookup)?;
+            product_ms += t.elapsed().as_secs_f64() * 1e3;
+            product_pairs += res.ce_pairs;
+            lists[10] = Some(res.items.into_iter().map(|r| r.id).collect());
         }
         if let Some(b) = &baseline {
             let top: Vec<String> = bm25.iter().take(40).cloned().collect();
@@ -377,6 +407,9 @@ pub async fn run(args: JudgedArgs<'_>) -> anyhow::Result<()> {
         } else if r.system.starts_with("pipeline with CUR") {
             r.ce_pairs_per_query = cur_ce_pairs as f64 / nq;
             r.ms_per_query = cur_ms / nq;
+        } else if r.system.starts_with("product pipeline") {
+            r.ce_pairs_per_query = product_pairs as f64 / nq;
+            r.ms_per_query = product_ms / nq;
         }
     }
     if cur_pairs > 0 {

@@ -84,6 +84,13 @@ pub struct EvalRelatedArgs {
     /// With --judgments: key-term BM25 candidates per query (default: `[related] bm25_candidates`).
     #[arg(long)]
     pub bm25_candidates: Option<usize>,
+    /// With --judgments: dense candidates per query (default: `[related] dense_candidates`; models with an
+    /// embedding head only).
+    #[arg(long)]
+    pub dense_candidates: Option<usize>,
+    /// With --judgments: the embedding cosine's weight in score fusion (default: `[related] dense_weight`).
+    #[arg(long)]
+    pub dense_weight: Option<f32>,
     /// With --judgments: every system's top 10 per query, as JSONL (for judging unjudged papers).
     #[arg(long)]
     pub lists_out: Option<PathBuf>,
@@ -147,6 +154,8 @@ pub fn run(args: &EvalRelatedArgs) -> anyhow::Result<()> {
             lists_out: args.lists_out.clone(),
             scores_out: args.scores_out.clone(),
             tfidf_candidates: args.tfidf_candidates,
+            dense_candidates: args.dense_candidates,
+            dense_weight: args.dense_weight,
             bm25_candidates: args.bm25_candidates,
             cur_hub_weight: args.cur_hub_weight,
             dtype: args.dtype,
@@ -274,7 +283,8 @@ async fn run_async(args: &EvalRelatedArgs) -> anyhow::Result<()> {
             all.top_k = usize::MAX;
             all.fusion = crate::related::Fusion::Ce;
             let cands = pipeline::merge(&ranked_ids(&lexical), &[], lookup);
-            let res = pipeline::rerank(&engine, &all, &probe, &cands, app.related.lexicon(), &lookup)?;
+            let res =
+                pipeline::rerank(&engine, &all, &probe, &cands, app.related.lexicon(), app.related.dense(), &lookup)?;
             let scored: Vec<(String, f32)> = res.items.iter().map(|r| (r.id.clone(), r.score)).collect();
             let fused = pipeline::fuse_ranks(&scored, &ranked_ids(&lexical));
             let (rr, r1) = reciprocal_rank(&fused, &q.id);

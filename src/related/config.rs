@@ -25,8 +25,10 @@ pub struct RelatedConfig {
     pub key_terms: usize,
     /// Key-term BM25 candidates scored exactly.
     pub bm25_candidates: usize,
-    /// Whole-text TF-IDF cosine candidates scored exactly (beyond the BM25 ones).
-    pub tfidf_candidates: usize,
+    /// Whole-text TF-IDF cosine candidates scored exactly (beyond the BM25 ones); unset: 10 with a model that
+    /// has an embedding head (its dense candidates take the place of the rest), else 20
+    /// ([`RelatedConfig::tfidf_candidates_for`]).
+    pub tfidf_candidates: Option<usize>,
     /// CUR candidates scored exactly (beyond the BM25 ones), when a CUR index exists.
     pub cur_candidates: usize,
     /// Hubness correction with a CUR index (`λ`, 0 = off): papers are picked by the CUR search and ordered
@@ -52,6 +54,12 @@ pub struct RelatedConfig {
     /// The TF-IDF cosine's weight in `score` fusion (the cross-encoder's is 1).
     #[serde(deserialize_with = "non_negative")]
     pub lexical_weight: f32,
+    /// With a model that has an embedding head: nearest papers by embedding cosine added to the candidates
+    /// (beyond the lexical ones) and scored exactly; 0 = none.
+    pub dense_candidates: usize,
+    /// With a model that has an embedding head: the embedding cosine's weight in `score` fusion (0 = off).
+    #[serde(deserialize_with = "non_negative")]
+    pub dense_weight: f32,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -75,7 +83,10 @@ impl Default for RelatedConfig {
             // Chosen on the dev split with the bundled model: 20 + 10 candidates (≈25 pairs, ~1.1 s on 2
             // AVX2 cores) ranked as well as 30 + 20 (≈40 pairs, ~2.1 s), README § Related papers.
             bm25_candidates: 10,
-            tfidf_candidates: 20,
+            // Chosen on the dev split over random papers, with the bundled model: TF-IDF 10 + dense 10 (26
+            // pairs) ranked as well as TF-IDF 20 + dense 10 (35 pairs) or + dense 5 (30), within the AVX2 budget;
+            // without an embedding head, 20 ranked better than 10 (README § Related papers).
+            tfidf_candidates: None,
             cur_candidates: 30,
             cur_rounds: 3,
             cur_hub_weight: 1.0,
@@ -87,6 +98,9 @@ impl Default for RelatedConfig {
             // +0.001) and is never worse; README § Related papers.
             fusion: Fusion::Score,
             lexical_weight: 1.0,
+            // Equal weights, not tuned per value: README § Related papers has the dev figures.
+            dense_candidates: 10,
+            dense_weight: 1.0,
         }
     }
 }
@@ -136,6 +150,11 @@ impl RelatedConfig {
             Some(s) if !s.is_empty() => ModelChoice::Spec(s.to_string()),
             _ => ModelChoice::Bundled(bundled_model_dir()),
         }
+    }
+
+    /// The TF-IDF candidates a list takes: the setting, else 10 with an embedding head and 20 without.
+    pub fn tfidf_candidates_for(&self, embedding_head: bool) -> usize {
+        self.tfidf_candidates.unwrap_or(if embedding_head { 10 } else { 20 })
     }
 
     pub fn apply_env(&mut self, var: &impl Fn(&str) -> Option<String>) -> Result<(), EnvError> {
@@ -190,6 +209,14 @@ mod tests {
         assert_eq!(read("fusion = \"score\"\nlexical_weight = 1.5").unwrap().lexical_weight, 1.5);
         assert!(read("fusion = \"sum\"").is_err());
         assert!(read("lexical_weight = -1").unwrap_err().to_string().contains("must be a number ≥ 0"));
+        // The dense stage: on by default (it acts only with a model that has an embedding head).
+        assert_eq!((d.dense_candidates, d.dense_weight), (10, 1.0));
+        assert_eq!((d.tfidf_candidates_for(true), d.tfidf_candidates_for(false)), (10, 20));
+        let set = read("tfidf_candidates = 15").unwrap();
+        assert_eq!((set.tfidf_candidates_for(true), set.tfidf_candidates_for(false)), (15, 15));
+        let off = read("dense_candidates = 0\ndense_weight = 0").unwrap();
+        assert_eq!((off.dense_candidates, off.dense_weight), (0, 0.0));
+        assert!(read("dense_weight = -0.5").unwrap_err().to_string().contains("must be a number ≥ 0"));
     }
 
     #[test]

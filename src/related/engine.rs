@@ -149,12 +149,22 @@ fn model_key(ce: &CrossEncoder, cfg: &RelatedConfig, cur: Option<&CurIndex>) -> 
         cfg.dtype,
         cur,
         cfg.bm25_candidates,
-        cfg.tfidf_candidates,
+        cfg.tfidf_candidates_for(ce.embedding_dim().is_some()),
         cfg.cur_candidates,
         // Score fusion's weight changes the order, so it is part of the key (rank fusion keeps its old key).
         match cfg.fusion {
             Fusion::Score => format!("Score{}", cfg.lexical_weight),
             other => format!("{other:?}"),
         }
-    )
+    ) + &dense_key(ce, cfg)
+}
+
+/// The dense stage's part of the key: only for a model with an embedding head (others keep their keys).
+fn dense_key(ce: &CrossEncoder, cfg: &RelatedConfig) -> String {
+    match ce.embedding_dim() {
+        Some(_) if cfg.dense_candidates > 0 || cfg.dense_weight > 0.0 => {
+            format!("|dense:{}+w{}", cfg.dense_candidates, cfg.dense_weight)
+        }
+        _ => String::new(),
+    }
 }

@@ -28,11 +28,21 @@ pub fn standardize(xs: &[f32]) -> Vec<f64> {
 /// id; `cosine[i]` is the TF-IDF cosine of `scored[i]` to the query paper. `weight` 0 is the cross-encoder
 /// order; a large weight tends to the cosine order.
 pub fn fuse_scores(scored: &[(String, f32)], cosine: &[f32], weight: f32) -> Vec<String> {
-    assert_eq!(scored.len(), cosine.len(), "one cosine per scored paper");
+    fuse(scored, &[(cosine, weight)])
+}
+
+/// Ids of `scored` (id, cross-encoder score) ordered by `z(score) + Σ weight_k · z(signal_k)`, best first,
+/// ties by id; `signal_k[i]` belongs to `scored[i]` (the TF-IDF cosine, the embedding cosine).
+pub fn fuse(scored: &[(String, f32)], signals: &[(&[f32], f32)]) -> Vec<String> {
     let ce: Vec<f32> = scored.iter().map(|(_, s)| *s).collect();
-    let (zc, zt) = (standardize(&ce), standardize(cosine));
-    let mut fused: Vec<(f64, &str)> =
-        scored.iter().enumerate().map(|(i, (id, _))| (zc[i] + weight as f64 * zt[i], id.as_str())).collect();
+    let mut total = standardize(&ce);
+    for (signal, weight) in signals {
+        assert_eq!(scored.len(), signal.len(), "one value of each signal per scored paper");
+        for (t, z) in total.iter_mut().zip(standardize(signal)) {
+            *t += *weight as f64 * z;
+        }
+    }
+    let mut fused: Vec<(f64, &str)> = scored.iter().enumerate().map(|(i, (id, _))| (total[i], id.as_str())).collect();
     fused.sort_by(|a, b| b.0.total_cmp(&a.0).then_with(|| a.1.cmp(b.1)));
     fused.into_iter().map(|(_, id)| id.to_string()).collect()
 }
@@ -59,6 +69,11 @@ mod tests {
         assert_eq!(standardize(&[2.0, 2.0, 2.0]), [0.0, 0.0, 0.0]);
         assert_eq!(standardize(&[5.0]), [0.0]);
         assert!(fuse_scores(&[], &[], 1.0).is_empty());
+        // A third signal (the embedding cosine: c 0.9 > b 0.2 > a 0.1): weight 0 changes nothing; weight 1
+        // breaks the three-way tie in its own order.
+        let dense = [0.1, 0.2, 0.9];
+        assert_eq!(fuse(&scored, &[(&cos, 1.0), (&dense, 0.0)]), ["a", "b", "c"]);
+        assert_eq!(fuse(&scored, &[(&cos, 1.0), (&dense, 1.0)]), ["c", "b", "a"]);
     }
 
     proptest! {

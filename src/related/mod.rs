@@ -10,6 +10,7 @@
 pub mod affinity;
 pub mod bulk;
 mod config;
+pub mod dense;
 pub mod engine;
 pub mod fusion;
 pub mod pipeline;

@@ -1,5 +1,6 @@
-//! The related-papers pipeline: lexical candidates (whole-text TF-IDF cosine and key-term BM25), optional CUR
-//! candidates, exact cross-encoder rerank.
+//! The related-papers pipeline: lexical candidates (whole-text TF-IDF cosine and key-term BM25), dense
+//! candidates (the model's embedding head, when it has one), optional CUR candidates, exact cross-encoder
+//! rerank, fused with the TF-IDF and embedding cosines.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, RwLock};
@@ -9,12 +10,17 @@ use crate::search::SearchIndex;
 use crate::search::tfidf::TfidfIndex;
 use crate::store::{PaperText, RelatedItem, Store};
 
+use super::dense::DenseIndex;
 use super::engine::Engine;
 use super::{Fusion, RelatedConfig, RelatedError};
 
 /// The whole-text TF-IDF index of the stored papers, shared by the service and its jobs; `None` until the
 /// start-up build finishes (the BM25 stage serves alone meanwhile).
 pub type Lexicon = Arc<RwLock<Option<TfidfIndex>>>;
+
+/// The stored papers' embeddings of the loaded model, shared by the service and its jobs; `None` without a
+/// model that has an embedding head (or before they are loaded).
+pub type Dense = Arc<RwLock<Option<DenseIndex>>>;
 
 /// Reciprocal-rank fusion constant (Cormack et al.'s k = 60).
 const RRF_K: f64 = 60.0;
@@ -25,6 +31,8 @@ pub struct Candidate {
     pub paper: PaperText,
     pub bm25: Option<usize>,
     pub tfidf: Option<usize>,
+    /// Its rank among the dense candidates, for one only the embedding found.
+    pub dense: Option<usize>,
     /// A score that decreases along the model-less order ([`merge`]): shown as a model-less list's `score`.
     pub lexical_score: f64,
 }
@@ -35,6 +43,7 @@ impl Candidate {
         match (self.bm25, self.tfidf) {
             (Some(b), Some(t)) if t < b => "tfidf",
             (None, Some(_)) => "tfidf",
+            (None, None) if self.dense.is_some() => "dense",
             _ => "bm25",
         }
     }
@@ -118,7 +127,7 @@ pub fn merge(bm25: &[String], tfidf: &[String], text: impl Fn(&str) -> Option<Pa
         .filter_map(|(position, id)| {
             let (b, t) = (rb.get(id).copied(), rt.get(id).copied());
             let lexical_score = 1.0 / (RRF_K + position as f64 + 1.0);
-            Some(Candidate { paper: text(id)?, bm25: b, tfidf: t, lexical_score })
+            Some(Candidate { paper: text(id)?, bm25: b, tfidf: t, dense: None, lexical_score })
         })
         .collect()
 }
@@ -142,12 +151,19 @@ pub fn lexical_items(cands: &[Candidate], top_k: usize) -> Vec<RelatedItem> {
 pub struct Reranked {
     pub items: Vec<RelatedItem>,
     pub ce_pairs: usize,
+    /// Embeddings computed along the way (the query's, candidates' the index lacked), for the caller to
+    /// store; papers that are not stored arXiv papers must not enter the index.
+    pub new_embeddings: Vec<(String, Vec<f32>)>,
 }
 
-/// The exact stage (CPU: call it on the related pool). Every candidate is scored by the cross-encoder in the
+/// The exact stage (CPU: call it on the related pool). With a model that has an embedding head, the
+/// `dense_candidates` papers nearest the query's embedding in `dense` that the lexical stage missed join the
+/// candidates (embeddings the index lacks, the query's included, are computed here and returned in
+/// [`Reranked::new_embeddings`]). Every candidate is scored by the cross-encoder in the
 /// model's pair format ([`Engine::query_text`], [`Engine::item_text`]); the list is ordered by `cfg.fusion`:
-/// the CE score fused with the TF-IDF cosine ([`super::fusion`]; rank fusion with the lexical order while
-/// the TF-IDF index is missing), that rank fusion, or the CE score alone; `score` is always the CE logit. With a CUR
+/// the CE score fused with the TF-IDF cosine and, with an embedding head, the embedding cosine
+/// ([`super::fusion`]; rank fusion with the lexical order while the TF-IDF index is missing), that rank
+/// fusion, or the CE score alone; `score` is always the CE logit. With a CUR
 /// index, the candidates it holds seed an adaptive search of the whole corpus by kriging over the index's
 /// anchor rows ([`crate::rerank::cur::CurIndex::query_kriging`]: their exact scores update a Gaussian-process
 /// estimate of the query's scores on every paper; the best `cur_candidates` not yet scored are scored
@@ -161,9 +177,50 @@ pub fn rerank(
     paper: &PaperText,
     cands: &[Candidate],
     lexicon: &Lexicon,
+    dense: &Dense,
     lookup: &dyn Fn(&str) -> Option<PaperText>,
 ) -> Result<Reranked, RelatedError> {
     let query = engine.query_text(paper);
+    let engine_err = |e: crate::rerank::RerankError| RelatedError::Engine(e.into());
+    // The dense stage: the query's embedding (from the index, else computed now), its nearest papers the
+    // lexical stage missed, and later every scored paper's cosine.
+    let use_dense = engine.ce.embedding_dim().is_some() && (cfg.dense_candidates > 0 || cfg.dense_weight > 0.0);
+    let mut new_embeddings: Vec<(String, Vec<f32>)> = Vec::new();
+    let known = |id: &str| -> Option<Vec<f32>> { dense.read().ok()?.as_ref()?.get(id).map(<[f32]>::to_vec) };
+    let qvec = match (use_dense, known(&paper.id)) {
+        (false, _) => None,
+        (true, Some(v)) => Some(v),
+        (true, None) => {
+            let v = engine.ce.embed_texts(&[engine.item_text(paper).as_str()]).map_err(engine_err)?;
+            new_embeddings.push((paper.id.clone(), v.clone()));
+            Some(v)
+        }
+    };
+    let mut all_cands: Vec<Candidate> = cands.to_vec();
+    if let Some(q) = qvec.as_ref().filter(|_| cfg.dense_candidates > 0) {
+        let have: HashSet<&str> = cands.iter().map(|c| c.paper.id.as_str()).collect();
+        // A few spare neighbours stand in for withdrawn papers.
+        let near: Vec<String> = {
+            let guard = dense.read().map_err(|_| RelatedError::Engine(super::engine::EngineError::Poisoned))?;
+            guard.as_ref().map_or_else(Vec::new, |d| {
+                d.nearest(q, cfg.dense_candidates + have.len() + 6, &[paper.id.as_str()])
+                    .into_iter()
+                    .map(|(id, _)| id)
+                    .filter(|id| !have.contains(id.as_str()))
+                    .collect()
+            })
+        };
+        for id in &near {
+            if all_cands.len() - cands.len() == cfg.dense_candidates {
+                break;
+            }
+            if let Some(t) = lookup(id).filter(|t| !t.withdrawn) {
+                let rank = Some(all_cands.len() - cands.len());
+                all_cands.push(Candidate { paper: t, bm25: None, tfidf: None, dense: rank, lexical_score: 0.0 });
+            }
+        }
+    }
+    let cands = all_cands.as_slice();
     let by_id: HashMap<&str, &PaperText> = cands.iter().map(|c| (c.paper.id.as_str(), &c.paper)).collect();
     let found: Mutex<HashMap<String, PaperText>> = Mutex::default();
     let mut scored: Vec<(String, f32, &'static str)> = Vec::new();
@@ -209,7 +266,7 @@ pub fn rerank(
     if !direct.is_empty() {
         let texts: Vec<String> = direct.iter().map(|c| engine.item_text(&c.paper)).collect();
         let pairs: Vec<(&str, &str)> = texts.iter().map(|t| (query.as_str(), t.as_str())).collect();
-        let scores = engine.ce.score_pairs(&pairs).map_err(|e| RelatedError::Engine(e.into()))?;
+        let scores = engine.ce.score_pairs(&pairs).map_err(engine_err)?;
         ce_pairs += pairs.len();
         scored.extend(direct.iter().zip(scores).map(|(c, s)| (c.paper.id.clone(), s, c.source())));
     }
@@ -223,9 +280,35 @@ pub fn rerank(
     };
     let lexical: Vec<String> = cands.iter().map(|c| c.paper.id.clone()).collect();
     let text = |id: &str| by_id.get(id).copied().or_else(|| found.get(id));
+    let dense_cos = match qvec.as_ref().filter(|_| cfg.dense_weight > 0.0 && cfg.fusion == Fusion::Score) {
+        None => None,
+        Some(q) => {
+            let mut vecs: Vec<Option<Vec<f32>>> = ce.iter().map(|(id, _)| known(id)).collect();
+            // Papers the index lacks (new ones, or all of them before the start-up pass) are embedded now; one
+            // whose text is missing counts 0, as for the TF-IDF cosine.
+            let missing: Vec<(usize, &PaperText)> =
+                (0..ce.len()).filter(|&i| vecs[i].is_none()).filter_map(|i| Some((i, text(&ce[i].0)?))).collect();
+            if !missing.is_empty() {
+                let texts: Vec<String> = missing.iter().map(|(_, t)| engine.item_text(t)).collect();
+                let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+                let flat = engine.ce.embed_texts(&refs).map_err(engine_err)?;
+                for ((i, _), v) in missing.iter().zip(flat.chunks_exact(q.len())) {
+                    new_embeddings.push((ce[*i].0.clone(), v.to_vec()));
+                    vecs[*i] = Some(v.to_vec());
+                }
+            }
+            Some(vecs.iter().map(|v| v.as_deref().map_or(0.0, |v| super::dense::dot(q, v))).collect::<Vec<f32>>())
+        }
+    };
     let order: HashMap<String, usize> = match cfg.fusion {
         Fusion::Score => match tfidf_cosines(lexicon, paper, &ce, text) {
-            Some(cos) => super::fusion::fuse_scores(&ce, &cos, cfg.lexical_weight),
+            Some(cos) => {
+                let mut signals: Vec<(&[f32], f32)> = vec![(&cos, cfg.lexical_weight)];
+                if let Some(d) = &dense_cos {
+                    signals.push((d, cfg.dense_weight));
+                }
+                super::fusion::fuse(&ce, &signals)
+            }
             None => fuse_ranks(&ce, &lexical),
         },
         Fusion::Rrf => fuse_ranks(&ce, &lexical),
@@ -247,7 +330,7 @@ pub fn rerank(
         }
         items.push(RelatedItem { id, title: t.title.clone(), score, source: source.into() });
     }
-    Ok(Reranked { items, ce_pairs })
+    Ok(Reranked { items, ce_pairs, new_embeddings })
 }
 
 /// The whole-text TF-IDF cosine of each scored paper to `paper` (a paper whose text is missing counts 0), or

@@ -1,5 +1,6 @@
 //! The related-papers service: serves stored lists, schedules their computation, runs it off the runtime.
 
+use std::collections::HashSet;
 use std::net::IpAddr;
 use std::sync::{Arc, RwLock};
 use std::time::Instant;
@@ -8,8 +9,9 @@ use serde::Serialize;
 use tokio::sync::Notify;
 
 use super::config::ModelChoice;
+use super::dense::{DenseIndex, from_blob, to_blob};
 use super::engine::Engine;
-use super::pipeline::{Candidate, Lexicon};
+use super::pipeline::{Candidate, Dense, Lexicon};
 use super::{RelatedConfig, RelatedError, pipeline};
 use crate::jobs::{CpuPool, RetryPolicy};
 use crate::net::limits::RateLimiter;
@@ -65,6 +67,7 @@ pub struct RelatedService {
     store: Store,
     index: SearchIndex,
     lexicon: Lexicon,
+    dense: Dense,
     engine: RwLock<Option<Arc<Engine>>>,
     /// Why there is no engine (no model configured, or it failed to load): the note readers see.
     unavailable: RwLock<String>,
@@ -83,6 +86,7 @@ impl RelatedService {
             store,
             index,
             lexicon: Lexicon::default(),
+            dense: Dense::default(),
             engine: RwLock::default(),
             pool,
             wake: Arc::default(),
@@ -185,6 +189,85 @@ impl RelatedService {
         &self.lexicon
     }
 
+    pub fn dense(&self) -> &Dense {
+        &self.dense
+    }
+
+    /// With a model that has an embedding head: loads the stored embeddings of that model, then embeds every
+    /// stored paper that has none (batches of 64 on the related pool, each stored as it is done, so an
+    /// interrupted pass resumes where it stopped). Returns the papers embedded now. Until it returns, lists
+    /// use the embeddings there are (the query's own is computed on the spot). No-op without a head.
+    pub async fn prepare_embeddings(&self) -> Result<usize, RelatedError> {
+        let Some(engine) = self.engine() else { return Ok(0) };
+        let Some(dim) = engine.ce.embedding_dim() else { return Ok(0) };
+        let model = engine.ce.model_id().to_string();
+        let started = Instant::now();
+        let mut index = DenseIndex::new(dim);
+        let mut bad = 0usize;
+        for (id, blob) in self.store.embeddings(&model).await? {
+            if from_blob(&blob).is_none_or(|v| index.insert(&id, &v).is_err()) {
+                bad += 1;
+            }
+        }
+        if bad > 0 {
+            tracing::warn!(bad, "stored embeddings of the wrong size or not finite: recomputed");
+        }
+        let loaded = index.len();
+        *self.dense.write().unwrap_or_else(|e| e.into_inner()) = Some(index);
+        let mut embedded = 0usize;
+        let mut skip: HashSet<String> = HashSet::new();
+        loop {
+            let batch: Vec<PaperText> = self
+                .store
+                .papers_without_embedding(&model, 64 + skip.len() as i64)
+                .await?
+                .into_iter()
+                .filter(|p| !skip.contains(&p.id))
+                .take(64)
+                .collect();
+            if batch.is_empty() {
+                break;
+            }
+            let e = engine.clone();
+            let texts: Vec<String> = batch.iter().map(|p| e.item_text(p)).collect();
+            let flat = self
+                .pool
+                .run(move || e.ce.embed_texts(&texts.iter().map(String::as_str).collect::<Vec<_>>()))
+                .await?
+                .map_err(|e| RelatedError::Engine(e.into()))?;
+            let rows: Vec<(String, Vec<f32>)> =
+                batch.iter().map(|p| p.id.clone()).zip(flat.chunks_exact(dim).map(<[f32]>::to_vec)).collect();
+            let stored = self.store_embeddings(&model, rows).await?;
+            // A paper that could not be stored (deleted meanwhile) is not asked for again in this pass.
+            skip.extend(batch.iter().map(|p| p.id.clone()).filter(|id| !stored.contains(id)));
+            embedded += stored.len();
+        }
+        tracing::info!(loaded, embedded, ms = started.elapsed().as_millis() as u64, "paper embeddings ready");
+        Ok(embedded)
+    }
+
+    /// Stores embeddings of `model` and adds those of stored papers to the in-memory index; returns the ids
+    /// stored (a text that is not a stored paper, such as a venue paper's, is neither stored nor indexed).
+    async fn store_embeddings(
+        &self,
+        model: &str,
+        rows: Vec<(String, Vec<f32>)>,
+    ) -> Result<HashSet<String>, RelatedError> {
+        if rows.is_empty() {
+            return Ok(HashSet::new());
+        }
+        let blobs: Vec<(String, Vec<u8>)> = rows.iter().map(|(id, v)| (id.clone(), to_blob(v))).collect();
+        let stored: HashSet<String> = self.store.put_embeddings(model, &blobs).await?.into_iter().collect();
+        if let Some(d) = self.dense.write().unwrap_or_else(|e| e.into_inner()).as_mut() {
+            for (id, v) in rows.iter().filter(|(id, _)| stored.contains(id)) {
+                if let Err(e) = d.insert(id, v) {
+                    tracing::warn!("embedding not indexed: {e}");
+                }
+            }
+        }
+        Ok(stored)
+    }
+
     /// The first-stage candidates of `paper` (see [`pipeline::candidates`]).
     pub async fn candidates(&self, paper: &PaperText) -> Result<Vec<Candidate>, RelatedError> {
         let c = &self.cfg;
@@ -195,7 +278,7 @@ impl RelatedService {
             paper,
             c.key_terms,
             c.bm25_candidates.max(c.top_k),
-            c.tfidf_candidates,
+            c.tfidf_candidates_for(self.engine().is_some_and(|e| e.ce.embedding_dim().is_some())),
         )
         .await
     }
@@ -298,14 +381,17 @@ impl RelatedService {
             ));
         }
         let (cfg, store, rt) = (self.cfg.clone(), self.store.clone(), tokio::runtime::Handle::current());
-        let (p, cands, lexicon) = (paper.clone(), lexical.clone(), self.lexicon.clone());
+        let (p, cands, lexicon, dense) = (paper.clone(), lexical.clone(), self.lexicon.clone(), self.dense.clone());
+        let model = engine.ce.model_id().to_string();
         let reranked = self
             .pool
             .run(move || {
                 let lookup = |id: &str| rt.block_on(store.paper_texts(&[id.to_string()])).ok()?.pop();
-                pipeline::rerank(&engine, &cfg, &p, &cands, &lexicon, &lookup)
+                pipeline::rerank(&engine, &cfg, &p, &cands, &lexicon, &dense, &lookup)
             })
             .await??;
+        // Candidates' embeddings the index lacked are kept (the venue paper's own is refused by the store).
+        self.store_embeddings(&model, reranked.new_embeddings).await?;
         Ok(RelatedView { status: RelatedStatus::Ready, related: reranked.items, note: None, reranked: true })
     }
 
@@ -326,18 +412,20 @@ impl RelatedService {
         let key = self.compute_key(engine.model_key());
         let lexical = self.candidates(&paper).await?;
         let (cfg, store, rt) = (self.cfg.clone(), self.store.clone(), tokio::runtime::Handle::current());
-        let (e, lexicon) = (engine.clone(), self.lexicon.clone());
+        let (e, lexicon, dense) = (engine.clone(), self.lexicon.clone(), self.dense.clone());
         let result = self
             .pool
             .run(move || -> Result<_, RelatedError> {
                 // SQLite reads for CUR-found papers, from this pool thread (not a runtime thread).
                 let lookup = |id: &str| rt.block_on(store.paper_texts(&[id.to_string()])).ok()?.pop();
-                let reranked = pipeline::rerank(&e, &cfg, &paper, &lexical, &lexicon, &lookup)?;
+                let reranked = pipeline::rerank(&e, &cfg, &paper, &lexical, &lexicon, &dense, &lookup)?;
                 let append = if paper.withdrawn { 0 } else { e.append(&paper)? };
                 Ok((reranked, append))
             })
             .await??;
-        let (reranked, append_pairs) = result;
+        let (mut reranked, append_pairs) = result;
+        let new_embeddings = std::mem::take(&mut reranked.new_embeddings);
+        self.store_embeddings(engine.ce.model_id(), new_embeddings).await?;
         let ms = start.elapsed().as_millis() as u64;
         self.store.put_related(id, &key, &reranked.items, reranked.ce_pairs, ms).await?;
         Ok((reranked.items, ComputeStats { ce_pairs: reranked.ce_pairs, append_pairs, ms }))

@@ -65,6 +65,30 @@ pub struct PairFormat {
     /// The length the model was trained at; the default when the configuration names none.
     #[serde(default)]
     pub max_length: Option<usize>,
+    /// The model's embedding head, when it has one (`scripts/train_embedding_head.py`).
+    #[serde(default)]
+    pub embedding: Option<EmbeddingFormat>,
+}
+
+/// How a model with an embedding head embeds one paper (`"{title}. {abstract}"`, `[CLS] text [SEP]`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EmbeddingFormat {
+    /// The head (`embedding_head.*`, one BERT layer) runs on the output of this many encoder layers.
+    pub shared_layers: usize,
+    pub pooling: Pooling,
+    /// L2-normalised (a dot product is the cosine); only `true` is supported.
+    pub normalize: bool,
+    /// Tokens of the text kept, `[CLS]` and `[SEP]` included.
+    pub max_length: usize,
+}
+
+/// How the head's token outputs become one vector.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Pooling {
+    /// The mean over every token (sentence-transformers' default, what the head was distilled with).
+    Mean,
 }
 
 impl PairFormat {
@@ -109,10 +133,23 @@ mod tests {
         let f = PairFormat::load(dir.path()).unwrap();
         assert_eq!(
             f,
-            PairFormat { pair: PairTexts::PaperPaper, truncation: Truncation::LongestFirst, max_length: Some(256) }
+            PairFormat {
+                pair: PairTexts::PaperPaper,
+                truncation: Truncation::LongestFirst,
+                max_length: Some(256),
+                embedding: None
+            }
         );
         assert_eq!(f.texts(("T", "A"), ("U", "B")), ("T. A".to_string(), "U. B".to_string()));
         assert_eq!(PairFormat::default().texts(("T", "A"), ("U", "B")), ("T".to_string(), "B".to_string()));
+        std::fs::write(
+            dir.path().join(FORMAT_FILE),
+            r#"{"pair": "paper-paper", "embedding": {"shared_layers": 5, "pooling": "mean", "normalize": true,
+                "max_length": 256}}"#,
+        )
+        .unwrap();
+        let e = PairFormat::load(dir.path()).unwrap().embedding.unwrap();
+        assert_eq!(e, EmbeddingFormat { shared_layers: 5, pooling: Pooling::Mean, normalize: true, max_length: 256 });
         std::fs::write(dir.path().join(FORMAT_FILE), r#"{"pair": "title-title"}"#).unwrap();
         let err = PairFormat::load(dir.path()).unwrap_err().to_string();
         assert!(err.contains("papertide.json") && err.contains("title-title"), "{err}");

@@ -20,6 +20,9 @@
 //!   weights and activations are rounded to bf16, accumulation, attention, softmax, layernorm and GELU stay f32;
 //!   without native bf16 (AVX2, NEON, portable) the layers stay f32; `PAPERTIDE_CE_NO_AMX=1` disables AMX;
 //! - the last layer is computed for the `[CLS]` rows only (the only ones the classifier reads);
+//! - a model may also carry an embedding head (`embedding_head.*`, `papertide.json` "embedding"): one more layer
+//!   on the output of its first `shared_layers` layers, run on single texts and mean-pooled into a unit vector
+//!   ([`CrossEncoder::embed_texts`]), so one bundled model gives both pair scores and paper embeddings;
 //! - tokenization follows Hugging Face exactly (same `tokenizers` truncation); like Hugging Face, a query that alone
 //!   leaves no room for a document token under `max_length` is an error, not silently truncated.
 //!
@@ -35,7 +38,7 @@ mod hub;
 pub mod kernels;
 mod model;
 
-pub use format::{PairFormat, PairTexts, Truncation, paper_text};
+pub use format::{EmbeddingFormat, PairFormat, PairTexts, Pooling, Truncation, paper_text};
 pub use hub::{Fetch, FetchError, resolve_model};
 pub use kernels::IsaError;
 
@@ -234,7 +237,20 @@ impl CrossEncoder {
             });
         }
         let isa = kernels::select_isa(opts.isa)?;
-        let bert = Bert::load(cfg, &weights_path, opts.dtype == Dtype::Bf16, isa)?;
+        if let Some(e) = &format.embedding
+            && (!e.normalize || e.max_length < 3 || e.max_length > cfg.max_position_embeddings)
+        {
+            return Err(RerankError::Config {
+                file: dir.join(format::FORMAT_FILE),
+                field: "embedding".into(),
+                message: format!(
+                    "normalize must be true and max_length within 3..={} (got {} / {})",
+                    cfg.max_position_embeddings, e.normalize, e.max_length
+                ),
+            });
+        }
+        let shared = format.embedding.map(|e| e.shared_layers);
+        let bert = Bert::load(cfg, &weights_path, opts.dtype == Dtype::Bf16, isa, shared)?;
         let model_id = model_id_of(dir, &weights_path)?;
         Ok(CrossEncoder { bert, tokenizer, format, opts, threads, model_id, scratch: Mutex::new(Vec::new()) })
     }
@@ -376,6 +392,66 @@ impl CrossEncoder {
         } else {
             pairs.iter().enumerate().map(|(i, (q, d))| self.encode(i, q, d)).collect::<Result<_, _>>()?
         };
+        Ok(self.run(&encs, 1, |bert, seqs, sc, out| bert.forward(seqs, sc, out)))
+    }
+
+    /// Whether the model has an embedding head ([`CrossEncoder::embed_texts`]), and its width.
+    pub fn embedding_dim(&self) -> Option<usize> {
+        self.format.embedding.and(self.bert.embedding_dim())
+    }
+
+    /// Paper embeddings (L2-normalised, [`CrossEncoder::embedding_dim`] floats each, concatenated in input
+    /// order) of texts in the model's paper form (`"{title}. {abstract}"`, [`paper_text`]): `[CLS] text [SEP]`
+    /// cut to the head's `max_length`, through the shared layers and the embedding head, mean-pooled. Errors
+    /// when the model has no embedding head.
+    pub fn embed_texts(&self, texts: &[&str]) -> Result<Vec<f32>, RerankError> {
+        let Some(fmt) = self.format.embedding else {
+            return Err(RerankError::Option {
+                option: "embedding",
+                message: format!("{} has no embedding head", self.model_id),
+            });
+        };
+        let h = self.bert.cfg.hidden_size;
+        let encs = texts
+            .iter()
+            .enumerate()
+            .map(|(i, t)| self.encode_single(i, t, fmt.max_length))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(self.run(&encs, h, |bert, seqs, sc, out| bert.embed(seqs, sc, out)))
+    }
+
+    /// `[CLS] text [SEP]`, the text cut to `max_length - 2` tokens (Hugging Face's single-text truncation).
+    fn encode_single(&self, index: usize, text: &str, max_length: usize) -> Result<Encoded, RerankError> {
+        let err = |message: String| RerankError::Tokenize { index, message };
+        let ids =
+            self.tokenizer.encode_fast(text, false).map(|e| e.get_ids().to_vec()).map_err(|e| err(e.to_string()))?;
+        let special = |s: &str| self.tokenizer.token_to_id(s).ok_or_else(|| err(format!("the tokenizer has no {s}")));
+        let (cls, sep) = (special("[CLS]")?, special("[SEP]")?);
+        let keep = ids.len().min(max_length.saturating_sub(2));
+        let mut out = Vec::with_capacity(keep + 2);
+        out.push(cls);
+        out.extend_from_slice(&ids[..keep]);
+        out.push(sep);
+        if out.iter().any(|&i| i as usize >= self.bert.cfg.vocab_size) {
+            return Err(err("token ids out of the model's range".into()));
+        }
+        let types = vec![0u32; out.len()];
+        Ok(Encoded { ids: out, types })
+    }
+
+    /// Runs `f` over the sequences in length-sorted work units on the worker threads; `width` output floats
+    /// per sequence, returned in input order.
+    fn run(
+        &self,
+        encs: &[Encoded],
+        width: usize,
+        f: impl Fn(&Bert, &[&Encoded], &mut Scratch, &mut [f32]) + Sync,
+    ) -> Vec<f32> {
+        let n = encs.len();
+        if n == 0 {
+            return Vec::new();
+        }
+        let threads = self.threads.min(n).max(1);
         // longest first: big batches start early, short ones fill the tail
         let mut order: Vec<usize> = (0..n).collect();
         order.sort_by_key(|&i| std::cmp::Reverse(encs[i].ids.len()));
@@ -399,9 +475,9 @@ impl CrossEncoder {
             start = end;
         }
         let next = AtomicUsize::new(0);
-        let work = |sc: &mut Scratch| -> Vec<(usize, f32)> {
+        let work = |sc: &mut Scratch| -> Vec<(usize, Vec<f32>)> {
             let mut res = Vec::new();
-            let mut out = vec![0f32; unit];
+            let mut out = vec![0f32; unit * width];
             loop {
                 let u = next.fetch_add(1, Ordering::Relaxed);
                 if u >= units.len() {
@@ -409,8 +485,8 @@ impl CrossEncoder {
                 }
                 let idx = units[u];
                 let seqs: Vec<&Encoded> = idx.iter().map(|&i| &encs[i]).collect();
-                self.bert.forward(&seqs, sc, &mut out[..idx.len()]);
-                res.extend(idx.iter().copied().zip(out[..idx.len()].iter().copied()));
+                f(&self.bert, &seqs, sc, &mut out[..idx.len() * width]);
+                res.extend(idx.iter().copied().zip(out.chunks_exact(width).map(<[f32]>::to_vec)));
             }
             res
         };
@@ -419,7 +495,7 @@ impl CrossEncoder {
             let mut pool = self.scratch.lock().unwrap_or_else(|p| p.into_inner());
             (0..workers).map(|_| pool.pop().unwrap_or_default()).collect()
         };
-        let results: Vec<Vec<(usize, f32)>> = if workers == 1 {
+        let results: Vec<Vec<(usize, Vec<f32>)>> = if workers == 1 {
             vec![work(&mut scratches[0])]
         } else {
             std::thread::scope(|s| {
@@ -431,11 +507,11 @@ impl CrossEncoder {
             })
         };
         self.scratch.lock().unwrap_or_else(|p| p.into_inner()).extend(scratches.drain(..));
-        let mut scores = vec![f32::NAN; n];
-        for (i, s) in results.into_iter().flatten() {
-            scores[i] = s;
+        let mut outs = vec![f32::NAN; n * width];
+        for (i, v) in results.into_iter().flatten() {
+            outs[i * width..(i + 1) * width].copy_from_slice(&v);
         }
-        Ok(scores)
+        outs
     }
 }
 

@@ -4,6 +4,7 @@
 //! this process and `BEGIN IMMEDIATE` never deadlocks against ourselves, and a reader pool for handlers.
 
 mod checkpoints;
+mod embeddings;
 mod jobs;
 mod listings;
 mod papers;
