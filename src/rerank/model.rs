@@ -278,6 +278,7 @@ impl Bert {
         v + self
             .layers
             .iter()
+            .chain(self.embed_head.as_ref().map(|(_, l)| l))
             .map(|l| l.qkv.bytes() + l.attn_out.bytes() + l.inter.bytes() + l.out.bytes())
             .sum::<usize>()
     }
