@@ -186,11 +186,11 @@ pub fn rerank(
     // lexical stage missed, and later every scored paper's cosine.
     let use_dense = engine.ce.embedding_dim().is_some() && (cfg.dense_candidates > 0 || cfg.dense_weight > 0.0);
     let mut new_embeddings: Vec<(String, Vec<f32>)> = Vec::new();
-    let known = |id: &str| -> Option<Vec<f32>> { dense.read().ok()?.as_ref()?.get(id).map(<[f32]>::to_vec) };
-    let qvec = match (use_dense, known(&paper.id)) {
-        (false, _) => None,
-        (true, Some(v)) => Some(v),
-        (true, None) => {
+    let stored_query = || dense.read().ok()?.as_ref()?.get(&paper.id).map(<[f32]>::to_vec);
+    let qvec = match use_dense.then(stored_query) {
+        None => None,
+        Some(Some(v)) => Some(v),
+        Some(None) => {
             let v = engine.ce.embed_texts(&[engine.item_text(paper).as_str()]).map_err(engine_err)?;
             new_embeddings.push((paper.id.clone(), v.clone()));
             Some(v)
@@ -283,21 +283,25 @@ pub fn rerank(
     let dense_cos = match qvec.as_ref().filter(|_| cfg.dense_weight > 0.0 && cfg.fusion == Fusion::Score) {
         None => None,
         Some(q) => {
-            let mut vecs: Vec<Option<Vec<f32>>> = ce.iter().map(|(id, _)| known(id)).collect();
+            // The cosines of the papers the index holds, under one read lock (no vector copied).
+            let mut cos: Vec<Option<f32>> = {
+                let guard = dense.read().map_err(|_| RelatedError::Engine(super::engine::EngineError::Poisoned))?;
+                ce.iter().map(|(id, _)| guard.as_ref()?.get(id).map(|v| super::dense::dot(q, v))).collect()
+            };
             // Papers the index lacks (new ones, or all of them before the start-up pass) are embedded now; one
             // whose text is missing counts 0, as for the TF-IDF cosine.
             let missing: Vec<(usize, &PaperText)> =
-                (0..ce.len()).filter(|&i| vecs[i].is_none()).filter_map(|i| Some((i, text(&ce[i].0)?))).collect();
+                (0..ce.len()).filter(|&i| cos[i].is_none()).filter_map(|i| Some((i, text(&ce[i].0)?))).collect();
             if !missing.is_empty() {
                 let texts: Vec<String> = missing.iter().map(|(_, t)| engine.item_text(t)).collect();
                 let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
                 let flat = engine.ce.embed_texts(&refs).map_err(engine_err)?;
                 for ((i, _), v) in missing.iter().zip(flat.chunks_exact(q.len())) {
+                    cos[*i] = Some(super::dense::dot(q, v));
                     new_embeddings.push((ce[*i].0.clone(), v.to_vec()));
-                    vecs[*i] = Some(v.to_vec());
                 }
             }
-            Some(vecs.iter().map(|v| v.as_deref().map_or(0.0, |v| super::dense::dot(q, v))).collect::<Vec<f32>>())
+            Some(cos.into_iter().map(|c| c.unwrap_or(0.0)).collect::<Vec<f32>>())
         }
     };
     let order: HashMap<String, usize> = match cfg.fusion {

@@ -397,7 +397,8 @@ impl CrossEncoder {
 
     /// Whether the model has an embedding head ([`CrossEncoder::embed_texts`]), and its width.
     pub fn embedding_dim(&self) -> Option<usize> {
-        self.format.embedding.and(self.bert.embedding_dim())
+        // The head is loaded exactly when papertide.json names one (`CrossEncoder::load`).
+        self.bert.embedding_dim()
     }
 
     /// Paper embeddings (L2-normalised, [`CrossEncoder::embedding_dim`] floats each, concatenated in input

@@ -324,15 +324,14 @@ impl Bert {
         }
     }
 
-    /// One encoder layer over `sc.x` (`t` rows). With `cls_only`, only each sequence's [CLS] row is carried
+    /// One encoder layer over `sc.x` (`t` rows). With `last`, only each sequence's [CLS] row is carried
     /// through (the last layer of the classifier: nothing downstream reads the others); the result is then in
     /// `sc.xc`, one row per sequence, else in `sc.x`.
-    fn layer_forward(&self, layer: &Layer, seqs: &[&Encoded], sc: &mut Scratch, t: usize, cls_only: bool) {
+    fn layer_forward(&self, layer: &Layer, seqs: &[&Encoded], sc: &mut Scratch, t: usize, last: bool) {
         let isa = self.isa;
         let h = self.cfg.hidden_size;
         let nh = self.cfg.num_attention_heads;
         let dh = self.cfg.head_dim();
-        let last = cls_only;
         layer.qkv.forward(isa, self.amx, t, sc.x.f32(), h, &mut sc.a16, sc.qkv.f32_mut(), 3 * h, Epilogue::None);
         // attention, per sequence and head
         let mut off = 0;
